@@ -1,0 +1,1 @@
+"""couchgate: a Falcon REST API over one pooled Cloudant session per worker."""

@@ -1,0 +1,30 @@
+"""The Falcon application factory."""
+from __future__ import annotations
+
+import falcon
+from injector import Injector
+
+from api.config import Settings
+from api.errors import handle_unexpected, serialize_problem
+from api.middleware import AllowedDatabases, RequestAccounting
+from resources.document import Document
+from resources.documents import Documents
+from resources.find import Find
+from resources.health import Health, Readiness
+
+
+def create_app(injector: Injector | None = None) -> falcon.App:
+    """Build the WSGI app; the injector (default: from the environment) supplies the resources."""
+    if injector is None:
+        from container import build_injector
+        injector = build_injector(Settings.from_env())
+    settings = injector.get(Settings)
+    app = falcon.App(middleware=[RequestAccounting(), AllowedDatabases(settings.databases)])
+    app.set_error_serializer(serialize_problem)
+    app.add_error_handler(Exception, handle_unexpected)
+    app.add_route('/healthz', Health())
+    app.add_route('/readyz', injector.get(Readiness))
+    app.add_route('/v1/{db}/docs', injector.get(Documents))
+    app.add_route('/v1/{db}/docs/{doc_id}', injector.get(Document))
+    app.add_route('/v1/{db}/find', injector.get(Find))
+    return app

@@ -1,0 +1,140 @@
+"""Settings: the only reader of the environment."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+from typing import Mapping
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+AUTH_TYPES = ('NOAUTH', 'BASIC', 'COUCHDB_SESSION', 'IAM')
+LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
+DEFAULT_URL = 'http://127.0.0.1:5984'
+_DB_NAME = re.compile(r'^[a-z][a-z0-9_$()+/-]*$')
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; the message names the variable, never a secret."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything couchgate reads from its environment, validated."""
+
+    url: str = DEFAULT_URL
+    auth_type: str = 'NOAUTH'
+    username: str | None = dataclasses.field(default=None, repr=False)
+    password: str | None = dataclasses.field(default=None, repr=False)
+    apikey: str | None = dataclasses.field(default=None, repr=False)
+    iam_url: str | None = None
+    ca_bundle: str | None = None
+    databases: tuple[str, ...] = ()
+    threads: int = 8
+    pool_maxsize: int = 8
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    log_level: str = 'INFO'
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> 'Settings':
+        env = os.environ if env is None else env
+        url, url_user, url_password = _split_url(env.get('CLOUDANT_URL') or DEFAULT_URL)
+        username = env.get('CLOUDANT_USERNAME') or url_user
+        password = env.get('CLOUDANT_PASSWORD') or url_password
+        apikey = env.get('CLOUDANT_APIKEY') or None
+        auth_type = (env.get('CLOUDANT_AUTH_TYPE') or ('BASIC' if username else 'NOAUTH')).upper()
+        if auth_type not in AUTH_TYPES:
+            raise ConfigError(f'CLOUDANT_AUTH_TYPE must be one of {", ".join(AUTH_TYPES)}')
+        if auth_type in ('BASIC', 'COUCHDB_SESSION') and not (username and password is not None):
+            raise ConfigError(f'CLOUDANT_AUTH_TYPE={auth_type} needs CLOUDANT_USERNAME and CLOUDANT_PASSWORD')
+        if auth_type == 'IAM' and not apikey:
+            raise ConfigError('CLOUDANT_AUTH_TYPE=IAM needs CLOUDANT_APIKEY')
+        threads = _int(env, 'GUNICORN_THREADS', 8, minimum=1)
+        pool_maxsize = _int(env, 'CLOUDANT_POOL_MAXSIZE', threads, minimum=1)
+        return cls(
+            url=url,
+            auth_type=auth_type,
+            username=username,
+            password=password,
+            apikey=apikey,
+            iam_url=env.get('CLOUDANT_IAM_URL') or None,
+            ca_bundle=_ca_bundle(env.get('CLOUDANT_CA_BUNDLE')),
+            databases=_databases(env.get('CLOUDANT_DATABASES', '')),
+            threads=threads,
+            # Fewer pooled connections than threads means churn: never size below the threads.
+            pool_maxsize=max(pool_maxsize, threads),
+            connect_timeout=_float(env, 'CLOUDANT_CONNECT_TIMEOUT', 5.0),
+            read_timeout=_float(env, 'CLOUDANT_READ_TIMEOUT', 20.0),
+            log_level=_choice(env, 'LOG_LEVEL', 'INFO', LOG_LEVELS),
+        )
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelName(self.log_level)
+
+
+def _split_url(raw: str) -> tuple[str, str | None, str | None]:
+    """Move userinfo out of the URL, so the URL itself is safe to log."""
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port
+    except ValueError:
+        raise ConfigError('CLOUDANT_URL is not a valid URL') from None
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        raise ConfigError('CLOUDANT_URL must be an http:// or https:// URL with a host')
+    host = f'[{parts.hostname}]' if ':' in parts.hostname else parts.hostname
+    netloc = f'{host}:{port}' if port else host
+    clean = urlunsplit((parts.scheme, netloc, parts.path.rstrip('/'), '', ''))
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return clean, user, password
+
+
+def _databases(raw: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in raw.split(',') if name.strip())
+    for name in names:
+        if name.startswith('_') or not _DB_NAME.match(name):
+            raise ConfigError(f'CLOUDANT_DATABASES: {name!r} is not an allowed database name')
+    return names
+
+
+def _ca_bundle(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if not os.path.isfile(raw):
+        raise ConfigError('CLOUDANT_CA_BUNDLE must name a readable PEM file')
+    return raw
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ''):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f'{name} must be a whole number') from None
+    if value < minimum:
+        raise ConfigError(f'{name} must be at least {minimum}')
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ''):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f'{name} must be a number of seconds') from None
+    if not 0 < value <= 300:
+        raise ConfigError(f'{name} must be between 0 and 300 seconds')
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).upper()
+    if value not in choices:
+        raise ConfigError(f'{name} must be one of {", ".join(choices)}')
+    return value

@@ -1,0 +1,55 @@
+"""Per-request id, upstream connection accounting and its log line; the database allowlist."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from api.errors import Problem
+from api.pool import start_accounting, stop_accounting
+
+log = logging.getLogger('couchgate.request')
+_REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
+
+
+class RequestAccounting:
+    """Gives each request an id and logs the upstream connection events it caused."""
+
+    def process_request(self, req, resp):
+        incoming = req.get_header('X-Request-ID')
+        req.context.request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        req.context.started = time.perf_counter()
+        req.context.upstream, req.context.upstream_token = start_accounting()
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        events = req.context.upstream
+        stop_accounting(req.context.upstream_token)
+        resp.set_header('X-Request-ID', req.context.request_id)
+        resp.set_header('Server-Timing', (
+            f'cloudant;dur={events.upstream_ms};desc="requests={events.requests} new={events.new} '
+            f'reused={events.reused} discarded={events.discarded}"'))
+        log.info('request', extra={'fields': {
+            'request_id': req.context.request_id,
+            'method': req.method,
+            'path': req.path,
+            'status': resp.status_code,
+            'duration_ms': round((time.perf_counter() - req.context.started) * 1000, 1),
+            'upstream_requests': events.requests,
+            'new_connections': events.new,
+            'reused_connections': events.reused,
+            'discarded_connections': events.discarded,
+            'upstream_ms': events.upstream_ms,
+        }})
+
+
+class AllowedDatabases:
+    """Only databases on the allowlist are reachable; others are 404 before any upstream call."""
+
+    def __init__(self, databases: tuple[str, ...]) -> None:
+        self._databases = frozenset(databases)
+
+    def process_resource(self, req, resp, resource, params):
+        db = params.get('db')
+        if db is not None and db not in self._databases:
+            raise Problem(404, 'unknown-database', 'No such database.')

@@ -1,0 +1,183 @@
+"""The pooled, instrumented, fork-safe HTTP session every upstream call goes through.
+
+Connection events are counted where they happen (urllib3's connection and pool
+classes) and credited to the API request running on the current thread, which
+the middleware marks with a context variable.
+"""
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import logging
+import os
+import queue
+import threading
+import time
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import connection, connectionpool
+from urllib3.util.retry import Retry
+
+log = logging.getLogger('couchgate.upstream')
+_current: contextvars.ContextVar[ConnectionEvents | None] = contextvars.ContextVar(
+    'couchgate_connection_events', default=None)
+
+
+@dataclasses.dataclass
+class ConnectionEvents:
+    """The upstream activity one API request caused."""
+
+    requests: int = 0
+    new: int = 0
+    reused: int = 0
+    discarded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def upstream_ms(self) -> float:
+        return round(self.seconds * 1000, 1)
+
+
+def start_accounting() -> tuple[ConnectionEvents, contextvars.Token]:
+    """Credit the events of this thread's upstream calls to a fresh record."""
+    events = ConnectionEvents()
+    return events, _current.set(events)
+
+
+def stop_accounting(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
+def _record(event: str, conn) -> None:
+    events = _current.get()
+    if events is not None:
+        setattr(events, event, getattr(events, event) + 1)
+    if event != 'requests' and log.isEnabledFor(logging.DEBUG):
+        sock = getattr(conn, 'sock', None)
+        log.debug('upstream connection %s', event, extra={'fields': {
+            'event': event,
+            'upstream': f'{conn.host}:{conn.port}',
+            'local_port': sock.getsockname()[1] if sock else None,
+        }})
+
+
+class _CountsConnects:
+    # Every connect() counts, also urllib3's silent reconnect of a dropped idle connection.
+    def connect(self) -> None:
+        super().connect()
+        _record('new', self)
+
+
+class CountingHTTPConnection(_CountsConnects, connection.HTTPConnection):
+    """An HTTP connection that reports each connect()."""
+
+
+class CountingHTTPSConnection(_CountsConnects, connection.HTTPSConnection):
+    """An HTTPS connection that reports each TCP + TLS connect()."""
+
+
+class _DiscardCountingQueue(queue.LifoQueue):
+    # urllib3 puts a connection back with block=False; Full means it is closed and discarded.
+    def put(self, item, block=True, timeout=None) -> None:
+        try:
+            super().put(item, block, timeout)
+        except queue.Full:
+            if item is not None:
+                _record('discarded', item)
+            raise
+
+
+class _CountsUse:
+    QueueCls = _DiscardCountingQueue
+
+    def _get_conn(self, timeout=None):
+        conn = super()._get_conn(timeout)
+        if not conn.is_closed:
+            _record('reused', conn)
+        return conn
+
+    def _make_request(self, conn, *args, **kwargs):
+        _record('requests', conn)
+        return super()._make_request(conn, *args, **kwargs)
+
+
+class CountingHTTPConnectionPool(_CountsUse, connectionpool.HTTPConnectionPool):
+    """A connection pool that reports reuse and discards."""
+
+    ConnectionCls = CountingHTTPConnection
+
+
+class CountingHTTPSConnectionPool(_CountsUse, connectionpool.HTTPSConnectionPool):
+    """A TLS connection pool that reports reuse and discards."""
+
+    ConnectionCls = CountingHTTPSConnection
+
+
+class PooledAdapter(HTTPAdapter):
+    """A requests adapter with counting pools, its own CA bundle, and fresh pools after fork()."""
+
+    def __init__(self, *, pool_maxsize: int, ca_bundle: str | None = None,
+                 max_retries: Retry | int = 0) -> None:
+        # The adapter owns TLS trust: REQUESTS_CA_BUNDLE or session settings cannot override it.
+        self._verify = ca_bundle or True
+        self._pid = os.getpid()
+        self._fork_lock = threading.Lock()
+        self._inherited = []
+        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, pool_block=False,
+                         max_retries=max_retries)
+
+    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs) -> None:
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            'http': CountingHTTPConnectionPool, 'https': CountingHTTPSConnectionPool}
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        if self._pid != os.getpid():
+            self.forget_inherited_connections()
+        return super().send(request, stream=stream, timeout=timeout, verify=self._verify,
+                            cert=cert, proxies=proxies)
+
+    def forget_inherited_connections(self) -> None:
+        """Start with empty pools in a forked child."""
+        with self._fork_lock:
+            if self._pid == os.getpid():
+                return
+            # Sockets opened before fork() are shared with the parent: never use nor close them
+            # here (closing could end the parent's TLS session), just keep them out of reach.
+            self._inherited.append(self.poolmanager)
+            self.init_poolmanager(self._pool_connections, self._pool_maxsize, block=self._pool_block)
+            self._pid = os.getpid()
+
+
+class InstrumentedSession(requests.Session):
+    """A requests session that times each upstream call, body included."""
+
+    def send(self, request, **kwargs):
+        started = time.perf_counter()
+        try:
+            return super().send(request, **kwargs)
+        finally:
+            events = _current.get()
+            if events is not None:
+                events.seconds += time.perf_counter() - started
+
+
+IDEMPOTENT = frozenset({'GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'})
+
+
+def build_session(*, pool_maxsize: int, ca_bundle: str | None = None,
+                  retries: Retry | int | None = None) -> InstrumentedSession:
+    """One session per worker process: every upstream request of the worker goes through it."""
+    if retries is None:
+        # Connect errors happen before a byte is sent: safe to retry for any method. A read
+        # error (a kept-alive connection closed under us) is retried for idempotent methods only.
+        retries = Retry(total=2, connect=2, read=1, status=0, other=0, redirect=0,
+                        allowed_methods=IDEMPOTENT, backoff_factor=0.05, raise_on_status=False)
+    session = InstrumentedSession()
+    # Only the CLOUDANT_* settings decide where and how we connect, not proxy or CA variables.
+    session.trust_env = False
+    adapter = PooledAdapter(pool_maxsize=pool_maxsize, ca_bundle=ca_bundle, max_retries=retries)
+    session.mount('http://', adapter)
+    session.mount('https://', adapter)
+    return session

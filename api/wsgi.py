@@ -1,0 +1,22 @@
+"""The WSGI entry point gunicorn loads: `api.wsgi:app`."""
+from __future__ import annotations
+
+import sys
+
+from api.app import create_app
+from api.config import ConfigError, Settings
+from api.logs import configure_logging
+
+
+def _load():
+    try:
+        settings = Settings.from_env()
+    except ConfigError as e:
+        print(f'couchgate: configuration error: {e}', file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings.log_level)
+    from container import build_injector
+    return create_app(build_injector(settings))
+
+
+app = _load()

@@ -1,0 +1,60 @@
+"""The composition root: settings in, a configured Injector out."""
+from __future__ import annotations
+
+from ibm_cloud_sdk_core.authenticators import (
+    Authenticator, BasicAuthenticator, IAMAuthenticator, NoAuthAuthenticator)
+from ibmcloudant import CloudantV1, CouchDbSessionAuthenticator
+from injector import Injector, Module, provider, singleton
+from requests import Session
+
+from api.config import Settings
+from api.couch import Couch
+from api.pool import build_session
+
+
+class Production(Module):
+    """The bindings couchgate runs with; tests add a module after it to replace one."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @singleton
+    @provider
+    def settings(self) -> Settings:
+        return self._settings
+
+    @singleton
+    @provider
+    def session(self, settings: Settings) -> Session:
+        return build_session(pool_maxsize=settings.pool_maxsize, ca_bundle=settings.ca_bundle)
+
+    @singleton
+    @provider
+    def authenticator(self, settings: Settings) -> Authenticator:
+        if settings.auth_type == 'BASIC':
+            return BasicAuthenticator(settings.username, settings.password)
+        if settings.auth_type == 'COUCHDB_SESSION':
+            return CouchDbSessionAuthenticator(settings.username, settings.password)
+        if settings.auth_type == 'IAM':
+            return IAMAuthenticator(settings.apikey, url=settings.iam_url)
+        return NoAuthAuthenticator()
+
+    @singleton
+    @provider
+    def cloudant(self, settings: Settings, session: Session, authenticator: Authenticator) -> CloudantV1:
+        client = CloudantV1(authenticator=authenticator)
+        client.set_service_url(settings.url)
+        # Our session replaces the SDK's own; no SDK call that remounts adapters is made after this.
+        client.set_http_client(session)
+        client.set_http_config({'timeout': (settings.connect_timeout, settings.read_timeout)})
+        return client
+
+    @singleton
+    @provider
+    def couch(self, client: CloudantV1) -> Couch:
+        return Couch(client)
+
+
+def build_injector(settings: Settings, *overrides: Module) -> Injector:
+    """The object graph of one worker; `overrides` replace production bindings (tests)."""
+    return Injector([Production(settings), *overrides])

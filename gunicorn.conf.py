@@ -1,0 +1,23 @@
+"""gunicorn settings for couchgate (Heroku and local): gthread workers sharing one pool each."""
+import os
+import sys
+
+from api.config import ConfigError, Settings
+
+try:
+    _settings = Settings.from_env()
+except ConfigError as e:  # one clear line, before any worker starts
+    sys.exit(f'couchgate: configuration error: {e}')
+
+worker_class = 'gthread'
+workers = int(os.environ.get('WEB_CONCURRENCY') or 2)
+threads = _settings.threads
+bind = [f"[::]:{os.environ.get('PORT', '8000')}"]
+# Below Heroku's 30 s router and shutdown limits; keep-alive above its router's 90 s idle.
+timeout = 25
+graceful_timeout = 20
+keepalive = 95
+# The app logs one JSON line per request; gunicorn's own access log would repeat it.
+accesslog = None
+errorlog = '-'
+loglevel = _settings.log_level.lower()

@@ -1,0 +1,47 @@
+"""One document of an allowed database."""
+from __future__ import annotations
+
+import falcon
+from injector import inject
+
+from api.couch import Couch
+from api.errors import Problem
+from resources._input import document_id, if_match_rev, json_object
+
+
+class Document:
+    """One document, addressed by id; changes are guarded by its rev (If-Match)."""
+
+    @inject
+    def __init__(self, couch: Couch) -> None:
+        self._couch = couch
+
+    def on_get(self, req, resp, db, doc_id):
+        doc = self._couch.get(db, document_id(doc_id))
+        resp.etag = doc.rev
+        if req.if_none_match and any(tag == '*' or str(tag) == doc.rev for tag in req.if_none_match):
+            resp.status = falcon.HTTP_304
+            return
+        resp.media = doc.body
+
+    def on_put(self, req, resp, db, doc_id):
+        document_id(doc_id)
+        body = json_object(req)
+        if body.pop('_id', doc_id) != doc_id:
+            raise Problem(400, 'id-mismatch', '"_id" in the body must equal the id in the path.')
+        rev = if_match_rev(req)
+        body_rev = body.pop('_rev', None)
+        if body_rev is not None and body_rev != rev:
+            raise Problem(400, 'rev-mismatch', '"_rev" in the body must equal the If-Match rev.')
+        new_rev = self._couch.put(db, doc_id, body, rev)
+        resp.status = falcon.HTTP_200 if rev else falcon.HTTP_201
+        resp.etag = new_rev
+        resp.media = {'id': doc_id, 'rev': new_rev}
+
+    def on_delete(self, req, resp, db, doc_id):
+        document_id(doc_id)
+        rev = if_match_rev(req)
+        if rev is None:
+            raise Problem(428, 'precondition-required', 'Send If-Match with the current rev to delete.')
+        self._couch.delete(db, doc_id, rev)
+        resp.status = falcon.HTTP_204

@@ -1,0 +1,49 @@
+"""The documents of an allowed database: listing and creating."""
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+import falcon
+from injector import inject
+
+from api.couch import Couch
+from resources._input import document_id, json_object
+
+
+class Documents:
+    """The collection of documents in one database."""
+
+    @inject
+    def __init__(self, couch: Couch) -> None:
+        self._couch = couch
+
+    def on_get(self, req, resp, db):
+        limit = req.get_param_as_int('limit', min_value=1, max_value=1000, default=25)
+        query = {
+            'start_key': req.get_param('start_key'),
+            'end_key': req.get_param('end_key'),
+            'include_docs': req.get_param_as_bool('include_docs', default=False),
+            'descending': req.get_param_as_bool('descending', default=False),
+        }
+        page = self._couch.list(db, limit=limit, **query)
+        resp.media = {'rows': page.rows, 'total_rows': page.total_rows}
+        if page.next_key is not None:
+            params = {k: _param(v) for k, v in dict(query, limit=limit, start_key=page.next_key).items()
+                      if v not in (None, False)}
+            resp.media['next'] = f'/v1/{quote(db, safe="")}/docs?{urlencode(params)}'
+            resp.append_link(resp.media['next'], 'next')
+
+    def on_post(self, req, resp, db):
+        body = json_object(req)
+        if '_id' in body:
+            document_id(body['_id'])
+        body.pop('_rev', None)
+        doc_id, rev = self._couch.create(db, body)
+        resp.status = falcon.HTTP_201
+        resp.location = f'/v1/{quote(db, safe="")}/docs/{quote(doc_id, safe="")}'
+        resp.etag = rev
+        resp.media = {'id': doc_id, 'rev': rev}
+
+
+def _param(value):
+    return 'true' if value is True else value

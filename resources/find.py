@@ -1,0 +1,44 @@
+"""Mango queries over an allowed database."""
+from __future__ import annotations
+
+from injector import inject
+
+from api.couch import Couch
+from api.errors import Problem
+from resources._input import json_object
+
+_FIELDS = ('selector', 'fields', 'sort', 'limit', 'bookmark')
+
+
+class Find:
+    """A Mango query: selector (required), fields, sort, limit (at most 1000), bookmark."""
+
+    @inject
+    def __init__(self, couch: Couch) -> None:
+        self._couch = couch
+
+    def on_post(self, req, resp, db):
+        resp.media = self._couch.find(db, _query(json_object(req)))
+
+
+def _query(body: dict) -> dict:
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        _invalid(unknown[0], f'is not a query field (allowed: {", ".join(_FIELDS)})')
+    if not isinstance(body.get('selector'), dict):
+        _invalid('selector', 'is required and must be an object')
+    if 'fields' in body and not (isinstance(body['fields'], list)
+                                 and all(isinstance(f, str) for f in body['fields'])):
+        _invalid('fields', 'must be a list of field names')
+    if 'sort' in body and not isinstance(body['sort'], list):
+        _invalid('sort', 'must be a list')
+    limit = body.get('limit', 25)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        _invalid('limit', 'must be a whole number from 1 to 1000')
+    if 'bookmark' in body and not isinstance(body['bookmark'], str):
+        _invalid('bookmark', 'must be a string')
+    return dict(body, limit=limit)
+
+
+def _invalid(field: str, problem: str) -> None:
+    raise Problem(400, 'invalid-query', f'"{field}" {problem}.')

@@ -1,0 +1,25 @@
+"""Liveness and readiness."""
+from __future__ import annotations
+
+from injector import inject
+
+from api.couch import Couch
+
+
+class Health:
+    """Liveness: the process answers; no upstream call."""
+
+    def on_get(self, req, resp):
+        resp.media = {'status': 'ok'}
+
+
+class Readiness:
+    """Readiness: the upstream database answers."""
+
+    @inject
+    def __init__(self, couch: Couch) -> None:
+        self._couch = couch
+
+    def on_get(self, req, resp):
+        self._couch.ping()
+        resp.media = {'status': 'ready'}
