@@ -25,6 +25,7 @@ def create_app(injector: Injector | None = None) -> falcon.App:
     app.add_route('/healthz', Health())
     app.add_route('/readyz', injector.get(Readiness))
     app.add_route('/v1/{db}/docs', injector.get(Documents))
-    app.add_route('/v1/{db}/docs/{doc_id}', injector.get(Document))
+    # Ids may hold '/': a server decodes %2F before routing, so the id is the rest of the path.
+    app.add_route('/v1/{db}/docs/{doc_id:path}', injector.get(Document))
     app.add_route('/v1/{db}/find', injector.get(Find))
     return app

@@ -75,8 +75,14 @@ class Couch:
         return result['id'], result['rev']
 
     def delete(self, db: str, doc_id: str, rev: str) -> None:
-        with _translated(conflict=_put_conflict(rev)):
-            self._client.delete_document(db, doc_id, rev=rev)
+        try:
+            with _translated(conflict=_put_conflict(rev)):
+                self._client.delete_document(db, doc_id, rev=rev)
+        except Problem as stale:
+            if stale.status_code != 412:
+                raise
+            self.get(db, doc_id)  # a deleted document conflicts too: it is 404, not 412
+            raise
 
     def find(self, db: str, query: dict[str, Any]) -> dict:
         with _translated():
