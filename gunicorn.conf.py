@@ -21,3 +21,6 @@ keepalive = 95
 accesslog = None
 errorlog = '-'
 loglevel = _settings.log_level.lower()
+# gunicorn 27 opens a control socket in ~/.gunicorn by default; a dyno has no use for it, and
+# two local instances would fight over the path.
+control_socket_disable = True

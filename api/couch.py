@@ -35,15 +35,19 @@ class Couch:
 
     def __init__(self, client: CloudantV1) -> None:
         self._client = client
+        self._has_up = True
 
     def ping(self) -> None:
         with _translated():
-            try:
-                self._client.get_up_information()
-            except ApiException as e:
-                if e.status_code != 404:  # servers without /_up (pouchdb-server) answer GET /
-                    raise
-                self._client.get_server_information()
+            if self._has_up:
+                try:
+                    self._client.get_up_information()
+                    return
+                except ApiException as e:
+                    if e.status_code != 404:
+                        raise
+                    self._has_up = False  # no /_up here (pouchdb-server): GET / from now on
+            self._client.get_server_information()
 
     def list(self, db: str, *, limit: int, start_key: str | None = None,
              end_key: str | None = None, include_docs: bool = False,
