@@ -1,0 +1,80 @@
+"""Shared fixtures: the local server, a counting TLS front before it, and a test CA.
+
+Deliberately imports nothing from the app, so the infrastructure stands on its own.
+"""
+
+import ssl
+import uuid
+
+import pytest
+import trustme
+
+from tests.support.pouch import CouchAdmin, PouchServer
+from tests.support.tls_front import TLSFront
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_bundle(ca, tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def pouch(tmp_path_factory):
+    """The session's pouchdb-server (in memory, admin party: tests that add an admin need their own)."""
+    with PouchServer(tmp_path_factory.mktemp("pouch")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def couch_admin(pouch):
+    """Talks to the server directly, so nothing it does is counted by the front."""
+    admin = CouchAdmin(pouch.url)
+    yield admin
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def server_ssl_context(ca) -> ssl.SSLContext:
+    """A server-side context with a certificate for localhost and 127.0.0.1, signed by `ca`."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    return context
+
+
+@pytest.fixture(scope="session")
+def tls_front_server(pouch, server_ssl_context):
+    with TLSFront(("127.0.0.1", pouch.port), server_ssl_context) as front:
+        yield front
+
+
+@pytest.fixture
+def front(tls_front_server):
+    """The session's TLS front with no connections open and counters at zero."""
+    tls_front_server.close_all_connections()
+    tls_front_server.reset()
+    return tls_front_server
+
+
+@pytest.fixture
+def make_db(couch_admin):
+    """make_db(name=None) -> name: creates a database directly on the server, deleted at teardown."""
+    created = []
+
+    def make(name: str | None = None) -> str:
+        # CouchDB names must start with a lowercase letter.
+        name = name or "t" + uuid.uuid4().hex[:12]
+        response = couch_admin.put(name)
+        assert response.status_code == 201, f"creating {name}: {response.status_code} {response.text}"
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        couch_admin.delete(name)
