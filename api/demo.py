@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
-DEFAULT_URL = 'http://127.0.0.1:5984'
+from api.config import ConfigError, Settings
+
 TIMEOUT = (3.05, 30)  # (connect, read): an admin-only call to pouchdb-server can hang
 BATCH = 500
 
@@ -37,12 +37,12 @@ def redact(url: str) -> str:
 
 def bite(n: int) -> dict:
     """Demo document number `n` (1-based); the same `n` always gives the same document."""
-    cuisine = CUISINES[n % len(CUISINES)]
+    kind = n % len(DISHES)  # DISHES and CUISINES pair up by index
     return {
         '_id': f'bite-{n:04d}',
         'type': 'bite',
-        'name': f'{DISHES[(n * 5) % len(DISHES)]} #{n}',
-        'cuisine': cuisine,
+        'name': f'{DISHES[kind]} #{n}',
+        'cuisine': CUISINES[kind],
         'price': round(4 + (n * 37 % 160) / 10, 2),
         'rating': round(1 + (n * 13 % 41) / 10, 1),
         'tags': sorted({TAGS[n % len(TAGS)], TAGS[(n * 3 + 1) % len(TAGS)]}),
@@ -53,15 +53,12 @@ def wait_for_server(session: requests.Session, url: str, wait: float) -> None:
     """Poll `GET /` until the server answers or `wait` seconds have passed."""
     deadline = time.monotonic() + wait
     while True:
-        remaining = deadline - time.monotonic()
         try:
-            response = session.get(url, timeout=(max(0.1, min(remaining, 3.05)), 10))
+            response = session.get(url, timeout=(3.05, 10))
             if response.status_code < 500:
                 return
             problem = f'HTTP {response.status_code}'
-        except requests.ConnectionError as error:
-            problem = type(error).__name__
-        except requests.Timeout as error:
+        except (requests.ConnectionError, requests.Timeout) as error:
             problem = type(error).__name__
         if time.monotonic() >= deadline:
             raise ServerUnavailable(f'no server answered at {redact(url)} within {wait:g} s ({problem})')
@@ -117,22 +114,38 @@ def seed(url: str, db: str, count: int, wait: float = 0, session=None) -> tuple[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m api.demo', description=__doc__)
-    parser.add_argument('--url', default=os.environ.get('CLOUDANT_URL') or DEFAULT_URL,
-                        help='server URL (default: $CLOUDANT_URL or %s)' % DEFAULT_URL)
+    parser.add_argument('--url', help='server URL, credentials included if any '
+                        '(default: CLOUDANT_URL and its credentials, read as the app reads them)')
     parser.add_argument('--db', default='foundbite', help='database (default: %(default)s)')
     parser.add_argument('--count', type=int, default=100, help='documents (default: %(default)s)')
     parser.add_argument('--wait', type=float, default=0,
                         help='seconds to wait for the server to answer (default: %(default)s)')
     args = parser.parse_args(argv)
+    session = requests.Session()
+    if args.url:
+        url = args.url  # requests sends its userinfo, if any, as basic auth
+    else:
+        try:
+            settings = Settings.from_env()
+        except ConfigError as error:
+            parser.exit(2, f'demo: configuration error: {error}\n')
+        if settings.auth_type == 'IAM':
+            parser.exit(2, 'demo: IAM credentials are not supported here; pass --url\n')
+        url = settings.url
+        if settings.username:
+            session.auth = (settings.username, settings.password or '')
     try:
-        total, added = seed(args.url, args.db, args.count, args.wait)
-    except (ServerUnavailable, requests.RequestException, RuntimeError) as error:
-        # requests' messages can quote the URL: print only the redacted one.
-        print(f'demo: seeding {args.db} at {redact(args.url)} failed: {type(error).__name__}',
+        total, added = seed(url, args.db, args.count, args.wait, session)
+    except requests.HTTPError as error:  # its message quotes the URL, credentials included
+        response = error.response
+        print(f'demo: HTTP {response.status_code} {response.reason} from {redact(response.url)}',
               file=sys.stderr)
-        if isinstance(error, (ServerUnavailable, RuntimeError)) and not isinstance(
-                error, requests.RequestException):
-            print(f'demo: {error}', file=sys.stderr)
+        return 1
+    except requests.RequestException as error:
+        print(f'demo: {type(error).__name__} talking to {redact(url)}', file=sys.stderr)
+        return 1
+    except RuntimeError as error:
+        print(f'demo: {error}', file=sys.stderr)
         return 1
     print(f'demo: {args.db} has {total} documents (added {added})', flush=True)
     return 0
