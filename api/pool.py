@@ -54,18 +54,21 @@ def _record(event: str, conn) -> None:
     if events is not None:
         setattr(events, event, getattr(events, event) + 1)
     if event != 'requests' and log.isEnabledFor(logging.DEBUG):
-        sock = getattr(conn, 'sock', None)
         log.debug('upstream connection %s', event, extra={'fields': {
             'event': event,
             'upstream': f'{conn.host}:{conn.port}',
-            'local_port': sock.getsockname()[1] if sock else None,
+            'local_port': getattr(conn, 'local_port', None),
         }})
 
 
 class _CountsConnects:
     # Every connect() counts, also urllib3's silent reconnect of a dropped idle connection.
+    local_port = None
+
     def connect(self) -> None:
         super().connect()
+        # Kept for the log: a discarded connection may already be closed when it is reported.
+        self.local_port = self.sock.getsockname()[1]
         _record('new', self)
 
 

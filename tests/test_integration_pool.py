@@ -1,5 +1,6 @@
 """One pooled session per worker, counted at the server side (the TLS front)."""
 import json
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -74,7 +75,8 @@ def test_logged_new_connections_match_the_server_after_idle_closes(front, ca_bun
     assert [line['new_connections'] for line in request_lines(caplog)] == [1, 0, 0, 0, 0] * 3
 
 
-def test_connections_beyond_the_pool_are_counted_as_discarded(front, ca_bundle):
+def test_connections_beyond_the_pool_are_counted_as_discarded(front, ca_bundle, caplog):
+    caplog.set_level(logging.DEBUG, logger='couchgate.upstream')
     # Three responses held open at once on a pool of one: two connections cannot go back.
     session = build_session(pool_maxsize=1, ca_bundle=ca_bundle)
     events, token = start_accounting()
@@ -86,6 +88,11 @@ def test_connections_beyond_the_pool_are_counted_as_discarded(front, ca_bundle):
         stop_accounting(token)
     assert (events.requests, events.new, events.discarded) == (3, 3, 2)
     assert front.accepted_connections == 3
+    lines = [r.fields for r in caplog.records if r.name == 'couchgate.upstream']
+    assert [line['event'] for line in lines] == ['new', 'new', 'new', 'discarded', 'discarded']
+    assert {line['upstream'] for line in lines} == {f'127.0.0.1:{front.port}'}
+    new_ports = [line['local_port'] for line in lines[:3]]
+    assert len(set(new_ports)) == 3 and {line['local_port'] for line in lines[3:]} <= set(new_ports)
 
 
 def test_ca_bundle_wins_over_requests_ca_bundle(front, ca_bundle, db, monkeypatch):
