@@ -20,22 +20,25 @@ class ReleaseFailed(RuntimeError):
 
 
 def release(client: CloudantV1, url: str, databases: tuple[str, ...], say=print) -> int:
-    """Check the server, then create each database unless it exists; returns how many were created."""
-    _call(lambda: client.get_server_information(), f'checking the server {url}')
-    say(f'release: upstream {url} answers')
+    """Check the upstream, then create each database unless it exists; returns how many were created."""
+    if not databases:
+        _call(client.get_server_information, f'checking the server {url}')
+        say(f'release: upstream {url} answers; CLOUDANT_DATABASES is empty, nothing to create')
+        return 0
     created = 0
     for db in databases:
-        # Look before creating: creating needs admin rights, and pouchdb-server leaves an admin-only
-        # request without valid credentials unanswered; most deploys find every database there.
-        if _call(lambda: client.get_database_information(db), f'reading database {db}', absent=404):
-            say(f'release: database {db} exists')
-            continue
+        # Reading the database is the upstream check (reachable, credentials accepted), and comes
+        # before creating: creating needs admin rights, most deploys find it there, and
+        # pouchdb-server leaves an admin-only request without valid credentials unanswered.
+        where = f'database {db} at {url}'
+        if _call(lambda: client.get_database_information(db), f'reading {where}', absent=404):
+            say(f'release: {where} exists')
         # 412: created meanwhile (another release, a concurrent deploy): that is fine too.
-        if _call(lambda: client.put_database(db), f'creating database {db}', absent=412):
+        elif _call(lambda: client.put_database(db), f'creating {where}', absent=412):
             created += 1
-            say(f'release: database {db} created')
+            say(f'release: {where} created')
         else:
-            say(f'release: database {db} exists')
+            say(f'release: {where} exists')
     say(f'release: done, {created} created, {len(databases) - created} already there')
     return created
 
