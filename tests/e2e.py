@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 WORKERS, THREADS = 2, 4
 
@@ -36,3 +37,16 @@ def poll_until(predicate, timeout: float = 30, what: str = 'condition') -> None:
     while not predicate():
         assert time.monotonic() < deadline, f'{what}: not within {timeout:g} s'
         time.sleep(0.05)  # the poll interval, not a synchronisation: the predicate decides
+
+
+def new_connections_by_pid(web) -> Counter:
+    """new_connections of the app's lines per worker pid (joined to gunicorn's access line by request_id)."""
+    pid_of = {line['request_id']: line['pid'] for line in web.lines('gunicorn.access')}
+    counts = Counter()
+    for line in web.lines('couchgate.request'):
+        counts[pid_of[line['request_id']]] += line['new_connections']
+    return counts
+
+
+def requests_by_pid(web) -> Counter:
+    return Counter(line['pid'] for line in web.lines('gunicorn.access'))

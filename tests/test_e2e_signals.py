@@ -4,13 +4,12 @@ import re
 import signal
 import socket
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from tests.e2e import THREADS, WORKERS, poll_until, seed_documents, web_env
+from tests.e2e import THREADS, WORKERS, new_connections_by_pid, poll_until, seed_documents, web_env
 from tests.support.delay_proxy import DelayProxy
 from tests.support.gunicorn_process import REPO_ROOT, WebProcess
 from tests.support.load import read_documents
@@ -67,15 +66,6 @@ def test_sigterm_finishes_in_flight_requests_and_opens_nothing_new(slow_front, c
         socket.create_connection(('127.0.0.1', web.port), timeout=5).close()
     closed = web.lines('couchgate.server', 'pool closed')
     assert sorted(line['pid'] for line in closed) == sorted(web.worker_pids())
-
-
-def new_connections_by_pid(web) -> Counter:
-    """new_connections of the app's lines, per worker (joined to gunicorn's access line by request_id)."""
-    pid_of = {line['request_id']: line['pid'] for line in web.lines('gunicorn.access')}
-    counts = Counter()
-    for line in web.lines('couchgate.request'):
-        counts[pid_of[line['request_id']]] += line['new_connections']
-    return counts
 
 
 def test_a_killed_worker_is_replaced_and_the_new_one_opens_its_own_connections(front, ca_bundle, documents):

@@ -1,7 +1,7 @@
 """The Procfile's `web` line under load, as on a dyno: connections counted at the TLS front."""
 import pytest
 
-from tests.e2e import THREADS, WORKERS, seed_documents, total, web_env
+from tests.e2e import THREADS, WORKERS, new_connections_by_pid, requests_by_pid, seed_documents, total, web_env
 from tests.support.gunicorn_process import WebProcess
 from tests.support.load import read_documents
 
@@ -41,7 +41,8 @@ def test_2000_requests_from_16_clients_use_at_most_one_connection_per_thread(fro
     accepted, logged = front.accepted_connections, total(web.lines('couchgate.request'), 'new_connections')
     print(f'\nscenario 1: {REQUESTS} requests, {CLIENTS} clients: {len(result.errors)} errors, '
           f'statuses {sorted(set(result.statuses))}, TLS connections accepted {accepted}, '
-          f'new_connections logged {logged}, upstream requests {front.request_count}')
+          f'new_connections logged {logged}, upstream requests {front.request_count}; per worker: '
+          f'requests {dict(requests_by_pid(web))}, new connections {dict(new_connections_by_pid(web))}')
     assert 1 <= accepted <= WORKERS * THREADS
     assert logged == accepted
     assert total(web.lines('couchgate.request'), 'discarded_connections') == 0
@@ -62,7 +63,8 @@ def test_a_preloaded_master_that_used_the_upstream_hands_no_connection_to_its_wo
     print(f'\nscenario 2 (preload): {REQUESTS} requests: {len(result.errors)} errors, '
           f'{len(result.corrupted)} corrupted, TLS connections accepted {accepted} (master {check["new_connections"]}), '
           f'new_connections logged {logged}, inherited connections dropped per worker '
-          f'{[line["inherited_connections"] for line in resets]}')
+          f'{[line["inherited_connections"] for line in resets]}; per worker: requests '
+          f'{dict(requests_by_pid(web))}, new connections {dict(new_connections_by_pid(web))}')
     # The master opened a connection before the fork, and every worker left it behind.
     assert check['pid'] == web.proc.pid and check['new_connections'] == 1
     assert {line['pid'] for line in resets} == set(web.worker_pids())
