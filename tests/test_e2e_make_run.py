@@ -30,8 +30,7 @@ def repo_copy(tmp_path):
 
 def make_env(**env):
     # Nothing of an outer `make test` (its flags, its CLOUDANT_DATABASES) leaks into the inner make.
-    base = {k: v for k, v in clean_env(**env).items() if not k.startswith(('MAKE', 'MFLAGS'))}
-    return base
+    return {k: v for k, v in clean_env(**env).items() if not k.startswith(('MAKE', 'MFLAGS'))}
 
 
 def descendants(root: int) -> set[tuple[int, str]]:
@@ -89,6 +88,10 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
                 time.sleep(0.2)  # the poll interval; readiness decides
         docs = requests.get(f'http://127.0.0.1:{port}/v1/foundbite/docs', timeout=10,
                             headers={'Connection': 'close'})
+        # Both workers up, so the snapshot below holds every process there will be.
+        while log.read_text().count('Booting worker with pid') < 2:
+            assert time.monotonic() < deadline, f'workers not booted:\n{log.read_text()}'
+            time.sleep(0.05)
         processes = descendants(make.pid)
         started = time.monotonic()
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C does: the terminal signals the foreground group
@@ -110,4 +113,5 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
     assert len(processes) >= 5  # honcho, gunicorn's master and two workers, pouchdb-server
     assert left == []
     assert 'SIGKILL' not in output  # honcho needed no forced kill: everything stopped on SIGTERM
+    assert 'web.1 stopped (rc=0)' in output  # gunicorn's master exited cleanly
     assert refuses(port) and refuses(couch_port)
