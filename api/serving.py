@@ -57,8 +57,11 @@ def check_upstream(injector: Injector) -> bool:
     events, token = pool.start_accounting()
     try:
         injector.get(Couch).ping()
-    except Problem as problem:  # logged, not fatal: /readyz tells the router when it recovers
+    # Logged, never fatal: the upstream may come back, and /readyz says when it does.
+    except Problem as problem:
         fields.update(status=problem.status_code, problem=problem.problem_type)
+    except Exception as error:  # e.g. an IAM token request; its message may quote credentials
+        fields.update(status=503, problem=type(error).__name__)
     finally:
         pool.stop_accounting(token)
     fields.update(upstream_requests=events.requests, new_connections=events.new,

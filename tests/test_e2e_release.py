@@ -75,6 +75,14 @@ def test_release_fails_with_one_line_naming_status_and_database_never_the_secret
     assert db not in admin.get('_all_dbs').json()
 
 
+def test_release_without_databases_only_checks_the_server(admin_server, ca_bundle):
+    admin, front = admin_server
+    result = run_release(front.url, ca_bundle, [], CLOUDANT_USERNAME=ADMIN, CLOUDANT_PASSWORD=PASSWORD)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f'release: upstream {front.url} answers; CLOUDANT_DATABASES is empty, nothing to create']
+
+
 def test_release_fails_with_one_line_when_nothing_listens(ca_bundle):
     url = f'https://127.0.0.1:{free_port()}'
     result = run_release(url, ca_bundle, ['orders'], CLOUDANT_USERNAME=ADMIN, CLOUDANT_PASSWORD=PASSWORD)

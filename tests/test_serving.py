@@ -1,5 +1,6 @@
 """gunicorn's side: settings it reads, the JSON access line, the pool warning and the pool hooks."""
 import json
+import logging
 import os
 import re
 import types
@@ -7,11 +8,15 @@ from datetime import timedelta
 
 import pytest
 from gunicorn.config import Config
+from injector import Module
 
 from api import pool
 from api.config import ConfigError, Settings
 from api.procfile import PROCFILE, process_command
-from api.serving import JsonAccessLogger, pool_warning
+from api.couch import Couch
+from api.serving import JsonAccessLogger, check_upstream, pool_warning
+from container import build_injector
+from tests.fakes import FakeCouch
 from tests.e2e import poll_until
 from tests.support.gunicorn_process import REPO_ROOT
 
@@ -66,6 +71,33 @@ def test_the_access_line_is_json_with_the_apps_request_id_whatever_the_path(caps
     assert (line['request_id'], line['method'], line['path'], line['status'], line['bytes']) == \
         ('abc-1', 'GET', '/v1/a"b\\c/docs', 404, 57)
     assert (line['duration_ms'], line['pid'], line['forwarded_for']) == (12.3, os.getpid(), '10.0.0.1')
+
+
+class UnreachableCouch(FakeCouch):
+    def ping(self):
+        raise RuntimeError('token request failed for apikey hunter2')
+
+
+class CouchModule(Module):
+    def __init__(self, couch):
+        self._couch = couch
+
+    def configure(self, binder):
+        binder.bind(Couch, to=self._couch)
+
+
+@pytest.mark.parametrize('couch, level, status, problem', [
+    (FakeCouch('foundbite'), 'INFO', 200, None),
+    (UnreachableCouch('foundbite'), 'WARNING', 503, 'RuntimeError'),
+])
+def test_the_masters_upstream_check_logs_and_never_raises(couch, level, status, problem, caplog):
+    caplog.set_level(logging.INFO, logger='couchgate.server')
+    injector = build_injector(Settings.from_env({}), CouchModule(couch))
+    assert check_upstream(injector) is (status == 200)
+    [record] = [r for r in caplog.records if r.name == 'couchgate.server']
+    assert record.levelname == level
+    assert (record.fields['status'], record.fields.get('problem')) == (status, problem)
+    assert 'hunter2' not in caplog.text
 
 
 def test_close_all_closes_the_idle_pooled_connections_of_this_process(front, ca_bundle):
