@@ -1,26 +1,56 @@
 """gunicorn settings for couchgate (Heroku and local): gthread workers sharing one pool each."""
-import os
+import logging
 import sys
 
 from api.config import ConfigError, Settings
+from api.logs import configure_logging
+from api.serving import JsonAccessLogger, check_upstream, close_pools, pool_warning, reset_pools_after_fork
 
 try:
     _settings = Settings.from_env()
 except ConfigError as e:  # one clear line, before any worker starts
     sys.exit(f'couchgate: configuration error: {e}')
+configure_logging(_settings.log_level)  # the master's own lines are JSON on stdout too
 
 worker_class = 'gthread'
-workers = int(os.environ.get('WEB_CONCURRENCY') or 2)
+workers = _settings.workers  # WEB_CONCURRENCY: Heroku sets it by dyno size
 threads = _settings.threads
-bind = [f"[::]:{os.environ.get('PORT', '8000')}"]
+bind = [f'[::]:{_settings.port}']
+# Off by default: each worker builds its own app. PRELOAD_APP=1 (or --preload) builds it in the
+# master, whose connections the hooks below keep away from the workers.
+preload_app = _settings.preload_app
 # Below Heroku's 30 s router and shutdown limits; keep-alive above its router's 90 s idle.
 timeout = 25
 graceful_timeout = 20
 keepalive = 95
-# The app logs one JSON line per request; gunicorn's own access log would repeat it.
-accesslog = None
+# One JSON access line per request on stdout, next to the app's line and with the same request_id:
+# the access line also covers requests the app never saw (a worker timeout, a broken request).
+accesslog = '-'
+logger_class = JsonAccessLogger
 errorlog = '-'
 loglevel = _settings.log_level.lower()
 # gunicorn 27 opens a control socket in ~/.gunicorn by default; a dyno has no use for it, and
 # two local instances would fight over the path.
 control_socket_disable = True
+
+
+def on_starting(server):
+    warning = pool_warning(_settings)
+    if warning:
+        logging.getLogger('couchgate.server').warning(warning)
+
+
+def when_ready(server):
+    # Only with preload_app is the app (and its pool) in the master: check the upstream through it,
+    # so a bad URL or CA shows at start-up. Without it the master never touches the upstream.
+    if server.cfg.preload_app:
+        from api.wsgi import injector
+        check_upstream(injector)
+
+
+def post_fork(server, worker):
+    reset_pools_after_fork()
+
+
+def worker_exit(server, worker):
+    close_pools()

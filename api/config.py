@@ -11,6 +11,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 AUTH_TYPES = ('NOAUTH', 'BASIC', 'COUCHDB_SESSION', 'IAM')
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
 DEFAULT_URL = 'http://127.0.0.1:5984'
+_BOOLEANS = {'1': True, 'true': True, 'yes': True, 'on': True,
+             '0': False, 'false': False, 'no': False, 'off': False}
 _DB_NAME = re.compile(r'^[a-z][a-z0-9_$()+/-]*$')
 
 
@@ -35,6 +37,12 @@ class Settings:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
     log_level: str = 'INFO'
+    # What CLOUDANT_POOL_MAXSIZE asked for before pool_maxsize was raised to the threads (None: unset).
+    pool_maxsize_requested: int | None = None
+    # gunicorn's side: worker processes, listening port, load the app in the master before fork().
+    workers: int = 2
+    port: int = 8000
+    preload_app: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> 'Settings':
@@ -67,6 +75,10 @@ class Settings:
             connect_timeout=_float(env, 'CLOUDANT_CONNECT_TIMEOUT', 5.0),
             read_timeout=_float(env, 'CLOUDANT_READ_TIMEOUT', 20.0),
             log_level=_choice(env, 'LOG_LEVEL', 'INFO', LOG_LEVELS),
+            pool_maxsize_requested=pool_maxsize if env.get('CLOUDANT_POOL_MAXSIZE') else None,
+            workers=_int(env, 'WEB_CONCURRENCY', 2, minimum=1),
+            port=_int(env, 'PORT', 8000, minimum=1, maximum=65535),
+            preload_app=_bool(env, 'PRELOAD_APP', False),
         )
 
     @property
@@ -107,7 +119,7 @@ def _ca_bundle(raw: str | None) -> str | None:
     return raw
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw in (None, ''):
         return default
@@ -117,6 +129,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
         raise ConfigError(f'{name} must be a whole number') from None
     if value < minimum:
         raise ConfigError(f'{name} must be at least {minimum}')
+    if maximum is not None and value > maximum:
+        raise ConfigError(f'{name} must be at most {maximum}')
     return value
 
 
@@ -131,6 +145,15 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 < value <= 300:
         raise ConfigError(f'{name} must be between 0 and 300 seconds')
     return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (env.get(name) or '').strip().lower()
+    if not value:
+        return default
+    if value not in _BOOLEANS:
+        raise ConfigError(f'{name} must be 1 or 0 (or true/false, yes/no, on/off)')
+    return _BOOLEANS[value]
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -13,6 +13,7 @@ import os
 import queue
 import threading
 import time
+import weakref
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -22,6 +23,8 @@ from urllib3.util.retry import Retry
 log = logging.getLogger('couchgate.upstream')
 _current: contextvars.ContextVar[ConnectionEvents | None] = contextvars.ContextVar(
     'couchgate_connection_events', default=None)
+# Every adapter built in this process, for gunicorn's fork and exit hooks; weak, so it owns nothing.
+_adapters: weakref.WeakSet[PooledAdapter] = weakref.WeakSet()
 
 
 @dataclasses.dataclass
@@ -129,6 +132,7 @@ class PooledAdapter(HTTPAdapter):
         self._inherited = []
         super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, pool_block=False,
                          max_retries=max_retries)
+        _adapters.add(self)
 
     def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs) -> None:
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
@@ -141,16 +145,44 @@ class PooledAdapter(HTTPAdapter):
         return super().send(request, stream=stream, timeout=timeout, verify=self._verify,
                             cert=cert, proxies=proxies)
 
-    def forget_inherited_connections(self) -> None:
-        """Start with empty pools in a forked child."""
+    def forget_inherited_connections(self) -> int:
+        """Start with empty pools in a forked child; returns how many open connections it left behind."""
         with self._fork_lock:
             if self._pid == os.getpid():
-                return
+                return 0
             # Sockets opened before fork() are shared with the parent: never use nor close them
             # here (closing could end the parent's TLS session), just keep them out of reach.
-            self._inherited.append(self.poolmanager)
+            inherited = self.poolmanager
+            self._inherited.append(inherited)
             self.init_poolmanager(self._pool_connections, self._pool_maxsize, block=self._pool_block)
             self._pid = os.getpid()
+            return _idle_connections(inherited)
+
+    def close(self) -> int:
+        """Close the pooled connections of this process (never a parent's); returns how many were idle."""
+        self.forget_inherited_connections()
+        idle = _idle_connections(self.poolmanager)
+        super().close()
+        return idle
+
+
+def _idle_connections(manager) -> int:
+    # urllib3 fills a pool's queue with None placeholders; the rest are open, idle connections.
+    pools = [manager.pools[key] for key in manager.pools.keys()]
+    return sum(1 for pool in pools if pool.pool for conn in list(pool.pool.queue)
+               if conn is not None and not conn.is_closed)
+
+
+def reset_after_fork() -> tuple[int, int]:
+    """gunicorn's post_fork: fresh pools for every adapter; returns (adapters, connections left behind)."""
+    adapters = list(_adapters)
+    return len(adapters), sum(adapter.forget_inherited_connections() for adapter in adapters)
+
+
+def close_all() -> tuple[int, int]:
+    """gunicorn's worker_exit: close every adapter; returns (adapters, idle connections closed)."""
+    adapters = list(_adapters)
+    return len(adapters), sum(adapter.close() for adapter in adapters)
 
 
 class InstrumentedSession(requests.Session):

@@ -1,14 +1,16 @@
-"""The WSGI entry point gunicorn loads: `api.wsgi:app`."""
+"""The WSGI entry point gunicorn loads: `api.wsgi:app` (and its `injector`, for the master's hooks)."""
 from __future__ import annotations
 
 import sys
+
+from injector import Injector
 
 from api.app import create_app
 from api.config import ConfigError, Settings
 from api.logs import configure_logging
 
 
-def _load():
+def _load() -> Injector:
     try:
         settings = Settings.from_env()
     except ConfigError as e:
@@ -16,7 +18,8 @@ def _load():
         raise SystemExit(2) from None
     configure_logging(settings.log_level)
     from container import build_injector
-    return create_app(build_injector(settings))
+    return build_injector(settings)
 
 
-app = _load()
+injector = _load()
+app = create_app(injector)
