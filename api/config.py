@@ -34,6 +34,8 @@ class Settings:
     pool_maxsize: int = 8
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
+    max_retries: int = 2
+    retry_max_wait: float = 2.0
     log_level: str = 'INFO'
 
     @classmethod
@@ -66,6 +68,8 @@ class Settings:
             pool_maxsize=max(pool_maxsize, threads),
             connect_timeout=_float(env, 'CLOUDANT_CONNECT_TIMEOUT', 5.0),
             read_timeout=_float(env, 'CLOUDANT_READ_TIMEOUT', 20.0),
+            max_retries=_int(env, 'CLOUDANT_MAX_RETRIES', 2, minimum=0, maximum=10),
+            retry_max_wait=_float(env, 'CLOUDANT_RETRY_MAX_WAIT', 2.0),
             log_level=_choice(env, 'LOG_LEVEL', 'INFO', LOG_LEVELS),
         )
 
@@ -107,7 +111,7 @@ def _ca_bundle(raw: str | None) -> str | None:
     return raw
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw in (None, ''):
         return default
@@ -117,6 +121,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
         raise ConfigError(f'{name} must be a whole number') from None
     if value < minimum:
         raise ConfigError(f'{name} must be at least {minimum}')
+    if maximum is not None and value > maximum:
+        raise ConfigError(f'{name} must be at most {maximum}')
     return value
 
 
