@@ -30,16 +30,22 @@ class SingleFlight:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._failed = False
-        self.attempts = 0
+        # Counts attempts once they end: a thread that read it while a login was in flight may have
+        # sent the old credentials, and must then take that login's outcome, not start another.
+        self.finished = 0
 
     def log_in(self, seen: int, login: Callable[[], None]) -> None:
-        """Run `login`, unless an attempt started since the caller read `attempts` as `seen`."""
+        """Run `login`, unless an attempt ended since the caller read `finished` as `seen`."""
         with self._lock:
-            if self.attempts == seen:
-                self.attempts += 1
-                self._failed = True
-                login()  # its errors reach this thread's caller; waiters get LoginUnavailable
-                self._failed = False
+            if self.finished == seen:
+                try:
+                    login()  # its errors reach this thread's caller; waiters get LoginUnavailable
+                    self._failed = False
+                except BaseException:
+                    self._failed = True
+                    raise
+                finally:
+                    self.finished += 1
                 return
             failed = self._failed
         if failed:
@@ -61,14 +67,14 @@ class CookieSessionAuthenticator(CouchDbSessionAuthenticator):
         self._cookie: str | None = None
 
     def authenticate(self, req) -> None:
-        seen = self._logins.attempts
+        seen = self._logins.finished
         if self._cookie is None:
             self._logins.log_in(seen, self._log_in)
         req['headers']['Cookie'] = f'AuthSession={self._cookie}'
 
     def call(self, operation: Callable[[], T]) -> T:
         """Run an upstream call; after a 401, renew the session (once for all threads) and run it again."""
-        seen = self._logins.attempts
+        seen = self._logins.finished
         try:
             return operation()
         except ApiException as e:
@@ -104,7 +110,7 @@ class SharedIAMTokens(IAMTokenManager):
         self._logins = SingleFlight()
 
     def get_token(self) -> str:
-        seen = self._logins.attempts
+        seen = self._logins.finished
         if self._is_token_expired():
             self._logins.log_in(seen, self._fetch)
         elif self._token_needs_refresh():  # from 80 % of the token's life, one thread per 60 s
