@@ -52,12 +52,12 @@ class UpstreamRetry(Retry):
             return None  # unreadable: treated as absent, the backoff applies
 
     def get_backoff_time(self) -> float:
-        # Unlike urllib3's, the first retry waits too, and always with jitter, so that threads
-        # that failed together do not come back in lockstep.
+        # Unlike urllib3's, the first retry waits too, and always with jitter ("equal jitter": half
+        # fixed, half random, capped), so that threads that failed together do not return in lockstep.
         if not self.history:
             return 0.0
-        backoff = self.backoff_factor * 2 ** (len(self.history) - 1) + random.random() * self.backoff_jitter
-        return min(self.backoff_max, backoff)
+        ceiling = min(self.backoff_max, self.backoff_factor * 2 ** (len(self.history) - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def may_repeat(method: str | None, url: str | None) -> bool:
@@ -72,5 +72,5 @@ def upstream_retry(max_retries: int = 2, max_wait: float = 2.0) -> UpstreamRetry
     return UpstreamRetry(
         total=max_retries, connect=None, read=None, status=None, other=0, redirect=0,
         allowed_methods=READS | GUARDED_WRITES, status_forcelist=THROTTLED,
-        backoff_factor=0.1, backoff_jitter=0.1, backoff_max=max_wait,
+        backoff_factor=0.2, backoff_max=max_wait,
         raise_on_status=False, max_wait=max_wait)

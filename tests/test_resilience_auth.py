@@ -50,8 +50,10 @@ def expire_every_session(pouch, admin) -> None:
     """A new server secret invalidates every cookie; poll until an old one reads as 401."""
     old = requests.post(f'{pouch.url}/_session', json={'name': USER, 'password': PASSWORD}, timeout=10)
     admin.put('_config/couch_httpd_auth/secret', json=uuid.uuid4().hex)
-    wait_for(lambda: requests.get(f'{pouch.url}/members/a', cookies=old.cookies, timeout=10).status_code == 401,
-             'the old session to be refused')
+    def refused():
+        return requests.get(f'{pouch.url}/members/a', cookies=old.cookies, timeout=10).status_code == 401
+
+    wait_for(refused, 'the old session to be refused')
 
 
 def test_sixteen_threads_with_an_expired_session_log_in_once(secured, secured_proxy, ca_bundle, caplog):
@@ -105,6 +107,18 @@ def test_wrong_credentials_are_a_502_not_a_client_error(secured_proxy, ca_bundle
     assert 'wrong' not in result.text
 
 
+def test_an_iam_endpoint_refusing_the_key_is_a_502_not_a_client_error(proxy, ca_bundle, make_db):
+    db = make_db()
+    with FakeIAM() as iam:
+        iam.refuse(400)
+        client = app_client(proxy, ca_bundle, db, CLOUDANT_AUTH_TYPE='IAM', CLOUDANT_APIKEY='unknown-key',
+                            CLOUDANT_IAM_URL=iam.url, **FAST)
+        result = client.simulate_get(f'/v1/{db}/docs')
+    assert result.status_code == 502 and result.json['type'] == '/problems/upstream-auth'
+    assert 'unknown-key' not in result.text
+    assert len(proxy.requests) == 0  # nothing went upstream without a token
+
+
 @pytest.fixture
 def db(make_db, couch_admin):
     name = make_db()
@@ -122,7 +136,8 @@ def test_an_iam_token_is_refreshed_once_before_it_expires(proxy, ca_bundle, db):
         assert len(iam.requests) == 1
         iam.lifetime(age=0, remaining=3600)
         with ThreadPoolExecutor(16) as pool:
-            statuses = list(pool.map(lambda _: client.simulate_get(f'/v1/{db}/docs/a').status_code, range(64)))
+            get = lambda _: client.simulate_get(f'/v1/{db}/docs/a').status_code  # noqa: E731
+            statuses = list(pool.map(get, range(64)))
     assert statuses == [200] * 64
     first, refresh = iam.requests  # exactly one refresh for 64 requests on 16 threads
     assert refresh.at < first.exp
@@ -149,5 +164,6 @@ def test_a_hung_token_endpoint_fails_fast_and_does_not_block_the_next_requests(p
         status, took = timed_get(None)
     assert status == 200 and took < BOUND
     assert proxy.count('GET', f'/{db}/a') == 1  # nothing went upstream without a token
-    print(f'\nIAM hung: 8 threads answered {sorted(s for s, _ in hung)} within {max(t for _, t in hung):.1f} s '
+    slowest = max(t for _, t in hung)
+    print(f'\nIAM hung: 8 threads answered {sorted(s for s, _ in hung)} within {slowest:.1f} s '
           f'with {len(iam.requests) - 1} token request(s); after release 200 in {took:.1f} s')

@@ -11,7 +11,8 @@ from tests.support.pouch import CouchAdmin, PouchServer
 THREADS = 16
 
 
-def test_reads_during_an_upstream_restart_fail_cleanly_then_all_succeed(tmp_path, server_ssl_context, ca_bundle):
+def test_reads_during_an_upstream_restart_fail_cleanly_then_all_succeed(tmp_path, server_ssl_context,
+                                                                       ca_bundle):
     # On disk, not in memory: the data must outlive the restart.
     with PouchServer(tmp_path, in_memory=False) as pouch, \
             FaultProxy(('127.0.0.1', pouch.port), server_ssl_context) as proxy:

@@ -28,6 +28,7 @@ class FakeIAM:
         self.requests: list[TokenRequest] = []
         self._lock = threading.Lock()
         self._age, self._remaining = 0, 3600  # the next token: issued this long ago, valid this long
+        self._refusal: int | None = None
         self._hanging = threading.Event()
         self._released = threading.Event()
         fake = self
@@ -59,6 +60,10 @@ class FakeIAM:
         with self._lock:
             self._age, self._remaining = age, remaining
 
+    def refuse(self, status: int = 400) -> None:
+        """Token requests from now on get this error status, as IAM answers an unknown API key."""
+        self._refusal = status
+
     def hang(self) -> None:
         """Token requests from now on get no answer until release()."""
         self._released.clear()
@@ -74,6 +79,16 @@ class FakeIAM:
             with self._lock:
                 self.requests.append(TokenRequest(now, None))
             self._released.wait(HANG_LIMIT)
+            return
+        if self._refusal is not None:
+            with self._lock:
+                self.requests.append(TokenRequest(now, None))
+            body = json.dumps({"errorCode": "BXNIM0415E", "errorMessage": "API key not found"}).encode()
+            handler.send_response(self._refusal)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
             return
         with self._lock:
             iat, exp = int(now) - self._age, int(now) + self._remaining
