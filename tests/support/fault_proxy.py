@@ -103,6 +103,7 @@ class FaultProxy(TLSFront):
             self._server = self._call(self._listen())
 
     def count(self, method: str, path: str, status: int | None = ...) -> int:
+        """How many answers requests to (method, path) got; only those with `status`, if given."""
         with self._lock:
             return sum(1 for a in self.answers if (a.method, a.path) == (method, path)
                        and (status is ... or a.status == status))
