@@ -8,7 +8,7 @@ import requests
 from ibm_cloud_sdk_core import ApiException
 from urllib3.exceptions import ConnectTimeoutError
 
-from api.auth import LoginFailed
+from api.auth import LoginFailed, LoginUnavailable
 from api.errors import Problem
 
 
@@ -40,6 +40,8 @@ def translated(conflict: Problem | None = None, write: bool = False) -> Iterator
 def _never_sent(e: requests.exceptions.ConnectionError) -> bool:
     # requests wraps urllib3's error (in a MaxRetryError once retries ran out): a connect failure
     # (refused, unreachable, connect timeout) means not a byte of the request left.
+    if isinstance(e, LoginUnavailable):
+        return True
     cause = e.args[0] if e.args else None
     return isinstance(getattr(cause, 'reason', cause), ConnectTimeoutError)
 
