@@ -1,15 +1,16 @@
 """The composition root: settings in, a configured Injector out."""
 from __future__ import annotations
 
-from ibm_cloud_sdk_core.authenticators import (
-    Authenticator, BasicAuthenticator, IAMAuthenticator, NoAuthAuthenticator)
-from ibmcloudant import CloudantV1, CouchDbSessionAuthenticator
+from ibm_cloud_sdk_core.authenticators import Authenticator, BasicAuthenticator, NoAuthAuthenticator
+from ibmcloudant import CloudantV1
 from injector import Injector, Module, provider, singleton
 from requests import Session
 
+from api.auth import CookieSessionAuthenticator, SharedIAMAuthenticator, relogin_for
 from api.config import Settings
 from api.couch import Couch
 from api.pool import build_session
+from api.retry import upstream_retry
 
 
 class Production(Module):
@@ -26,17 +27,19 @@ class Production(Module):
     @singleton
     @provider
     def session(self, settings: Settings) -> Session:
-        return build_session(pool_maxsize=settings.pool_maxsize, ca_bundle=settings.ca_bundle)
+        return build_session(pool_maxsize=settings.pool_maxsize, ca_bundle=settings.ca_bundle,
+                             retries=upstream_retry(settings.max_retries, settings.retry_max_wait))
 
     @singleton
     @provider
     def authenticator(self, settings: Settings) -> Authenticator:
         if settings.auth_type == 'BASIC':
             return BasicAuthenticator(settings.username, settings.password)
+        # Both log in once for all threads (api/auth.py); ibmcloudant's own do not, or poll for 60 s.
         if settings.auth_type == 'COUCHDB_SESSION':
-            return CouchDbSessionAuthenticator(settings.username, settings.password)
+            return CookieSessionAuthenticator(settings.username, settings.password)
         if settings.auth_type == 'IAM':
-            return IAMAuthenticator(settings.apikey, url=settings.iam_url)
+            return SharedIAMAuthenticator(settings.apikey, url=settings.iam_url)
         return NoAuthAuthenticator()
 
     @singleton
@@ -46,13 +49,14 @@ class Production(Module):
         client.set_service_url(settings.url)
         # Our session replaces the SDK's own; no SDK call that remounts adapters is made after this.
         client.set_http_client(session)
+        # Also reaches the authenticator's token manager: login and token calls time out alike.
         client.set_http_config({'timeout': (settings.connect_timeout, settings.read_timeout)})
         return client
 
     @singleton
     @provider
-    def couch(self, client: CloudantV1) -> Couch:
-        return Couch(client)
+    def couch(self, client: CloudantV1, authenticator: Authenticator) -> Couch:
+        return Couch(client, relogin_for(authenticator))
 
 
 def build_injector(settings: Settings, *overrides: Module) -> Injector:

@@ -36,6 +36,8 @@ class Settings:
     pool_maxsize: int = 8
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
+    max_retries: int = 2
+    retry_max_wait: float = 2.0
     log_level: str = 'INFO'
     # What CLOUDANT_POOL_MAXSIZE asked for before pool_maxsize was raised to the threads (None: unset).
     pool_maxsize_requested: int | None = None
@@ -74,6 +76,8 @@ class Settings:
             pool_maxsize=max(pool_maxsize, threads),
             connect_timeout=_float(env, 'CLOUDANT_CONNECT_TIMEOUT', 5.0),
             read_timeout=_float(env, 'CLOUDANT_READ_TIMEOUT', 20.0),
+            max_retries=_int(env, 'CLOUDANT_MAX_RETRIES', 2, minimum=0, maximum=10),
+            retry_max_wait=_float(env, 'CLOUDANT_RETRY_MAX_WAIT', 2.0),
             log_level=_choice(env, 'LOG_LEVEL', 'INFO', LOG_LEVELS),
             pool_maxsize_requested=pool_maxsize if env.get('CLOUDANT_POOL_MAXSIZE') else None,
             workers=_int(env, 'WEB_CONCURRENCY', 2, minimum=1),

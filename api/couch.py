@@ -1,15 +1,15 @@
 """The small port the resources call: CouchDB operations in, API errors out."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from typing import Any, Iterator
+from typing import Any
 
-import requests
 from ibm_cloud_sdk_core import ApiException
 from ibmcloudant import CloudantV1
 
+from api.auth import Call, plainly
 from api.errors import Problem
+from api.upstream_errors import translated
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,55 +33,57 @@ class Page:
 class Couch:
     """CouchDB operations over the one pooled client of this worker."""
 
-    def __init__(self, client: CloudantV1) -> None:
+    def __init__(self, client: CloudantV1, call: Call = plainly) -> None:
         self._client = client
+        # Runs each SDK call: with a cookie session, a 401 renews it and the call runs once more.
+        self._call = call
         self._has_up = True
 
     def ping(self) -> None:
-        with _translated():
+        with translated():
             if self._has_up:
                 try:
-                    self._client.get_up_information()
+                    self._call(self._client.get_up_information)
                     return
                 except ApiException as e:
                     if e.status_code != 404:
                         raise
                     self._has_up = False  # no /_up here (pouchdb-server): GET / from now on
-            self._client.get_server_information()
+            self._call(self._client.get_server_information)
 
     def list(self, db: str, *, limit: int, start_key: str | None = None,
              end_key: str | None = None, include_docs: bool = False,
              descending: bool = False) -> Page:
-        with _translated():
-            result = self._client.post_all_docs(
+        with translated():
+            result = self._call(lambda: self._client.post_all_docs(
                 db, limit=limit + 1, start_key=start_key, end_key=end_key,
-                include_docs=include_docs, descending=descending).get_result()
+                include_docs=include_docs, descending=descending)).get_result()
         rows = [_row(r, include_docs) for r in result['rows'] if 'error' not in r]
         more = len(rows) > limit
         return Page(rows[:limit], result.get('total_rows', 0), rows[limit]['id'] if more else None)
 
     def get(self, db: str, doc_id: str) -> Doc:
-        with _translated():
-            body = self._client.get_document(db, doc_id).get_result()
+        with translated():
+            body = self._call(lambda: self._client.get_document(db, doc_id)).get_result()
         return Doc(body['_id'], body['_rev'], body)
 
     def put(self, db: str, doc_id: str, body: dict, rev: str | None) -> str:
         """Create (rev None) or update the document; returns its new rev."""
+        # The rev goes in the query, where the retry policy sees that a repeat would conflict.
         document = dict(body, _id=doc_id)
-        if rev is not None:
-            document['_rev'] = rev
-        with _translated(conflict=_put_conflict(rev)):
-            return self._client.put_document(db, doc_id, document).get_result()['rev']
+        with translated(conflict=_put_conflict(rev), write=True):
+            result = self._call(lambda: self._client.put_document(db, doc_id, document, rev=rev))
+        return result.get_result()['rev']
 
     def create(self, db: str, body: dict) -> tuple[str, str]:
-        with _translated():
-            result = self._client.post_document(db, body).get_result()
+        with translated(write=True):
+            result = self._call(lambda: self._client.post_document(db, body)).get_result()
         return result['id'], result['rev']
 
     def delete(self, db: str, doc_id: str, rev: str) -> None:
         try:
-            with _translated(conflict=_put_conflict(rev)):
-                self._client.delete_document(db, doc_id, rev=rev)
+            with translated(conflict=_put_conflict(rev), write=True):
+                self._call(lambda: self._client.delete_document(db, doc_id, rev=rev))
         except Problem as stale:
             if stale.status_code != 412:
                 raise
@@ -89,8 +91,8 @@ class Couch:
             raise
 
     def find(self, db: str, query: dict[str, Any]) -> dict:
-        with _translated():
-            result = self._client.post_find(db, **query).get_result()
+        with translated():
+            result = self._call(lambda: self._client.post_find(db, **query)).get_result()
         return {'docs': result.get('docs', []), 'bookmark': result.get('bookmark')}
 
 
@@ -106,51 +108,3 @@ def _put_conflict(rev: str | None) -> Problem:
         return Problem(428, 'precondition-required',
                        'The document exists: send If-Match with its current rev to change it.')
     return Problem(412, 'precondition-failed', 'If-Match is not the current rev of the document.')
-
-
-@contextlib.contextmanager
-def _translated(conflict: Problem | None = None) -> Iterator[None]:
-    """Turn upstream failures into API problems; never let them surface as a 500."""
-    try:
-        yield
-    except ApiException as e:
-        raise _from_status(e, conflict) from None
-    except requests.exceptions.ReadTimeout:
-        raise Problem(504, 'upstream-timeout', 'The database did not answer in time.') from None
-    except requests.exceptions.SSLError:
-        raise Problem(503, 'upstream-unavailable', 'TLS with the database failed (certificate not trusted?).',
-                      headers={'Retry-After': '5'}) from None
-    except requests.exceptions.ConnectionError:
-        raise Problem(503, 'upstream-unavailable', 'The database cannot be reached.',
-                      headers={'Retry-After': '1'}) from None
-    except requests.exceptions.RequestException:
-        raise Problem(502, 'bad-gateway', 'The database exchange failed.') from None
-    except ValueError as e:  # the SDK refuses some ids before sending, e.g. a leading '_'
-        raise Problem(400, 'invalid-document-id', str(e)) from None
-
-
-def _from_status(e: ApiException, conflict: Problem | None) -> Problem:
-    reason = _reason(e)
-    status = e.status_code
-    if status == 409:
-        return conflict or Problem(409, 'conflict', 'A document with this id exists already.')
-    if status in (400, 404, 412):
-        return Problem(status, {400: 'bad-request', 404: 'not-found', 412: 'precondition-failed'}[status],
-                       reason)
-    if status == 429:
-        retry_after = (e.http_response.headers.get('Retry-After') if e.http_response is not None else None)
-        return Problem(429, 'too-many-requests', 'The database is throttling requests.',
-                       headers={'Retry-After': retry_after or '1'})
-    if status in (401, 403):
-        return Problem(502, 'upstream-auth', 'The database refused couchgate\'s credentials.')
-    return Problem(502, 'bad-gateway', f'The database answered {status}.')
-
-
-def _reason(e: ApiException) -> str:
-    response = e.http_response
-    try:
-        body = response.json() if response is not None else {}
-    except ValueError:
-        body = {}
-    reason = body.get('reason') if isinstance(body, dict) else None
-    return f'{body.get("error")}: {reason}' if reason else (e.message or 'error')

@@ -14,11 +14,14 @@ import queue
 import threading
 import time
 import weakref
+from http.cookiejar import DefaultCookiePolicy
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import connection, connectionpool
 from urllib3.util.retry import Retry
+
+from api.retry import upstream_retry
 
 log = logging.getLogger('couchgate.upstream')
 _current: contextvars.ContextVar[ConnectionEvents | None] = contextvars.ContextVar(
@@ -198,21 +201,17 @@ class InstrumentedSession(requests.Session):
                 events.seconds += time.perf_counter() - started
 
 
-IDEMPOTENT = frozenset({'GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'})
-
-
 def build_session(*, pool_maxsize: int, ca_bundle: str | None = None,
-                  retries: Retry | int | None = None) -> InstrumentedSession:
+                  retries: Retry | None = None) -> InstrumentedSession:
     """One session per worker process: every upstream request of the worker goes through it."""
-    if retries is None:
-        # Connect errors happen before a byte is sent: safe to retry for any method. A read
-        # error (a kept-alive connection closed under us) is retried for idempotent methods only.
-        retries = Retry(total=2, connect=2, read=1, status=0, other=0, redirect=0,
-                        allowed_methods=IDEMPOTENT, backoff_factor=0.05, raise_on_status=False)
     session = InstrumentedSession()
     # Only the CLOUDANT_* settings decide where and how we connect, not proxy or CA variables.
     session.trust_env = False
-    adapter = PooledAdapter(pool_maxsize=pool_maxsize, ca_bundle=ca_bundle, max_retries=retries)
+    # Threads share this session: nothing may change it while they run, so the server's cookies
+    # are never stored in it (the cookie authenticator carries its own, per request).
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=()))
+    adapter = PooledAdapter(pool_maxsize=pool_maxsize, ca_bundle=ca_bundle,
+                            max_retries=retries if retries is not None else upstream_retry())
     session.mount('http://', adapter)
     session.mount('https://', adapter)
     return session

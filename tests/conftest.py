@@ -9,6 +9,7 @@ import uuid
 import pytest
 import trustme
 
+from tests.support.fault_proxy import FaultProxy
 from tests.support.pouch import CouchAdmin, PouchServer
 from tests.support.tls_front import TLSFront
 
@@ -60,6 +61,24 @@ def front(tls_front_server):
     tls_front_server.close_all_connections()
     tls_front_server.reset()
     return tls_front_server
+
+
+@pytest.fixture(scope="session")
+def fault_proxy_server(pouch, server_ssl_context):
+    with FaultProxy(("127.0.0.1", pouch.port), server_ssl_context) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxy(fault_proxy_server):
+    """The session's fault proxy: no faults, listening, no connections open, counters at zero."""
+    fault_proxy_server.heal()
+    fault_proxy_server.accept()
+    fault_proxy_server.close_all_connections()
+    fault_proxy_server.reset()
+    yield fault_proxy_server
+    fault_proxy_server.heal()  # e.g. canned answers a test left unused must not reach the next one
+    fault_proxy_server.accept()
 
 
 @pytest.fixture
