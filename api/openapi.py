@@ -65,8 +65,8 @@ def _schemas() -> dict:
             'detail': {'type': 'string'}, 'request_id': {'type': ['string', 'null']}}},
         'JsonValue': value,
         'DocumentBody': body,
-        'NewDocument': dict(body, propertyNames={'pattern': _FIELD_NAME.format(extra='|_id$|_rev$')},
-                            properties={'_id': _ID, '_rev': {'type': 'string'}}),
+        'NewDocument': dict(body, propertyNames={'pattern': _FIELD_NAME.format(extra='|_id$')},
+                            properties={'_id': _ID}),
         'Document': {'type': 'object', 'required': ['_id', '_rev'],
                      'properties': {'_id': {'type': 'string'}, '_rev': {'type': 'string'}}},
         'Written': {'type': 'object', 'required': ['id', 'rev'],
@@ -80,7 +80,8 @@ def _schemas() -> dict:
             'sort': {'type': 'array'}, 'limit': {'type': 'integer', 'minimum': 1, 'maximum': 1000},
             'bookmark': {'type': 'string'}}},
         'Found': {'type': 'object', 'required': ['docs'], 'properties': {
-            'docs': {'type': 'array', 'items': _ref('Document')}, 'bookmark': {'type': ['string', 'null']}}},
+            # `fields` may leave out _id and _rev.
+            'docs': {'type': 'array', 'items': {'type': 'object'}}, 'bookmark': {'type': ['string', 'null']}}},
         'Status': {'type': 'object', 'required': ['status'], 'properties': {'status': {'type': 'string'}}},
     }
 

@@ -46,6 +46,8 @@ def if_match_rev(req: falcon.Request) -> str | None:
     """The rev named by If-Match, if any."""
     tags = req.if_match
     if not tags:
+        if req.get_header('If-Match') is not None:  # present, but no entity tag in it
+            raise Problem(400, 'invalid-if-match', 'If-Match must carry exactly one rev, as "<rev>".')
         return None
     if len(tags) != 1 or tags[0] == '*' or tags[0].is_weak or not _REV.fullmatch(str(tags[0])):
         raise Problem(400, 'invalid-if-match', 'If-Match must carry exactly one rev, as "<rev>".')

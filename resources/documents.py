@@ -7,6 +7,7 @@ import falcon
 from injector import inject
 
 from api.couch import Couch
+from api.errors import Problem
 from resources._input import bool_param, document_id, int_param, json_object, single_param
 
 
@@ -39,7 +40,8 @@ class Documents:
         body = json_object(req)
         if '_id' in body:
             document_id(body['_id'])
-        body.pop('_rev', None)
+        if '_rev' in body:
+            raise Problem(400, 'reserved-field', '"_rev" has no place in a new document.')
         doc_id, rev = self._couch.create(db, body)
         resp.status = falcon.HTTP_201
         resp.location = f'/v1/{quote(db, safe="")}/docs/{quote(doc_id, safe="")}'
