@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
+from hmac import compare_digest
 
 from api.errors import Problem
 
@@ -52,7 +52,7 @@ class ApiKeys:
         found = None
         for name, digest in self._keys:
             # No early exit: the time taken does not depend on which key, if any, matched.
-            if hmac.compare_digest(presented, digest):
+            if compare_digest(presented, digest):
                 found = name
         if scheme.lower() != 'bearer' or not token.strip() or found is None:
             raise Problem(401, 'unauthorized', 'The API key is not valid.',
