@@ -33,8 +33,10 @@ class BodyLimits:
 
     def process_resource(self, req, resp, resource, params):
         # Runs after the key and allowlist checks: strangers cannot make us read anything.
-        if resource is None or req.method not in BODY_METHODS or not hasattr(resource, 'on_' + req.method.lower()):
+        if resource is None or req.method not in BODY_METHODS:
             return
+        if not hasattr(resource, 'on_' + req.method.lower()):
+            return  # a 405 follows
         media_type, options = falcon.parse_header(req.content_type or '')
         if media_type.lower() != falcon.MEDIA_JSON or options.get('charset', 'utf-8').lower() != 'utf-8':
             raise Problem(415, 'unsupported-media-type', 'Send the body as Content-Type: application/json.')

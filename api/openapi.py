@@ -81,7 +81,8 @@ def _schemas() -> dict:
             'bookmark': {'type': 'string'}}},
         'Found': {'type': 'object', 'required': ['docs'], 'properties': {
             # `fields` may leave out _id and _rev.
-            'docs': {'type': 'array', 'items': {'type': 'object'}}, 'bookmark': {'type': ['string', 'null']}}},
+            'docs': {'type': 'array', 'items': {'type': 'object'}},
+            'bookmark': {'type': ['string', 'null']}}},
         'Status': {'type': 'object', 'required': ['status'], 'properties': {'status': {'type': 'string'}}},
     }
 
@@ -136,7 +137,7 @@ def document(settings: Settings) -> dict:
                                    '304': {'description': 'Not modified', 'headers': {'ETag': _ETAG}},
                                    **_problems(400, *auth, 404, *_UPSTREAM)}),
             'put': dict(write, operationId='putDocument', summary='Create, or update with If-Match',
-                        parameters=[_param('If-Match', 'header', _IF_MATCH, 'The current "<rev>", to update')],
+                        parameters=[_param('If-Match', 'header', _IF_MATCH, 'The current "<rev>" to update')],
                         requestBody=_body(_ref('DocumentBody')),
                         responses={'200': _json(_ref('Written'), 'Updated', ETag=_ETAG),
                                    '201': _json(_ref('Written'), 'Created', ETag=_ETAG),

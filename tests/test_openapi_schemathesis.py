@@ -34,7 +34,8 @@ CONFIG = schemathesis.Config.from_dict({
         'checks': {'positive_data_acceptance': {'expected-statuses': ['2xx', '400']}},
     }, *[{
         'include-operation-id': operation,
-        'phases': {'coverage': {'checks': {'positive_data_acceptance': {'expected-statuses': [*_PRECONDITIONS, '400']}}}},
+        'phases': {'coverage': {'checks': {
+            'positive_data_acceptance': {'expected-statuses': [*_PRECONDITIONS, '400']}}}},
     } for operation in ('putDocument', 'deleteDocument')]],
 })
 

@@ -102,7 +102,8 @@ ROWS = [
     body('deleted-flag', {'_deleted': True}, problem='reserved-field'),
     body('attachments', {'_attachments': {'x': {'data': 'eA=='}}}, problem='reserved-field'),
     body('id-mismatch', {'_id': 'other'}, problem='id-mismatch'),
-    body('text-plain', b'{"a": 1}', status=415, problem='unsupported-media-type', headers={'Content-Type': 'text/plain'}),
+    body('text-plain', b'{"a": 1}', status=415, problem='unsupported-media-type',
+         headers={'Content-Type': 'text/plain'}),
     body('form-encoded', b'a=1', status=415, problem='unsupported-media-type',
          headers={'Content-Type': 'application/x-www-form-urlencoded'}),
     body('no-content-type', b'{"a": 1}', status=415, problem='unsupported-media-type', headers={}),
@@ -141,6 +142,11 @@ ROWS = [
     Row('find-negative-limit', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'limit': -1}),
     Row('find-huge-limit', 'POST', '/find', 400, 'invalid-json', body={'selector': {}, 'limit': 10 ** 30}),
     Row('find-unknown-field', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'skip': 1}),
+    Row('find-limit-as-string', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'limit': '10'}),
+    Row('find-fields-not-a-list', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'fields': 'a'}),
+    Row('find-bookmark-number', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'bookmark': 7}),
+    Row('post-id-not-a-string', 'POST', '/docs', 400, 'invalid-document-id', body={'_id': 5}),
+    Row('post-with-a-rev', 'POST', '/docs', 400, 'reserved-field', body={'_id': 'r', '_rev': '1-a'}),
     Row('find-unknown-operator', 'POST', '/find', 400, 'bad-request', body={'selector': {'n': {'$bad': 1}}},
         upstream='_find'),
     # Revs, methods, routes, request ids.
@@ -194,7 +200,8 @@ def test_hostile_inputs_get_their_answer_and_reach_nothing_else(front, ca_bundle
     for row in ROWS:
         front.reset()
         result = _send(client, anonymous, row, db, other)
-        problem = result.json.get('type') if result.headers.get('content-type') == 'application/problem+json' else None
+        is_problem = result.headers.get('content-type') == 'application/problem+json'
+        problem = result.json.get('type') if is_problem else None
         expected = f'/problems/{row.problem}' if row.problem else None
         if (result.status_code, problem) != (row.status, expected):
             failures.append(f'{row.name}: got {result.status_code} {problem}, want {row.status} {expected}')

@@ -125,7 +125,8 @@ def test_no_secret_reaches_logs_or_responses_at_debug(auth, upstream, iam, ca_bu
 
     everything = output + ''.join(
         f'{r.status_code} {dict(r.headers)} {r.text}' for r in responses)
-    leaks = sorted({f for s in SECRETS for f in forms(s) if f in everything} | {m for m in MARKERS if m in everything})
+    leaks = sorted({f for s in SECRETS for f in forms(s) if f in everything}
+                   | {m for m in MARKERS if m in everything})
     with capsys.disabled():
         print(f'\n{auth}: {len(output.splitlines())} lines of output and {len(responses)} responses scanned '
               f'for {len(SECRETS)} secrets in {sum(len(forms(s)) for s in SECRETS) + len(MARKERS)} forms: '
