@@ -4,9 +4,14 @@ from __future__ import annotations
 import falcon
 from injector import Injector
 
+from api.access import ApiKeys
 from api.config import Settings
 from api.errors import handle_unexpected, serialize_problem
+from api.headers import SecurityHeaders, cors
+from api.limits import BodyLimits, RequestTarget
+from api.media import StrictJSONHandler
 from api.middleware import AllowedDatabases, RequestAccounting
+from resources.docs import DocsAsset, DocsPage, OpenApiDocument
 from resources.document import Document
 from resources.documents import Documents
 from resources.find import Find
@@ -19,11 +24,27 @@ def create_app(injector: Injector | None = None) -> falcon.App:
         from container import build_injector
         injector = build_injector(Settings.from_env())
     settings = injector.get(Settings)
-    app = falcon.App(middleware=[RequestAccounting(), AllowedDatabases(settings.databases)])
+    # process_resource runs in this order: key first, so strangers learn nothing of databases or
+    # bodies; process_response runs in reverse, so the headers apply to every answer, errors too.
+    middleware = [
+        RequestAccounting(),
+        cors(settings.cors_allow_origins),
+        SecurityHeaders(vary_on_origin=bool(settings.cors_allow_origins)),
+        RequestTarget(),
+        ApiKeys(settings.api_keys, require_for_reads=settings.require_key_for_reads),
+        AllowedDatabases(settings.databases),
+        BodyLimits(settings.max_body_bytes),
+    ]
+    app = falcon.App(middleware=[m for m in middleware if m is not None])
+    # JSON only, parsed strictly: Falcon's default handlers would also accept form-encoded bodies.
+    app.req_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: StrictJSONHandler()})
     app.set_error_serializer(serialize_problem)
     app.add_error_handler(Exception, handle_unexpected)
     app.add_route('/healthz', Health())
     app.add_route('/readyz', injector.get(Readiness))
+    app.add_route('/openapi.json', injector.get(OpenApiDocument))
+    app.add_route('/docs', DocsPage())
+    app.add_route('/docs/assets/{name}', DocsAsset())
     app.add_route('/v1/{db}/docs', injector.get(Documents))
     # Ids may hold '/': a server decodes %2F before routing, so the id is the rest of the path.
     app.add_route('/v1/{db}/docs/{doc_id:path}', injector.get(Document))

@@ -13,7 +13,12 @@ LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
 DEFAULT_URL = 'http://127.0.0.1:5984'
 _BOOLEANS = {'1': True, 'true': True, 'yes': True, 'on': True,
              '0': False, 'false': False, 'no': False, 'off': False}
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MIN_API_KEY_LENGTH = 16
 _DB_NAME = re.compile(r'^[a-z][a-z0-9_$()+/-]*$')
+_KEY_NAME = re.compile(r'[A-Za-z0-9._-]{1,64}')
+_KEY = re.compile(r'[A-Za-z0-9._~+/=-]+')  # RFC 6750 b64token: fits a Bearer header as is
+_ORIGIN = re.compile(r'https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?')
 
 
 class ConfigError(ValueError):
@@ -45,6 +50,10 @@ class Settings:
     workers: int = 2
     port: int = 8000
     preload_app: bool = False
+    api_keys: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)  # (name, key)
+    require_key_for_reads: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    cors_allow_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> 'Settings':
@@ -62,6 +71,10 @@ class Settings:
             raise ConfigError('CLOUDANT_AUTH_TYPE=IAM needs CLOUDANT_APIKEY')
         threads = _int(env, 'GUNICORN_THREADS', 8, minimum=1)
         pool_maxsize = _int(env, 'CLOUDANT_POOL_MAXSIZE', threads, minimum=1)
+        api_keys = _api_keys(env.get('API_KEYS', ''))
+        require_key_for_reads = _bool(env, 'API_REQUIRE_KEY_FOR_READS', False)
+        if require_key_for_reads and not api_keys:
+            raise ConfigError('API_REQUIRE_KEY_FOR_READS needs API_KEYS')
         return cls(
             url=url,
             auth_type=auth_type,
@@ -83,6 +96,10 @@ class Settings:
             workers=_int(env, 'WEB_CONCURRENCY', 2, minimum=1),
             port=_int(env, 'PORT', 8000, minimum=1, maximum=65535),
             preload_app=_bool(env, 'PRELOAD_APP', False),
+            api_keys=api_keys,
+            require_key_for_reads=require_key_for_reads,
+            max_body_bytes=_int(env, 'API_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, minimum=1024),
+            cors_allow_origins=_origins(env.get('CORS_ALLOW_ORIGINS', '')),
         )
 
     @property
@@ -113,6 +130,35 @@ def _databases(raw: str) -> tuple[str, ...]:
         if name.startswith('_') or not _DB_NAME.match(name):
             raise ConfigError(f'CLOUDANT_DATABASES: {name!r} is not an allowed database name')
     return names
+
+
+def _api_keys(raw: str) -> tuple[tuple[str, str], ...]:
+    """`name:key` or a bare `key` (named key-N), comma-separated; messages say which, never the key."""
+    keys = []
+    for number, entry in enumerate((e.strip() for e in raw.split(',') if e.strip()), start=1):
+        name, _, key = entry.rpartition(':') if ':' in entry else ('', '', entry)
+        name = name.strip() or f'key-{number}'
+        key = key.strip()
+        if not _KEY_NAME.fullmatch(name):
+            raise ConfigError(f'API_KEYS: the name of key {number} must be 1-64 of A-Z a-z 0-9 . _ -')
+        if len(key) < MIN_API_KEY_LENGTH or not _KEY.fullmatch(key):
+            raise ConfigError(f'API_KEYS: key {number} ({name}) must be at least {MIN_API_KEY_LENGTH} '
+                              'of A-Z a-z 0-9 . _ ~ + / = -')
+        keys.append((name, key))
+    if len({name for name, _ in keys}) < len(keys) or len({key for _, key in keys}) < len(keys):
+        raise ConfigError('API_KEYS: names and keys must be unique')
+    return tuple(keys)
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip('/') for o in raw.split(',') if o.strip())
+    if origins == ('*',):
+        return origins
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise ConfigError(f'CORS_ALLOW_ORIGINS: {origin!r} is not an origin like https://app.example.com'
+                              ' (or use * alone)')
+    return origins
 
 
 def _ca_bundle(raw: str | None) -> str | None:

@@ -6,6 +6,8 @@ import logging
 import sys
 import time
 
+from ibm_cloud_sdk_core.logger import get_logger as sdk_logger
+
 
 class JsonFormatter(logging.Formatter):
     """Formats a record, and the `fields` dict passed as `extra`, as one JSON object."""
@@ -30,5 +32,6 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # At DEBUG the IBM SDK core dumps whole HTTP exchanges, credentials included: keep it quieter.
-    logging.getLogger('ibm_cloud_sdk_core').setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # At DEBUG the IBM SDK core turns on http.client's dump of whole HTTP exchanges (documents,
+    # cookies): keep it quieter. Its logger is 'ibm-cloud-sdk-core', not the package name.
+    sdk_logger().setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -14,7 +14,7 @@ _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 
 
 class RequestAccounting:
-    """Gives each request an id and logs the upstream connection events it caused."""
+    """Gives each request an id and logs the upstream connection events it caused, and its key's name."""
 
     def process_request(self, req, resp):
         incoming = req.get_header('X-Request-ID')
@@ -34,6 +34,7 @@ class RequestAccounting:
             'method': req.method,
             'path': req.path,
             'status': resp.status_code,
+            'key_name': getattr(req.context, 'key_name', None),  # which API key, never the key itself
             'duration_ms': round((time.perf_counter() - req.context.started) * 1000, 1),
             'upstream_requests': events.requests,
             'new_connections': events.new,

@@ -12,6 +12,8 @@ from resources._input import document_id, if_match_rev, json_object
 class Document:
     """One document, addressed by id; changes are guarded by its rev (If-Match)."""
 
+    cache_control = 'no-cache'  # revalidate with If-None-Match: the ETag is the rev
+
     @inject
     def __init__(self, couch: Couch) -> None:
         self._couch = couch

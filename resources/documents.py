@@ -7,23 +7,26 @@ import falcon
 from injector import inject
 
 from api.couch import Couch
-from resources._input import document_id, json_object
+from api.errors import Problem
+from resources._input import bool_param, document_id, int_param, json_object, single_param
 
 
 class Documents:
     """The collection of documents in one database."""
+
+    cache_control = 'no-cache'  # anonymous listings may be stored, but only used after revalidation
 
     @inject
     def __init__(self, couch: Couch) -> None:
         self._couch = couch
 
     def on_get(self, req, resp, db):
-        limit = req.get_param_as_int('limit', min_value=1, max_value=1000, default=25)
+        limit = int_param(req, 'limit', default=25, minimum=1, maximum=1000)
         query = {
-            'start_key': req.get_param('start_key'),
-            'end_key': req.get_param('end_key'),
-            'include_docs': req.get_param_as_bool('include_docs', default=False),
-            'descending': req.get_param_as_bool('descending', default=False),
+            'start_key': single_param(req, 'start_key'),
+            'end_key': single_param(req, 'end_key'),
+            'include_docs': bool_param(req, 'include_docs'),
+            'descending': bool_param(req, 'descending'),
         }
         page = self._couch.list(db, limit=limit, **query)
         resp.media = {'rows': page.rows, 'total_rows': page.total_rows}
@@ -37,7 +40,8 @@ class Documents:
         body = json_object(req)
         if '_id' in body:
             document_id(body['_id'])
-        body.pop('_rev', None)
+        if '_rev' in body:
+            raise Problem(400, 'reserved-field', '"_rev" has no place in a new document.')
         doc_id, rev = self._couch.create(db, body)
         resp.status = falcon.HTTP_201
         resp.location = f'/v1/{quote(db, safe="")}/docs/{quote(doc_id, safe="")}'

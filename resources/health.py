@@ -9,12 +9,16 @@ from api.couch import Couch
 class Health:
     """Liveness: the process answers; no upstream call."""
 
+    public = True
+
     def on_get(self, req, resp):
         resp.media = {'status': 'ok'}
 
 
 class Readiness:
     """Readiness: the upstream database answers."""
+
+    public = True
 
     @inject
     def __init__(self, couch: Couch) -> None:

@@ -7,6 +7,7 @@ from api.app import create_app
 from api.config import Settings
 from api.couch import Couch
 from container import build_injector
+from tests.integration import KEY_HEADER, TEST_KEYS
 from tests.fakes import ExplodingCouch, FakeCouch
 
 
@@ -26,8 +27,8 @@ def couch():
 
 
 def _client(couch):
-    settings = Settings.from_env({'CLOUDANT_DATABASES': 'foundbite'})
-    return testing.TestClient(create_app(build_injector(settings, FakeCouchModule(couch))))
+    settings = Settings.from_env({'CLOUDANT_DATABASES': 'foundbite', 'API_KEYS': TEST_KEYS})
+    return testing.TestClient(create_app(build_injector(settings, FakeCouchModule(couch))), headers=KEY_HEADER)
 
 
 @pytest.fixture
@@ -138,7 +139,7 @@ def test_put_rejects_bad_bodies(client, couch, body, problem_type):
 
 def test_put_rejects_malformed_json(client):
     result = client.simulate_put('/v1/foundbite/docs/x', body='{"a":', content_type='application/json')
-    assert_problem(result, 400, 'bad-request')
+    assert_problem(result, 400, 'invalid-json')
 
 
 def test_put_accepts_matching_id_and_rev_in_body(client):

@@ -1,0 +1,60 @@
+"""API keys: who may read and write through couchgate."""
+from __future__ import annotations
+
+import hashlib
+from hmac import compare_digest
+
+from api.errors import Problem
+
+# Everything but GET, HEAD and OPTIONS (CORS preflight) changes data or might: it needs a key.
+READ_METHODS = frozenset({'GET', 'HEAD', 'OPTIONS'})
+_REALM = 'Bearer realm="couchgate"'
+
+
+def _digest(secret: str) -> bytes:
+    # Comparing fixed-length digests hides the length of the keys as well as their content.
+    return hashlib.sha256(secret.encode('utf-8', 'surrogatepass')).digest()
+
+
+class ApiKeys:
+    """Checks `Authorization: Bearer <key>` in constant time and records the key's name, never the key.
+
+    Writes always need a key (with none configured they are refused, not open); reads need one
+    when `require_for_reads`. Resources marked `public = True` (health, docs) never do.
+    """
+
+    def __init__(self, keys: tuple[tuple[str, str], ...], *, require_for_reads: bool = False) -> None:
+        self._keys = tuple((name, _digest(key)) for name, key in keys)
+        self._require_for_reads = require_for_reads
+
+    def process_resource(self, req, resp, resource, params):
+        req.context.key_name = None
+        # No route (404) or no responder for the method (405): nothing is reached, say so instead.
+        if resource is None or getattr(resource, 'public', False) \
+                or not hasattr(resource, 'on_' + req.method.lower()):
+            return
+        if not self._keys:
+            if req.method not in READ_METHODS:
+                raise Problem(403, 'writes-disabled', 'No API keys are configured, so writes are refused.')
+            return
+        req.context.key_name = self.identify(req.get_header('Authorization'))
+        needs_key = req.method not in READ_METHODS or self._require_for_reads
+        if needs_key and req.context.key_name is None:
+            raise Problem(401, 'unauthorized', 'This request needs an API key: Authorization: Bearer <key>.',
+                          headers={'WWW-Authenticate': _REALM})
+
+    def identify(self, authorization: str | None) -> str | None:
+        """The name of the key presented, None if none is; a wrong key is a 401, also on public reads."""
+        if authorization is None:
+            return None
+        scheme, _, token = authorization.strip().partition(' ')
+        presented = _digest(token.strip())
+        found = None
+        for name, digest in self._keys:
+            # No early exit: the time taken does not depend on which key, if any, matched.
+            if compare_digest(presented, digest):
+                found = name
+        if scheme.lower() != 'bearer' or not token.strip() or found is None:
+            raise Problem(401, 'unauthorized', 'The API key is not valid.',
+                          headers={'WWW-Authenticate': f'{_REALM}, error="invalid_token"'})
+        return found
