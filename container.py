@@ -9,6 +9,7 @@ from requests import Session
 
 from api.config import Settings
 from api.couch import Couch
+from api.metrics import Metrics
 from api.pool import build_session
 
 
@@ -25,8 +26,14 @@ class Production(Module):
 
     @singleton
     @provider
-    def session(self, settings: Settings) -> Session:
-        return build_session(pool_maxsize=settings.pool_maxsize, ca_bundle=settings.ca_bundle)
+    def metrics(self, settings: Settings) -> Metrics:
+        return Metrics(settings)
+
+    @singleton
+    @provider
+    def session(self, settings: Settings, metrics: Metrics) -> Session:
+        return build_session(pool_maxsize=settings.pool_maxsize, ca_bundle=settings.ca_bundle,
+                             listener=metrics)
 
     @singleton
     @provider

@@ -2,6 +2,7 @@
 import os
 import sys
 
+from api import metrics_dir
 from api.config import ConfigError, Settings
 
 try:
@@ -24,3 +25,17 @@ loglevel = _settings.log_level.lower()
 # gunicorn 27 opens a control socket in ~/.gunicorn by default; a dyno has no use for it, and
 # two local instances would fight over the path.
 control_socket_disable = True
+
+
+# Prometheus multiprocess mode (api/metrics_dir.py): the directory is ready before any worker
+# imports prometheus_client; a dead worker's gauges go with it.
+def on_starting(server):
+    metrics_dir.prepare(_settings.metrics_dir)
+
+
+def child_exit(server, worker):
+    metrics_dir.worker_exited(worker.pid)
+
+
+def on_exit(server):
+    metrics_dir.cleanup()

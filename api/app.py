@@ -6,11 +6,14 @@ from injector import Injector
 
 from api.config import Settings
 from api.errors import handle_unexpected, serialize_problem
+from api.metrics import Metrics, RequestMetrics
 from api.middleware import AllowedDatabases, RequestAccounting
 from resources.document import Document
 from resources.documents import Documents
+from resources.export import Export
 from resources.find import Find
 from resources.health import Health, Readiness
+from resources.metrics import PrometheusMetrics
 
 
 def create_app(injector: Injector | None = None) -> falcon.App:
@@ -19,7 +22,9 @@ def create_app(injector: Injector | None = None) -> falcon.App:
         from container import build_injector
         injector = build_injector(Settings.from_env())
     settings = injector.get(Settings)
-    app = falcon.App(middleware=[RequestAccounting(), AllowedDatabases(settings.databases)])
+    # RequestMetrics first: its timing spans the other middleware too.
+    app = falcon.App(middleware=[RequestMetrics(injector.get(Metrics)), RequestAccounting(),
+                                 AllowedDatabases(settings.databases)])
     app.set_error_serializer(serialize_problem)
     app.add_error_handler(Exception, handle_unexpected)
     app.add_route('/healthz', Health())
@@ -28,4 +33,6 @@ def create_app(injector: Injector | None = None) -> falcon.App:
     # Ids may hold '/': a server decodes %2F before routing, so the id is the rest of the path.
     app.add_route('/v1/{db}/docs/{doc_id:path}', injector.get(Document))
     app.add_route('/v1/{db}/find', injector.get(Find))
+    app.add_route('/v1/{db}/export', injector.get(Export))
+    app.add_route('/metrics', injector.get(PrometheusMetrics))
     return app

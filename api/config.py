@@ -35,6 +35,8 @@ class Settings:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
     log_level: str = 'INFO'
+    export_batch_size: int = 1000
+    metrics_dir: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> 'Settings':
@@ -67,6 +69,9 @@ class Settings:
             connect_timeout=_float(env, 'CLOUDANT_CONNECT_TIMEOUT', 5.0),
             read_timeout=_float(env, 'CLOUDANT_READ_TIMEOUT', 20.0),
             log_level=_choice(env, 'LOG_LEVEL', 'INFO', LOG_LEVELS),
+            # One batch is held in memory while it streams out: bounded, so memory stays flat.
+            export_batch_size=_int(env, 'EXPORT_BATCH_SIZE', 1000, minimum=1, maximum=10_000),
+            metrics_dir=_metrics_dir(env.get('PROMETHEUS_MULTIPROC_DIR')),
         )
 
     @property
@@ -107,7 +112,17 @@ def _ca_bundle(raw: str | None) -> str | None:
     return raw
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def _metrics_dir(raw: str | None) -> str | None:
+    # prometheus_client's multiprocess mode: gunicorn's master creates and empties it.
+    if not raw:
+        return None
+    if os.path.exists(raw) and not os.path.isdir(raw):
+        raise ConfigError('PROMETHEUS_MULTIPROC_DIR must name a directory')
+    return raw
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int,
+         maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw in (None, ''):
         return default
@@ -117,6 +132,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
         raise ConfigError(f'{name} must be a whole number') from None
     if value < minimum:
         raise ConfigError(f'{name} must be at least {minimum}')
+    if maximum is not None and value > maximum:
+        raise ConfigError(f'{name} must be at most {maximum}')
     return value
 
 
