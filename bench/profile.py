@@ -45,6 +45,8 @@ def summarize(raw: str, *, requests: int, top: int = 20) -> str:
         if not stack:
             continue
         frames = [re.sub(r':\d+\)$', ')', f) for f in stack.split(';') if not f.startswith('process ')]
+        if not frames:
+            continue
         total += int(count)
         own[frames[-1]] += int(count)
         for frame in set(frames):

@@ -16,6 +16,8 @@ def check_targets(results: dict) -> list[dict]:
     """The issue's goals for couchgate at the main concurrency, each with what was measured."""
     config = results['config']
     main = {r['target']: r for r in results['runs'] if r['connections'] == config['concurrency']}
+    if set(main) != set(TARGETS):
+        return []  # a partial run (--targets) judges nothing
     cg, direct, per_request = main['couchgate'], main['upstream direct'], main['per-request client']
     limit = config['workers'] * config['threads']
     checks = [
@@ -34,12 +36,27 @@ def check_targets(results: dict) -> list[dict]:
     return [{'goal': goal, 'measured': measured, 'holds': holds} for goal, measured, holds in checks]
 
 
-def write_all(results: dict, out: Path) -> None:
+BEGIN, END = '<!-- bench-results: written by make bench -->', '<!-- /bench-results -->'
+
+
+def write_all(results: dict, out: Path, readme: Path | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     results['targets'] = check_targets(results)
     (out / 'results.json').write_text(json.dumps(results, indent=2) + '\n')
     (out / 'results.md').write_text(markdown(results))
     chart(results, out / 'chart.png')
+    if readme is not None:
+        update_readme(readme, markdown(results))
+
+
+def update_readme(readme: Path, table: str) -> bool:
+    """Put the latest table between the README's markers; False (README untouched) if it has none."""
+    text = readme.read_text()
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        return False
+    readme.write_text(text[:start + len(BEGIN)] + '\n' + table + text[end:])
+    return True
 
 
 def markdown(results: dict) -> str:
@@ -47,14 +64,16 @@ def markdown(results: dict) -> str:
     lines = [f"Listing {c['limit']} documents (`{c['query']}`), {c['concurrency']} concurrent keep-alive clients, "
              f"{c['rtt_ms']:g} ms RTT to the upstream, {c['duration_s']} s per run after {c['warmup_s']} s of "
              f"warm-up; gunicorn apps with {c['workers']} workers × {c['threads']} threads.", '',
-             '| target | req/s | p50 ms | p99 ms | errors | upstream TLS connections | server CPU s | CPU ms/request |',
-             '|---|---:|---:|---:|---:|---:|---:|---:|']
+             '| target | req/s | p50 ms | p99 ms | errors | upstream TLS connections | server CPU s '
+             '| CPU ms/request | machine busy | other jobs\' CPU s |',
+             '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     for r in results['runs']:
         if r['connections'] == c['concurrency']:
             cpu = '–' if r['target'] == 'upstream direct' else f"{r['app_cpu_s']:.1f}"
             per = '–' if r['target'] == 'upstream direct' else f"{r['app_cpu_ms_per_request']:.2f}"
             lines.append(f"| {r['target']} | {r['rps']:.0f} | {r['p50_ms']:g} | {r['p99_ms']:g} | {r['errors']} "
-                         f"| {r['tls_connections']} | {cpu} | {per} |")
+                         f"| {r['tls_connections']} | {cpu} | {per} | {r.get('machine_busy_pct', '–')} % "
+                         f"| {r.get('other_cpu_s', '–')} |")
     lines += ['', 'Concurrency sweep, req/s (p50 ms):', '',
               '| target | ' + ' | '.join(str(n) for n in c['sweep']) + ' |',
               '|---|' + '---:|' * len(c['sweep'])]

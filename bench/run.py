@@ -23,25 +23,40 @@ from bench.profile import profile_couchgate
 from bench.report import write_all
 from bench.targets import TARGETS, listing_query, running
 
+DEFAULT_OUT = REPO_ROOT / 'bench' / 'results'
+
 
 def measure(name: str, chain: UpstreamChain, work: Path, args, connections: int) -> dict:
     with running(name, chain, work, workers=args.workers, threads=args.threads, query=args.query) as target:
         chain.cold_start()  # connections are counted from a cold start, warm-up included
         run_load(target.url, connections=connections, seconds=args.warmup, ca=target.ca, **target.request)
-        app_cpu, upstream_cpu = _cpu(target), chain.cpu_seconds()
+        app_cpu, upstream_cpu, busy = _cpu(target), chain.cpu_seconds(), _machine_busy()
+        wall = time.monotonic()
         result = run_load(target.url, connections=connections, seconds=args.duration, ca=target.ca,
                           **target.request)
         app_cpu, upstream_cpu = _cpu(target) - app_cpu, chain.cpu_seconds() - upstream_cpu
+        busy, wall = _machine_busy() - busy, time.monotonic() - wall
         result.update(target=name, tls_connections=chain.front_counts()['accepted'],
                       app_cpu_s=round(app_cpu, 2), upstream_cpu_s=round(upstream_cpu, 2),
-                      app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3))
+                      app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3),
+                      machine_busy_pct=round(100 * busy / (os.cpu_count() * wall)),
+                      # CPU the machine spent on anything but this benchmark (other jobs): noise
+                      other_cpu_s=round(busy - app_cpu - upstream_cpu - result['loadgen_cpu_s'], 2))
     print(f"  {name:>20} @ {connections:>2}: {result['rps']:7.1f} req/s  p50 {result['p50_ms']:>4} ms  "
-          f"p99 {result['p99_ms']:>4} ms  errors {result['errors']}  TLS {result['tls_connections']}", flush=True)
+          f"p99 {result['p99_ms']:>4} ms  errors {result['errors']}  TLS {result['tls_connections']}  "
+          f"machine {result['machine_busy_pct']}% busy, {result['other_cpu_s']} s CPU not ours", flush=True)
     return result
 
 
 def _cpu(target) -> float:
     return target.service.cpu_seconds() if target.service else 0.0
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine (all cores) spent busy so far."""
+    times = psutil.cpu_times()._asdict()
+    # guest time is already part of user time; idle and iowait are not busy
+    return sum(v for k, v in times.items() if k not in ('idle', 'iowait', 'guest', 'guest_nice'))
 
 
 def machine() -> dict:
@@ -67,15 +82,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--docs', type=int, default=100_000, help='data set and export size (%(default)s)')
     parser.add_argument('--limit', type=int, default=100, help='documents per listing (%(default)s)')
     parser.add_argument('--ids-only', action='store_true', help='list ids and revs, not the documents')
+    parser.add_argument('--targets', default=','.join(TARGETS), help='a subset, comma-separated')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--threads', type=int, default=8)
     parser.add_argument('--no-export', action='store_true')
     parser.add_argument('--profile', action='store_true',
                         help='instead: py-spy couchgate under the main load, write profile.md')
-    parser.add_argument('--out', type=Path, default=REPO_ROOT / 'bench' / 'results')
+    parser.add_argument('--out', type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     args.sweep = sorted({int(n) for n in args.sweep.split(',')} | {args.concurrency})
     args.query = listing_query(args.limit, not args.ids_only)
+    args.targets = [name for name in TARGETS if name in args.targets.split(',')]
     if not 1 <= max(args.sweep) <= 256 or not 1 <= args.duration <= 600:
         parser.error('concurrency must be 1..256 and duration 1..600 s')
 
@@ -95,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
             profile_couchgate(chain, work, args, args.out)
             return
         for connections in args.sweep:
-            for name in TARGETS:
+            for name in args.targets:
                 results['runs'].append(measure(name, chain, work, args, connections))
         if not args.no_export:
             print('bench: export', flush=True)
@@ -103,7 +120,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {results['export']}", flush=True)
     results['machine']['load_after'] = _load()
     results['seconds'] = round(time.monotonic() - started)
-    write_all(results, args.out)
+    # The README shows the latest full run; a partial one (--targets) leaves it alone.
+    full = args.targets == list(TARGETS) and args.out == DEFAULT_OUT
+    write_all(results, args.out, readme=REPO_ROOT / 'README.md' if full else None)
     print((args.out / 'results.md').read_text())
     print(f'bench: done in {results["seconds"]} s; results in {args.out}')
 

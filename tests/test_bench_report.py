@@ -1,5 +1,5 @@
 """The benchmark's report from a made-up result: targets judged right, table and chart written."""
-from bench.report import check_targets, write_all
+from bench.report import BEGIN, END, check_targets, update_readme, write_all
 from bench.targets import TARGETS
 
 
@@ -31,5 +31,15 @@ def test_write_all_writes_json_markdown_and_a_png(tmp_path):
     write_all(made_up(185, 24.5, 16), tmp_path)
     assert (tmp_path / 'chart.png').read_bytes().startswith(b'\x89PNG')
     table = (tmp_path / 'results.md').read_text()
-    assert '| couchgate | 185 | 24.5 | 49 | 0 | 16 |' in table
+    assert '| couchgate | 185 | 24.5 | 49 | 0 | 16 | 1.0 | 0.50 |' in table
     assert '"targets"' in (tmp_path / 'results.json').read_text()
+
+
+def test_the_readme_gets_the_table_between_its_markers_and_nothing_else(tmp_path):
+    readme = tmp_path / 'README.md'
+    readme.write_text(f'# x\n{BEGIN}\nold table\n{END}\n## Tests\n')
+    assert update_readme(readme, '| new |\n')
+    assert readme.read_text() == f'# x\n{BEGIN}\n| new |\n{END}\n## Tests\n'
+    unmarked = tmp_path / 'OTHER.md'
+    unmarked.write_text('no markers\n')
+    assert not update_readme(unmarked, '| new |\n') and unmarked.read_text() == 'no markers\n'
