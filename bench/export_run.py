@@ -21,7 +21,8 @@ def measure_export(chain: UpstreamChain, work: Path, *, threads: int) -> dict:
         [worker] = target.service.children()
         base = target.url.split('/v1/')[0]
         # Warm up: a short export and a listing, so imports and first buffers are counted as baseline.
-        requests.get(f'{base}/v1/{DB}/export', params={'end_key': 'doc-001000'}, timeout=60).raise_for_status()
+        warm_up = requests.get(f'{base}/v1/{DB}/export', params={'end_key': 'doc-001000'}, timeout=60)
+        warm_up.raise_for_status()
         rss_before = proc_status_kb(worker, 'VmRSS')
         exact_peak = reset_peak_rss(worker)
         started = time.perf_counter()

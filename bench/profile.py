@@ -23,9 +23,9 @@ def profile_couchgate(chain, work: Path, args, out: Path) -> dict:
     with running('couchgate', chain, work, workers=args.workers, threads=args.threads,
                  query=args.query) as target:
         run_load(target.url, connections=args.concurrency, seconds=args.warmup)
-        spy = subprocess.Popen([str(PY_SPY), 'record', '--pid', str(target.service.proc.pid), '--subprocesses',
-                                '--gil', '--nonblocking', '--rate', str(RATE), '--duration', str(args.duration),
-                                '--format', 'raw', '--output', str(raw)],
+        spy = subprocess.Popen([str(PY_SPY), 'record', '--pid', str(target.service.proc.pid),
+                                '--subprocesses', '--gil', '--nonblocking', '--rate', str(RATE),
+                                '--duration', str(args.duration), '--format', 'raw', '--output', str(raw)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         load = run_load(target.url, connections=args.concurrency, seconds=args.duration)
         _, errors = spy.communicate(timeout=args.duration + 60)

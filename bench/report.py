@@ -21,7 +21,8 @@ def check_targets(results: dict) -> list[dict]:
     cg, direct, per_request = main['couchgate'], main['upstream direct'], main['per-request client']
     limit = config['workers'] * config['threads']
     checks = [
-        ('throughput ≥ 0.9 × upstream direct', f"{cg['rps'] / direct['rps']:.2f} ×", cg['rps'] >= 0.9 * direct['rps']),
+        ('throughput ≥ 0.9 × upstream direct', f"{cg['rps'] / direct['rps']:.2f} ×",
+         cg['rps'] >= 0.9 * direct['rps']),
         ('throughput ≥ 3 × per-request client', f"{cg['rps'] / max(per_request['rps'], 0.1):.1f} ×",
          cg['rps'] >= 3 * per_request['rps']),
         ('p50 within 3 ms of upstream direct', f"+{cg['p50_ms'] - direct['p50_ms']:g} ms",
@@ -61,9 +62,11 @@ def update_readme(readme: Path, table: str) -> bool:
 
 def markdown(results: dict) -> str:
     c, m = results['config'], results['machine']
-    lines = [f"Listing {c['limit']} documents (`{c['query']}`), {c['concurrency']} concurrent keep-alive clients, "
-             f"{c['rtt_ms']:g} ms RTT to the upstream, {c['duration_s']} s per run after {c['warmup_s']} s of "
-             f"warm-up; gunicorn apps with {c['workers']} workers × {c['threads']} threads.", '',
+    lines = [f"Listing {c['limit']} documents (`{c['query']}`), {c['concurrency']} concurrent keep-alive "
+             f"clients, {c['rtt_ms']:g} ms RTT to the upstream, {c['duration_s']} s per run after "
+             f"{c['warmup_s']} s of warm-up; gunicorn apps with {c['workers']} workers × "
+             f"{c['threads']} threads.",
+             '',
              '| target | req/s | p50 ms | p99 ms | errors | upstream TLS connections | server CPU s '
              '| CPU ms/request | machine busy | other jobs\' CPU s |',
              '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
@@ -71,9 +74,9 @@ def markdown(results: dict) -> str:
         if r['connections'] == c['concurrency']:
             cpu = '–' if r['target'] == 'upstream direct' else f"{r['app_cpu_s']:.1f}"
             per = '–' if r['target'] == 'upstream direct' else f"{r['app_cpu_ms_per_request']:.2f}"
-            lines.append(f"| {r['target']} | {r['rps']:.0f} | {r['p50_ms']:g} | {r['p99_ms']:g} | {r['errors']} "
-                         f"| {r['tls_connections']} | {cpu} | {per} | {r.get('machine_busy_pct', '–')} % "
-                         f"| {r.get('other_cpu_s', '–')} |")
+            lines.append(f"| {r['target']} | {r['rps']:.0f} | {r['p50_ms']:g} | {r['p99_ms']:g} "
+                         f"| {r['errors']} | {r['tls_connections']} | {cpu} | {per} "
+                         f"| {r.get('machine_busy_pct', '–')} % | {r.get('other_cpu_s', '–')} |")
     lines += ['', 'Concurrency sweep, req/s (p50 ms):', '',
               '| target | ' + ' | '.join(str(n) for n in c['sweep']) + ' |',
               '|---|' + '---:|' * len(c['sweep'])]
@@ -83,14 +86,16 @@ def markdown(results: dict) -> str:
         lines.append(f'| {target} | ' + ' | '.join(cells) + ' |')
     if results.get('export'):
         e = results['export']
-        lines += ['', f"Export of {e['documents']:,} documents ({e['megabytes']} MB of NDJSON) through couchgate: "
-                  f"{e['docs_per_s']:,} documents/s, worker RSS {e['rss_before_mb']} MB before, peak growth "
-                  f"{e['peak_rss_growth_mb']} MB."]
+        lines += ['', f"Export of {e['documents']:,} documents ({e['megabytes']} MB of NDJSON) through "
+                  f"couchgate: {e['docs_per_s']:,} documents/s, worker RSS {e['rss_before_mb']} MB before, "
+                  f"peak growth {e['peak_rss_growth_mb']} MB."]
     lines += ['', '| goal (couchgate) | measured | holds |', '|---|---|---|']
-    lines += [f"| {t['goal']} | {t['measured']} | {'yes' if t['holds'] else '**no**'} |" for t in results['targets']]
-    lines += ['', f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['os']}, Python {m['python']}, "
-              f"Node {m['node']}; load average {m['load_before']} before, {m['load_after']} after "
-              f"(the load generator and every server share these cores). Run {results['generated']}."]
+    lines += [f"| {t['goal']} | {t['measured']} | {'yes' if t['holds'] else '**no**'} |"
+              for t in results['targets']]
+    lines += ['', f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['os']}, "
+              f"Python {m['python']}, Node {m['node']}; load average {m['load_before']} before, "
+              f"{m['load_after']} after (the load generator and every server share these cores; "
+              f"'other jobs' is CPU the machine spent on anything else). Run {results['generated']}."]
     return '\n'.join(lines) + '\n'
 
 
@@ -102,7 +107,8 @@ def chart(results: dict, path: Path) -> None:
         xs = [r['connections'] for r in runs]
         rps_ax.plot(xs, [r['rps'] for r in runs], marker='o', label=target)
         p50_ax.plot(xs, [r['p50_ms'] for r in runs], marker='o', label=target)
-    for ax, title in ((rps_ax, 'requests/s (higher is better)'), (p50_ax, 'p50 latency, ms (lower is better)')):
+    titles = ((rps_ax, 'requests/s (higher is better)'), (p50_ax, 'p50 latency, ms (lower is better)'))
+    for ax, title in titles:
         ax.set_xscale('log', base=2)
         ax.set_xticks(sweep, [str(n) for n in sweep])
         ax.set_xlabel('concurrent clients')

@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
                           'workers': args.workers, 'threads': args.threads, 'concurrency': args.concurrency,
                           'sweep': args.sweep, 'docs': args.docs, 'limit': args.limit, 'query': args.query},
                'runs': []}
-    print(f'bench: loading {args.docs:,} documents, starting the upstream ({args.rtt_ms:g} ms RTT)', flush=True)
+    print(f'bench: loading {args.docs:,} documents, starting the upstream ({args.rtt_ms:g} ms RTT)',
+          flush=True)
     with UpstreamChain(work, docs=args.docs, rtt_ms=args.rtt_ms) as chain:
         if args.profile:
             profile_couchgate(chain, work, args, args.out)

@@ -26,18 +26,21 @@ def big_db(make_db, couch_admin):
     count = (2 * _send_buffer_max()) // DOC_BYTES + 200
     name = make_db()
     for start in range(0, count, 500):
-        docs = [{'_id': f'doc-{i:06d}', 'pad': 'x' * DOC_BYTES} for i in range(start, min(start + 500, count))]
+        numbers = range(start, min(start + 500, count))
+        docs = [{'_id': f'doc-{i:06d}', 'pad': 'x' * DOC_BYTES} for i in numbers]
         assert couch_admin.post(f'{name}/_bulk_docs', json={'docs': docs}, timeout=60).status_code == 201
     return name, count
 
 
 def in_use_by_worker(web) -> dict[str, float]:
     text = requests.get(web.url + '/metrics', timeout=10).text
-    [family] = [f for f in text_string_to_metric_families(text) if f.name == 'couchgate_pool_connections_in_use']
+    [family] = [f for f in text_string_to_metric_families(text)
+                if f.name == 'couchgate_pool_connections_in_use']
     return {s.labels['pid']: s.value for s in family.samples}
 
 
-def test_a_client_leaving_mid_export_gives_the_connection_back_to_the_pool(front, ca_bundle, big_db, tmp_path):
+def test_a_client_leaving_mid_export_gives_the_connection_back_to_the_pool(front, ca_bundle, big_db,
+                                                                            tmp_path):
     db, count = big_db
     # One worker, one thread, a pool of one: a connection left checked out would force a second one.
     env = dict(CLOUDANT_URL=front.url, CLOUDANT_CA_BUNDLE=ca_bundle, CLOUDANT_DATABASES=db,

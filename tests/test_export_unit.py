@@ -25,7 +25,8 @@ class FakeCouchModule(Module):
 @pytest.fixture
 def couch():
     fake = FakeCouch('foundbite', 'empty')
-    fake.dbs['foundbite'].update({f'd{i:02d}': {'_id': f'd{i:02d}', '_rev': '1-fake', 'n': i} for i in range(23)})
+    fake.dbs['foundbite'].update({f'd{i:02d}': {'_id': f'd{i:02d}', '_rev': '1-fake', 'n': i}
+                                  for i in range(23)})
     return fake
 
 

@@ -14,7 +14,8 @@ DOCS_ROUTE = {'route': '/v1/{db}/docs', 'method': 'GET', 'status': '200'}
 @pytest.fixture
 def db(make_db, couch_admin):
     name = make_db()
-    assert couch_admin.post(f'{name}/_bulk_docs', json={'docs': [{'n': i} for i in range(5)]}).status_code == 201
+    docs = [{'n': i} for i in range(5)]
+    assert couch_admin.post(f'{name}/_bulk_docs', json={'docs': docs}).status_code == 201
     return name
 
 

@@ -45,7 +45,8 @@ def test_the_pool_reports_each_event_it_credits_to_requests(front, ca_bundle):
 
 @pytest.fixture
 def client():
-    return testing.TestClient(create_app(build_injector(Settings.from_env({'CLOUDANT_DATABASES': 'foundbite'}))))
+    settings = Settings.from_env({'CLOUDANT_DATABASES': 'foundbite'})
+    return testing.TestClient(create_app(build_injector(settings)))
 
 
 @pytest.mark.filterwarnings('ignore:Unknown REQUEST_METHOD')  # wsgiref's validator, about BREW

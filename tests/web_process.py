@@ -77,7 +77,9 @@ class WebProcess:
 
     def wait_for_log(self, predicate, timeout: float = 30.0) -> dict:
         """The first JSON line that satisfies `predicate`, polling until `timeout`."""
-        return self.wait_for(lambda: next((line for line in self.log_lines() if predicate(line)), None), timeout)
+        def first_match():
+            return next((line for line in self.log_lines() if predicate(line)), None)
+        return self.wait_for(first_match, timeout)
 
     def wait_for(self, condition, timeout: float = 30.0):
         """Poll `condition()` until it returns something true (returned) or `timeout` passes."""
