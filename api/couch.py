@@ -55,7 +55,10 @@ class Couch:
              descending: bool = False) -> Page:
         result = self._all_docs(db, limit=limit + 1, start_key=start_key, end_key=end_key,
                                 include_docs=include_docs, descending=descending)
-        rows = [_row(r, include_docs) for r in result['rows'] if 'error' not in r]
+        # Inline, not a function per row: it showed in the benchmark's profile.
+        rows = [{'id': r['id'], 'rev': r['value']['rev'], 'doc': r.get('doc')} if include_docs
+                else {'id': r['id'], 'rev': r['value']['rev']}
+                for r in result['rows'] if 'error' not in r]
         more = len(rows) > limit
         return Page(rows[:limit], result.get('total_rows', 0), rows[limit]['id'] if more else None)
 
@@ -120,13 +123,6 @@ class Couch:
         with _translated():
             result = self._client.post_find(db, **query).get_result()
         return {'docs': result.get('docs', []), 'bookmark': result.get('bookmark')}
-
-
-def _row(row: dict, include_docs: bool) -> dict:
-    out = {'id': row['id'], 'rev': row['value']['rev']}
-    if include_docs:
-        out['doc'] = row.get('doc')
-    return out
 
 
 def _put_conflict(rev: str | None) -> Problem:

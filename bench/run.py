@@ -41,7 +41,7 @@ def measure(name: str, chain: UpstreamChain, work: Path, args, connections: int)
                       app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3),
                       machine_busy_pct=round(100 * busy / (os.cpu_count() * wall)),
                       # CPU the machine spent on anything but this benchmark (other jobs): noise
-                      other_cpu_s=round(busy - app_cpu - upstream_cpu - result['loadgen_cpu_s'], 2))
+                      other_cpu_s=round(max(0.0, busy - app_cpu - upstream_cpu - result['loadgen_cpu_s']), 2))
     print(f"  {name:>20} @ {connections:>2}: {result['rps']:7.1f} req/s  p50 {result['p50_ms']:>4} ms  "
           f"p99 {result['p99_ms']:>4} ms  errors {result['errors']}  TLS {result['tls_connections']}  "
           f"machine {result['machine_busy_pct']}% busy, {result['other_cpu_s']} s CPU not ours", flush=True)
