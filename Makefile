@@ -1,8 +1,9 @@
-# couchgate's developer and CI entry points: make install | run | test | clean
+# couchgate's developer and CI entry points: make install | run | test | bench | clean
 VENV := .venv
 PYTHON ?= python3
 PORT ?= 8000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 CLOUDANT_DATABASES ?= foundbite
 
 export CLOUDANT_DATABASES
@@ -12,7 +13,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 INSTALLED := $(VENV)/.requirements-dev.installed
 NODE_INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install run test clean
+.PHONY: install run test bench bench-profile clean
 
 install: $(INSTALLED) $(NODE_INSTALLED)
 
@@ -42,5 +43,13 @@ endif
 test: install
 	python -m pytest $(PYTEST_ARGS)
 
+# Not part of `make test`: a few minutes of load; options in `python -m bench.run --help`,
+# e.g. make bench BENCH_ARGS="--duration 4 --sweep 16 --docs 20000".
+bench: install
+	python -m bench.run $(BENCH_ARGS)
+
+bench-profile: install
+	python -m bench.run --profile $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) node_modules .data build *.egg-info
+	rm -rf $(VENV) node_modules .data build *.egg-info bench/work

@@ -2,6 +2,7 @@
 import logging
 import sys
 
+from api import metrics_dir
 from api.config import ConfigError, Settings
 from api.logs import configure_logging
 from api.serving import JsonAccessLogger, check_upstream, close_pools, pool_warning, reset_pools_after_fork
@@ -11,6 +12,9 @@ try:
 except ConfigError as e:  # one clear line, before any worker starts
     sys.exit(f'couchgate: configuration error: {e}')
 configure_logging(_settings.log_level)  # the master's own lines are JSON on stdout too
+# Prometheus multiprocess mode (api/metrics_dir.py): the directory must be set before anything
+# imports prometheus_client, and with preload_app the app is imported before any server hook runs.
+metrics_dir.prepare(_settings.metrics_dir)
 
 worker_class = 'gthread'
 workers = _settings.workers  # WEB_CONCURRENCY: Heroku sets it by dyno size
@@ -54,3 +58,11 @@ def post_fork(server, worker):
 
 def worker_exit(server, worker):
     close_pools()
+
+
+def child_exit(server, worker):
+    metrics_dir.worker_exited(worker.pid)  # a dead worker's gauges go; its counters stay
+
+
+def on_exit(server):
+    metrics_dir.cleanup()

@@ -54,6 +54,8 @@ class Settings:
     require_key_for_reads: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     cors_allow_origins: tuple[str, ...] = ()
+    export_batch_size: int = 1000
+    metrics_dir: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> 'Settings':
@@ -100,6 +102,9 @@ class Settings:
             require_key_for_reads=require_key_for_reads,
             max_body_bytes=_int(env, 'API_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, minimum=1024),
             cors_allow_origins=_origins(env.get('CORS_ALLOW_ORIGINS', '')),
+            # One batch is held in memory while it streams out: bounded, so memory stays flat.
+            export_batch_size=_int(env, 'EXPORT_BATCH_SIZE', 1000, minimum=1, maximum=10_000),
+            metrics_dir=_metrics_dir(env.get('PROMETHEUS_MULTIPROC_DIR')),
         )
 
     @property
@@ -169,7 +174,17 @@ def _ca_bundle(raw: str | None) -> str | None:
     return raw
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+def _metrics_dir(raw: str | None) -> str | None:
+    # prometheus_client's multiprocess mode: gunicorn's master creates and empties it.
+    if not raw:
+        return None
+    if os.path.exists(raw) and not os.path.isdir(raw):
+        raise ConfigError('PROMETHEUS_MULTIPROC_DIR must name a directory')
+    return raw
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int,
+         maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw in (None, ''):
         return default

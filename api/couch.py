@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Iterator
 
+import orjson
 from ibm_cloud_sdk_core import ApiException
 from ibmcloudant import CloudantV1
 
@@ -54,13 +55,43 @@ class Couch:
     def list(self, db: str, *, limit: int, start_key: str | None = None,
              end_key: str | None = None, include_docs: bool = False,
              descending: bool = False) -> Page:
-        with translated():
-            result = self._call(lambda: self._client.post_all_docs(
-                db, limit=limit + 1, start_key=start_key, end_key=end_key,
-                include_docs=include_docs, descending=descending)).get_result()
-        rows = [_row(r, include_docs) for r in result['rows'] if 'error' not in r]
+        result = self._all_docs(db, limit=limit + 1, start_key=start_key, end_key=end_key,
+                                include_docs=include_docs, descending=descending)
+        # Inline, not a function per row: it showed in the benchmark's profile.
+        rows = [{'id': r['id'], 'rev': r['value']['rev'], 'doc': r.get('doc')} if include_docs
+                else {'id': r['id'], 'rev': r['value']['rev']}
+                for r in result['rows'] if 'error' not in r]
         more = len(rows) > limit
         return Page(rows[:limit], result.get('total_rows', 0), rows[limit]['id'] if more else None)
+
+    def documents(self, db: str, *, batch_size: int, start_key: str | None = None,
+                  end_key: str | None = None) -> Iterator[list[dict]]:
+        """Every document from start_key to end_key, in key order: one upstream request per batch."""
+        while True:
+            rows = self._all_docs(db, include_docs=True, limit=batch_size + 1,
+                                  start_key=start_key, end_key=end_key)['rows']
+            yield [row['doc'] for row in rows[:batch_size] if row.get('doc')]
+            if len(rows) <= batch_size:
+                return
+            start_key = rows[batch_size]['id']  # the extra row starts the next batch
+
+    def _all_docs(self, db: str, **params) -> dict:
+        # As a stream, so orjson parses the raw bytes (the SDK's stdlib json was the largest cost
+        # in the benchmark's profile). The body is read whole before anything is returned: no
+        # response is ever left half-read, so the connection is back in the pool between calls.
+        with translated():
+            response = self._call(lambda: self._client.post_all_docs_as_stream(db, **params)).get_result()
+            try:
+                body = response.content
+            finally:
+                response.close()
+        try:
+            result = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            result = None
+        if not isinstance(result, dict) or not isinstance(result.get('rows'), list):
+            raise Problem(502, 'bad-gateway', 'The database sent a listing that is not valid JSON.')
+        return result
 
     def get(self, db: str, doc_id: str) -> Doc:
         with translated():
@@ -94,13 +125,6 @@ class Couch:
         with translated():
             result = self._call(lambda: self._client.post_find(db, **query)).get_result()
         return {'docs': result.get('docs', []), 'bookmark': result.get('bookmark')}
-
-
-def _row(row: dict, include_docs: bool) -> dict:
-    out = {'id': row['id'], 'rev': row['value']['rev']}
-    if include_docs:
-        out['doc'] = row.get('doc')
-    return out
 
 
 def _put_conflict(rev: str | None) -> Problem:

@@ -147,6 +147,19 @@ def document(settings: Settings) -> dict:
                            responses={'204': {'description': 'Deleted'},
                                       **_problems(400, *auth, 404, 412, 428, *_UPSTREAM)}),
         },
+        '/v1/{db}/export': {
+            'parameters': [db],
+            'get': dict(read, operationId='exportDocuments',
+                        summary='Every document as NDJSON, streamed in id order',
+                        parameters=[_param('start_key', 'query', _KEY, 'First id to export'),
+                                    _param('end_key', 'query', _KEY, 'Last id to export')],
+                        responses={'200': {'description': 'One JSON document per line',
+                                           'content': {'application/x-ndjson': {'schema': {'type': 'string'}}}},
+                                   **_problems(400, *auth, 404, *_UPSTREAM)}),
+        },
+        '/metrics': {'get': dict(_META, operationId='metrics', summary='Prometheus metrics, all workers',
+                                 responses={'200': {'description': 'Prometheus text format',
+                                                    'content': {'text/plain': {}}}})},
         '/v1/{db}/find': {
             'parameters': [db],
             # Like every POST it needs a key: an unindexed query scans the whole database.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import functools
 import logging
 import os
 import queue
@@ -45,9 +46,9 @@ class ConnectionEvents:
         return round(self.seconds * 1000, 1)
 
 
-def start_accounting() -> tuple[ConnectionEvents, contextvars.Token]:
-    """Credit the events of this thread's upstream calls to a fresh record."""
-    events = ConnectionEvents()
+def start_accounting(events: ConnectionEvents | None = None) -> tuple[ConnectionEvents, contextvars.Token]:
+    """Credit the events of this thread's upstream calls to `events` (default: a fresh record)."""
+    events = ConnectionEvents() if events is None else events
     return events, _current.set(events)
 
 
@@ -55,10 +56,30 @@ def stop_accounting(token: contextvars.Token) -> None:
     _current.reset(token)
 
 
+def current_accounting() -> ConnectionEvents | None:
+    """The record this thread's upstream events are credited to, if any."""
+    return _current.get()
+
+
+class PoolListener:
+    """Hears every event the session records, in any thread (e.g. metrics); this one ignores them."""
+
+    def connection_event(self, event: str) -> None:
+        """`requests`, `new`, `reused`, `discarded`, or `checkout`/`checkin` of a pooled connection."""
+
+    def upstream_call(self, seconds: float) -> None:
+        """One upstream call took `seconds` (its body included unless streamed)."""
+
+
+_IGNORED = PoolListener()
+
+
 def _record(event: str, conn) -> None:
     events = _current.get()
     if events is not None:
         setattr(events, event, getattr(events, event) + 1)
+    # The same events, not a second count: the listener hears exactly what requests are credited.
+    getattr(conn, 'listener', _IGNORED).connection_event(event)
     if event != 'requests' and log.isEnabledFor(logging.DEBUG):
         log.debug('upstream connection %s', event, extra={'fields': {
             'event': event,
@@ -100,11 +121,26 @@ class _DiscardCountingQueue(queue.LifoQueue):
 class _CountsUse:
     QueueCls = _DiscardCountingQueue
 
+    def __init__(self, *args, listener: PoolListener = _IGNORED, **kwargs) -> None:
+        self.listener = listener
+        super().__init__(*args, **kwargs)
+
+    def _new_conn(self):
+        conn = super()._new_conn()
+        conn.listener = self.listener
+        return conn
+
     def _get_conn(self, timeout=None):
         conn = super()._get_conn(timeout)
+        # urllib3 puts back (with _put_conn) every connection it got, or None in its place.
+        self.listener.connection_event('checkout')
         if not conn.is_closed:
             _record('reused', conn)
         return conn
+
+    def _put_conn(self, conn) -> None:
+        self.listener.connection_event('checkin')
+        super()._put_conn(conn)
 
     def _make_request(self, conn, *args, **kwargs):
         _record('requests', conn)
@@ -127,7 +163,8 @@ class PooledAdapter(HTTPAdapter):
     """A requests adapter with counting pools, its own CA bundle, and fresh pools after fork()."""
 
     def __init__(self, *, pool_maxsize: int, ca_bundle: str | None = None,
-                 max_retries: Retry | int = 0) -> None:
+                 max_retries: Retry | int = 0, listener: PoolListener = _IGNORED) -> None:
+        self._listener = listener
         # The adapter owns TLS trust: REQUESTS_CA_BUNDLE or session settings cannot override it.
         self._verify = ca_bundle or True
         self._pid = os.getpid()
@@ -139,8 +176,10 @@ class PooledAdapter(HTTPAdapter):
 
     def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs) -> None:
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        # urllib3 only calls these to make a pool: a partial hands each new pool the listener.
         self.poolmanager.pool_classes_by_scheme = {
-            'http': CountingHTTPConnectionPool, 'https': CountingHTTPSConnectionPool}
+            'http': functools.partial(CountingHTTPConnectionPool, listener=self._listener),
+            'https': functools.partial(CountingHTTPSConnectionPool, listener=self._listener)}
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         if self._pid != os.getpid():
@@ -191,18 +230,23 @@ def close_all() -> tuple[int, int]:
 class InstrumentedSession(requests.Session):
     """A requests session that times each upstream call, body included."""
 
+    listener: PoolListener = _IGNORED
+
     def send(self, request, **kwargs):
         started = time.perf_counter()
         try:
             return super().send(request, **kwargs)
         finally:
+            seconds = time.perf_counter() - started
             events = _current.get()
             if events is not None:
-                events.seconds += time.perf_counter() - started
+                events.seconds += seconds
+            self.listener.upstream_call(seconds)
 
 
 def build_session(*, pool_maxsize: int, ca_bundle: str | None = None,
-                  retries: Retry | None = None) -> InstrumentedSession:
+                  retries: Retry | None = None,
+                  listener: PoolListener = _IGNORED) -> InstrumentedSession:
     """One session per worker process: every upstream request of the worker goes through it."""
     session = InstrumentedSession()
     # Only the CLOUDANT_* settings decide where and how we connect, not proxy or CA variables.
@@ -210,8 +254,10 @@ def build_session(*, pool_maxsize: int, ca_bundle: str | None = None,
     # Threads share this session: nothing may change it while they run, so the server's cookies
     # are never stored in it (the cookie authenticator carries its own, per request).
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=()))
+    session.listener = listener
     adapter = PooledAdapter(pool_maxsize=pool_maxsize, ca_bundle=ca_bundle,
-                            max_retries=retries if retries is not None else upstream_retry())
+                            max_retries=retries if retries is not None else upstream_retry(),
+                            listener=listener)
     session.mount('http://', adapter)
     session.mount('https://', adapter)
     return session

@@ -39,6 +39,19 @@ class FakeCouch:
                 for i in ids[:limit]]
         return Page(rows, len(docs), ids[limit] if len(ids) > limit else None)
 
+    def documents(self, db, *, batch_size, start_key=None, end_key=None):
+        """Like the real port: a generator of batches; `closed` tells whether it was closed."""
+        self.closed = False
+        ids = [i for i in sorted(self._db(db, 'documents'))
+               if (start_key is None or i >= start_key) and (end_key is None or i <= end_key)]
+        try:
+            for at in range(0, max(len(ids), 1), batch_size):
+                if at:
+                    self._db(db, 'documents')  # one upstream call per batch, the failure switch included
+                yield [dict(self.dbs[db][i]) for i in ids[at:at + batch_size]]
+        finally:
+            self.closed = True
+
     def get(self, db, doc_id):
         docs = self._db(db, 'get')
         if doc_id not in docs:

@@ -1,0 +1,103 @@
+"""Prometheus metrics: API requests, and the pool's events as api/pool.py records them.
+
+With PROMETHEUS_MULTIPROC_DIR set (gunicorn's master prepares it, see api/metrics_dir.py),
+prometheus_client keeps every value in a file per worker and /metrics adds up all workers.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import falcon
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from api.config import Settings
+from api.pool import PoolListener
+
+# Upstream calls take milliseconds to seconds; Prometheus' defaults start at 5 ms.
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0)
+_CONNECTION_EVENTS = ('new', 'reused', 'discarded')
+
+
+class Metrics(PoolListener):
+    """The metrics of one worker; the session reports its events here as they happen."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._multiprocess_dir = settings.metrics_dir
+        # In multiprocess mode the values live in files; registering them too would count twice.
+        own = None if self._multiprocess_dir else CollectorRegistry()
+        self.requests = Counter(
+            'couchgate_http_requests', 'API requests answered, by route template, method and status.',
+            ['route', 'method', 'status'], registry=own)
+        self.request_seconds = Histogram(
+            'couchgate_http_request_duration_seconds',
+            'Time to answer an API request (for /export: until the body starts to stream).',
+            ['route', 'method', 'status'], buckets=BUCKETS, registry=own)
+        self.upstream_requests = Counter(
+            'couchgate_upstream_requests', 'Requests sent upstream, retries included.', registry=own)
+        connections = Counter(
+            'couchgate_upstream_connections',
+            'Upstream connection events: new (TCP+TLS connect), reused (pooled), '
+            'discarded (pool full).', ['event'], registry=own)
+        self._connections = {event: connections.labels(event) for event in _CONNECTION_EVENTS}
+        self.upstream_seconds = Histogram(
+            'couchgate_upstream_request_duration_seconds',
+            'Time of one upstream call, body included unless streamed.', buckets=BUCKETS, registry=own)
+        # Gauges are per worker (a pid label); dead workers' values go (gunicorn's child_exit hook).
+        self.pool_size = Gauge(
+            'couchgate_pool_max_connections', 'Upstream connections each worker keeps pooled.',
+            registry=own, multiprocess_mode='liveall')
+        self.in_use = Gauge(
+            'couchgate_pool_connections_in_use', 'Upstream connections checked out of the pool now.',
+            registry=own, multiprocess_mode='liveall')
+        self.pool_size.set(settings.pool_maxsize)
+        self.in_use.set(0)
+        self._registry = own or self._multiprocess_registry()
+
+    def _multiprocess_registry(self) -> CollectorRegistry:
+        os.makedirs(self._multiprocess_dir, exist_ok=True)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self._multiprocess_dir)
+        return registry
+
+    def render(self) -> bytes:
+        """The Prometheus text format: every worker's values, added up, gauges per worker."""
+        return generate_latest(self._registry)
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def connection_event(self, event: str) -> None:
+        if event == 'requests':
+            self.upstream_requests.inc()
+        elif event == 'checkout':
+            self.in_use.inc()
+        elif event == 'checkin':
+            self.in_use.dec()
+        else:
+            self._connections[event].inc()
+
+    def upstream_call(self, seconds: float) -> None:
+        self.upstream_seconds.observe(seconds)
+
+
+class RequestMetrics:
+    """Counts and times every API request by route template (never the raw path), method, status."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def process_request(self, req, resp):
+        req.context.metrics_started = time.perf_counter()
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        started = getattr(req.context, 'metrics_started', None)
+        if started is None:
+            return
+        # Labels from a closed set only: a client cannot create new series.
+        labels = (req.uri_template or '(unmatched)',
+                  req.method if req.method in falcon.COMBINED_METHODS else 'OTHER',
+                  str(resp.status_code))
+        self._metrics.requests.labels(*labels).inc()
+        self._metrics.request_seconds.labels(*labels).observe(time.perf_counter() - started)

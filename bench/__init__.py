@@ -1,0 +1,1 @@
+"""`make bench`: couchgate against the alternatives its users would pick, measured side by side."""

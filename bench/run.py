@@ -1,0 +1,132 @@
+"""`make bench`: the same load against four targets, a concurrency sweep and an export, in one run.
+
+    python -m bench.run [--duration 8] [--rtt-ms 20] [--sweep 1,4,16,64] [--docs 100000] ...
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
+from bench.chain import UpstreamChain
+from bench.export_run import measure_export
+from bench.loadgen import run_load
+from bench.processes import REPO_ROOT
+from bench.profile import profile_couchgate
+from bench.report import write_all
+from bench.targets import TARGETS, listing_query, running
+
+DEFAULT_OUT = REPO_ROOT / 'bench' / 'results'
+
+
+def measure(name: str, chain: UpstreamChain, work: Path, args, connections: int) -> dict:
+    with running(name, chain, work, workers=args.workers, threads=args.threads, query=args.query) as target:
+        chain.cold_start()  # connections are counted from a cold start, warm-up included
+        run_load(target.url, connections=connections, seconds=args.warmup, ca=target.ca, **target.request)
+        app_cpu, upstream_cpu, busy = _cpu(target), chain.cpu_seconds(), _machine_busy()
+        wall = time.monotonic()
+        result = run_load(target.url, connections=connections, seconds=args.duration, ca=target.ca,
+                          **target.request)
+        app_cpu, upstream_cpu = _cpu(target) - app_cpu, chain.cpu_seconds() - upstream_cpu
+        busy, wall = _machine_busy() - busy, time.monotonic() - wall
+        result.update(target=name, tls_connections=chain.front_counts()['accepted'],
+                      app_cpu_s=round(app_cpu, 2), upstream_cpu_s=round(upstream_cpu, 2),
+                      app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3),
+                      machine_busy_pct=round(100 * busy / (os.cpu_count() * wall)),
+                      # CPU the machine spent on anything but this benchmark (other jobs): noise
+                      other_cpu_s=round(max(0.0, busy - app_cpu - upstream_cpu - result['loadgen_cpu_s']), 2))
+    print(f"  {name:>20} @ {connections:>2}: {result['rps']:7.1f} req/s  p50 {result['p50_ms']:>4} ms  "
+          f"p99 {result['p99_ms']:>4} ms  errors {result['errors']}  TLS {result['tls_connections']}  "
+          f"machine {result['machine_busy_pct']}% busy, {result['other_cpu_s']} s CPU not ours", flush=True)
+    return result
+
+
+def _cpu(target) -> float:
+    return target.service.cpu_seconds() if target.service else 0.0
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine (all cores) spent busy so far."""
+    times = psutil.cpu_times()._asdict()
+    # guest time is already part of user time; idle and iowait are not busy
+    return sum(v for k, v in times.items() if k not in ('idle', 'iowait', 'guest', 'guest_nice'))
+
+
+def machine() -> dict:
+    cpu = next((line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines()
+                if line.startswith('model name')), platform.processor() or 'unknown CPU')
+    node = subprocess.run(['node', '--version'], capture_output=True, text=True, timeout=30).stdout.strip()
+    return {'cpu': cpu, 'cores': os.cpu_count(), 'memory_gb': round(psutil.virtual_memory().total / 2**30, 1),
+            'os': f'{platform.system()} {platform.release()}', 'python': platform.python_version(),
+            'node': node.lstrip('v'), 'load_before': _load()}
+
+
+def _load() -> str:
+    return ' / '.join(f'{n:.2f}' for n in os.getloadavg())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog='python -m bench.run', description=__doc__.split('\n')[0])
+    parser.add_argument('--duration', type=int, default=8, help='seconds per measured run (%(default)s)')
+    parser.add_argument('--warmup', type=int, default=2, help='seconds of warm-up per run (%(default)s)')
+    parser.add_argument('--rtt-ms', type=float, default=20.0, help='round trip to the upstream (%(default)s)')
+    parser.add_argument('--concurrency', type=int, default=16, help='of the main table (%(default)s)')
+    parser.add_argument('--sweep', default='1,4,16,64', help='concurrency levels (%(default)s)')
+    parser.add_argument('--docs', type=int, default=100_000, help='data set and export size (%(default)s)')
+    parser.add_argument('--limit', type=int, default=100, help='documents per listing (%(default)s)')
+    parser.add_argument('--ids-only', action='store_true', help='list ids and revs, not the documents')
+    parser.add_argument('--targets', default=','.join(TARGETS), help='a subset, comma-separated')
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--threads', type=int, default=8)
+    parser.add_argument('--no-export', action='store_true')
+    parser.add_argument('--profile', action='store_true',
+                        help='instead: py-spy couchgate under the main load, write profile.md')
+    parser.add_argument('--out', type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    args.sweep = sorted({int(n) for n in args.sweep.split(',')} | {args.concurrency})
+    args.query = listing_query(args.limit, not args.ids_only)
+    args.targets = [name for name in TARGETS if name in args.targets.split(',')]
+    if not 1 <= max(args.sweep) <= 256 or not 1 <= args.duration <= 600:
+        parser.error('concurrency must be 1..256 and duration 1..600 s')
+
+    work = REPO_ROOT / 'bench' / 'work'
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    started = time.monotonic()
+    results = {'generated': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+               'machine': machine(),
+               'config': {'rtt_ms': args.rtt_ms, 'duration_s': args.duration, 'warmup_s': args.warmup,
+                          'workers': args.workers, 'threads': args.threads, 'concurrency': args.concurrency,
+                          'sweep': args.sweep, 'docs': args.docs, 'limit': args.limit, 'query': args.query},
+               'runs': []}
+    print(f'bench: loading {args.docs:,} documents, starting the upstream ({args.rtt_ms:g} ms RTT)',
+          flush=True)
+    with UpstreamChain(work, docs=args.docs, rtt_ms=args.rtt_ms) as chain:
+        if args.profile:
+            profile_couchgate(chain, work, args, args.out)
+            return
+        for connections in args.sweep:
+            for name in args.targets:
+                results['runs'].append(measure(name, chain, work, args, connections))
+        if not args.no_export:
+            print('bench: export', flush=True)
+            results['export'] = measure_export(chain, work, threads=args.threads)
+            print(f"  {results['export']}", flush=True)
+    results['machine']['load_after'] = _load()
+    results['seconds'] = round(time.monotonic() - started)
+    # The README shows the latest full run; a partial one (--targets) leaves it alone.
+    full = args.targets == list(TARGETS) and args.out == DEFAULT_OUT
+    write_all(results, args.out, readme=REPO_ROOT / 'README.md' if full else None)
+    print((args.out / 'results.md').read_text())
+    print(f'bench: done in {results["seconds"]} s; results in {args.out}')
+
+
+if __name__ == '__main__':
+    main()

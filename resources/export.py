@@ -1,0 +1,105 @@
+"""Every document of an allowed database, streamed as NDJSON."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Iterator
+
+import orjson
+from injector import inject
+
+from api.config import Settings
+from api.couch import Couch
+from api.pool import ConnectionEvents, current_accounting, start_accounting, stop_accounting
+from resources._input import single_param
+
+NDJSON = 'application/x-ndjson'
+log = logging.getLogger('couchgate.request')
+
+
+class Export:
+    """GET streams one JSON document per line, fetched upstream a batch at a time."""
+
+    @inject
+    def __init__(self, couch: Couch, settings: Settings) -> None:
+        self._couch = couch
+        self._batch_size = settings.export_batch_size
+
+    def on_get(self, req, resp, db):
+        started = time.perf_counter()
+        batches = self._couch.documents(db, batch_size=self._batch_size,
+                                        start_key=single_param(req, 'start_key'),
+                                        end_key=single_param(req, 'end_key'))
+        # The first batch is fetched now: a missing database is a 404 problem, not a 200 that stops.
+        first = next(batches)
+        resp.content_type = NDJSON
+        resp.stream = ExportStream(first, batches, current_accounting() or ConnectionEvents(),
+                                   request_id=req.context.request_id, path=req.path, started=started)
+
+
+class ExportStream:
+    """The response body: one batch per step; closing it closes the upstream paging too.
+
+    The request's log line is written before the body streams, so it counts the first batch
+    only. The batches fetched while streaming are credited to the same request record, and
+    a second line, `export`, gives the totals of the whole export when the stream closes.
+    """
+
+    def __init__(self, first: list[dict], batches: Iterator[list[dict]], events: ConnectionEvents, *,
+                 request_id: str, path: str, started: float) -> None:
+        self._pending = first
+        self._batches = batches
+        self._events = events
+        self._fields = {'request_id': request_id, 'path': path}
+        self._started = started
+        self._documents = 0
+        self._bytes = 0
+        self._complete = False
+        self._closed = False
+
+    def __iter__(self) -> ExportStream:
+        return self
+
+    def __next__(self) -> bytes:
+        while True:  # an empty chunk could read as the end of the body: skip empty batches
+            docs = self._pending if self._pending is not None else self._next_batch()
+            self._pending = None
+            if docs:
+                chunk = b''.join(orjson.dumps(doc) + b'\n' for doc in docs)
+                self._documents += len(docs)
+                self._bytes += len(chunk)
+                return chunk
+
+    def _next_batch(self) -> list[dict]:
+        _, token = start_accounting(self._events)
+        try:
+            return next(self._batches)
+        except StopIteration:
+            self._complete = True
+            raise
+        except Exception as e:  # the status line went out long ago: the server will cut the body
+            self._fields['error'] = getattr(e, 'description', None) or type(e).__name__
+            raise
+        finally:
+            stop_accounting(token)
+
+    def close(self) -> None:
+        """Called by the WSGI server at the end, also when the client went away half-way."""
+        if self._closed:
+            return
+        self._closed = True
+        self._batches.close()
+        events = self._events
+        level = logging.WARNING if 'error' in self._fields else logging.INFO
+        log.log(level, 'export', extra={'fields': dict(
+            self._fields,
+            complete=self._complete,
+            documents=self._documents,
+            bytes=self._bytes,
+            duration_ms=round((time.perf_counter() - self._started) * 1000, 1),
+            upstream_requests=events.requests,
+            new_connections=events.new,
+            reused_connections=events.reused,
+            discarded_connections=events.discarded,
+            upstream_ms=events.upstream_ms,
+        )})

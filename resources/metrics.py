@@ -1,0 +1,18 @@
+"""The Prometheus scrape endpoint."""
+from __future__ import annotations
+
+from injector import inject
+
+from api.metrics import Metrics
+
+
+class PrometheusMetrics:
+    """GET: every worker's metrics in the Prometheus text format."""
+
+    @inject
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def on_get(self, req, resp):
+        resp.content_type = self._metrics.content_type
+        resp.data = self._metrics.render()
