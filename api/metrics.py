@@ -14,7 +14,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from api.config import Settings
-from api.pool import PoolListener
+from api.connection_events import PoolListener
 
 # Upstream calls take milliseconds to seconds; Prometheus' defaults start at 5 ms.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0)

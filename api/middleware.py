@@ -7,7 +7,7 @@ import time
 import uuid
 
 from api.errors import Problem
-from api.pool import start_accounting, stop_accounting
+from api.connection_events import start_accounting, stop_accounting
 
 log = logging.getLogger('couchgate.request')
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')

@@ -8,6 +8,7 @@ from gunicorn import glogging
 from injector import Injector
 
 from api import pool
+from api.connection_events import start_accounting, stop_accounting
 from api.config import Settings
 from api.couch import Couch
 from api.errors import Problem
@@ -54,7 +55,7 @@ def pool_warning(settings: Settings) -> str | None:
 def check_upstream(injector: Injector) -> bool:
     """One readiness request through the app's own client, logged with its connection counts."""
     fields = {'pid': os.getpid(), 'status': 200}
-    events, token = pool.start_accounting()
+    events, token = start_accounting()
     try:
         injector.get(Couch).ping()
     # Logged, never fatal: the upstream may come back, and /readyz says when it does.
@@ -63,7 +64,7 @@ def check_upstream(injector: Injector) -> bool:
     except Exception as error:  # e.g. an IAM token request; its message may quote credentials
         fields.update(status=503, problem=type(error).__name__)
     finally:
-        pool.stop_accounting(token)
+        stop_accounting(token)
     fields.update(upstream_requests=events.requests, new_connections=events.new,
                   reused_connections=events.reused)
     ready = fields['status'] == 200

@@ -10,7 +10,7 @@ from injector import inject
 
 from api.config import Settings
 from api.couch import Couch
-from api.pool import ConnectionEvents, current_accounting, start_accounting, stop_accounting
+from api.connection_events import ConnectionEvents, current_accounting, start_accounting, stop_accounting
 from resources._input import single_param
 
 NDJSON = 'application/x-ndjson'

@@ -9,7 +9,8 @@ from api import metrics_dir
 from api.app import create_app
 from api.config import ConfigError, Settings
 from api.metrics import Metrics
-from api.pool import build_session, start_accounting, stop_accounting
+from api.connection_events import start_accounting, stop_accounting
+from api.pool import build_session
 from container import build_injector
 
 
