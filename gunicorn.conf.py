@@ -1,5 +1,6 @@
 """gunicorn settings for couchgate (Heroku and local): gthread workers sharing one pool each."""
 import logging
+import os
 import sys
 
 from api import metrics_dir
@@ -50,10 +51,16 @@ def when_ready(server):
     if server.cfg.preload_app:
         from api.wsgi import injector
         check_upstream(injector)
+        # The master answers no request: its per-process gauges would read as a phantom worker's.
+        metrics_dir.worker_exited(os.getpid())
 
 
 def post_fork(server, worker):
     reset_pools_after_fork()
+    if server.cfg.preload_app:
+        from api.metrics import Metrics  # not at the top: prometheus_client only after prepare()
+        from api.wsgi import injector
+        injector.get(Metrics).start_in_worker()
 
 
 def worker_exit(server, worker):

@@ -52,8 +52,8 @@ class Metrics(PoolListener):
         self.in_use = Gauge(
             'couchgate_pool_connections_in_use', 'Upstream connections checked out of the pool now.',
             registry=own, multiprocess_mode='liveall')
-        self.pool_size.set(settings.pool_maxsize)
-        self.in_use.set(0)
+        self._pool_maxsize = settings.pool_maxsize
+        self.start_in_worker()
         self._registry = own or self._multiprocess_registry()
 
     def _multiprocess_registry(self) -> CollectorRegistry:
@@ -61,6 +61,11 @@ class Metrics(PoolListener):
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self._multiprocess_dir)
         return registry
+
+    def start_in_worker(self) -> None:
+        """Set this process's gauges; again in a worker forked from a preloaded master, whose files they were."""
+        self.pool_size.set(self._pool_maxsize)
+        self.in_use.set(0)
 
     def render(self) -> bytes:
         """The Prometheus text format: every worker's values, added up, gauges per worker."""

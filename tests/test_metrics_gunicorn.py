@@ -90,3 +90,17 @@ def kill_a_worker_and_check(web, front, db):
     samples = scrape(web)
     assert value(samples, 'couchgate_http_requests_total', **DOCS_ROUTE) == sent
     assert value(samples, 'couchgate_upstream_connections_total', event='new') == 2
+
+
+def test_a_preloaded_app_reports_gauges_for_each_worker_and_none_for_the_master(front, ca_bundle, db, tmp_path):
+    with web_process(front, ca_bundle, db, tmp_path, PRELOAD_APP='1') as web:
+        for _ in range(10):
+            assert requests.get(f'{web.url}/v1/{db}/docs', timeout=10).status_code == 200
+        samples = scrape(web)
+        master = web._proc.pid  # api.procfile execs the web line: this pid is gunicorn's master
+    gauges = per_worker(samples, 'couchgate_pool_max_connections')
+    assert master not in gauges
+    assert list(gauges.values()) == [4.0, 4.0]
+    assert value(samples, 'couchgate_http_requests_total', **DOCS_ROUTE) == 10
+    # The master's start-up check is counted too: it opened one of the front's connections.
+    assert value(samples, 'couchgate_upstream_connections_total', event='new') == front.accepted_connections
