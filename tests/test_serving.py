@@ -17,8 +17,8 @@ from api.couch import Couch
 from api.serving import JsonAccessLogger, check_upstream, pool_warning
 from container import build_injector
 from tests.fakes import FakeCouch
-from tests.e2e import poll_until
 from tests.support.gunicorn_process import REPO_ROOT
+from tests.support.poll import wait_for
 
 
 def test_gunicorn_settings_default_to_two_workers_on_port_8000_without_preload():
@@ -106,7 +106,7 @@ def test_close_all_closes_the_idle_pooled_connections_of_this_process(front, ca_
     assert front.open_connections == 1
     adapters, closed = pool.close_all()
     assert adapters >= 1 and closed >= 1
-    poll_until(lambda: front.open_connections == 0, what='the front seeing the close')
+    wait_for(lambda: front.open_connections == 0, 'the front seeing the close')
 
 
 def test_reset_after_fork_leaves_the_parents_connections_behind_in_the_child(front, ca_bundle):
