@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import psutil
 import requests
+
+from tests.support.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,13 +66,7 @@ class Service:
         return '\n'.join(self.log_path.read_text(errors='replace').splitlines()[-lines:])
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout)
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream:
                 stream.close()

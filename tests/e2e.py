@@ -1,7 +1,6 @@
 """Helpers for the end-to-end tests: a seeded database and the `web` process's environment."""
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 WORKERS, THREADS = 2, 4
@@ -29,14 +28,6 @@ def web_env(front, ca_bundle: str, db: str, **extra: str) -> dict[str, str]:
 def total(lines: list[dict], field: str) -> int:
     """The sum of `field` over the log lines that have it."""
     return sum(line[field] for line in lines if field in line)
-
-
-def poll_until(predicate, timeout: float = 30, what: str = 'condition') -> None:
-    """Re-check `predicate` until it holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f'{what}: not within {timeout:g} s'
-        time.sleep(0.05)  # the poll interval, not a synchronisation: the predicate decides
 
 
 def new_connections_by_pid(web) -> Counter:

@@ -1,10 +1,17 @@
-"""Hand-written fakes for unit tests: an in-memory Couch port with the real port's semantics."""
+"""Hand-written fakes for unit tests: an in-memory Couch port with the real port's semantics,
+and the real app built around one."""
 from __future__ import annotations
 
 import itertools
 
-from api.couch import Doc, Page, _put_conflict
+import falcon
+from injector import Module
+
+from api.app import create_app
+from api.config import Settings
+from api.couch import Couch, Doc, Page, _put_conflict
 from api.errors import Problem
+from container import build_injector
 
 
 class FakeCouch:
@@ -97,3 +104,18 @@ class ExplodingCouch(FakeCouch):
 
     def get(self, db, doc_id):
         raise RuntimeError('secret-internal-detail')
+
+
+class FakeCouchModule(Module):
+    """Binds the Couch port to a fake: the one override a unit test makes to the Production module."""
+
+    def __init__(self, couch) -> None:
+        self._couch = couch
+
+    def configure(self, binder) -> None:
+        binder.bind(Couch, to=self._couch)
+
+
+def fake_app(couch, **env: str) -> falcon.App:
+    """The real app over `couch`, configured by `env` alone (nothing of the process's environment)."""
+    return create_app(build_injector(Settings.from_env(env), FakeCouchModule(couch)))

@@ -1,22 +1,9 @@
 """The API contract, through the real app with the Couch port swapped for a fake."""
 import pytest
 from falcon import testing
-from injector import Module
 
-from api.app import create_app
-from api.config import Settings
-from api.couch import Couch
-from container import build_injector
 from tests.integration import KEY_HEADER, TEST_KEYS
-from tests.fakes import ExplodingCouch, FakeCouch
-
-
-class FakeCouchModule(Module):
-    def __init__(self, couch):
-        self._couch = couch
-
-    def configure(self, binder):
-        binder.bind(Couch, to=self._couch)
+from tests.fakes import ExplodingCouch, FakeCouch, fake_app
 
 
 @pytest.fixture
@@ -27,8 +14,8 @@ def couch():
 
 
 def _client(couch):
-    settings = Settings.from_env({'CLOUDANT_DATABASES': 'foundbite', 'API_KEYS': TEST_KEYS})
-    return testing.TestClient(create_app(build_injector(settings, FakeCouchModule(couch))), headers=KEY_HEADER)
+    return testing.TestClient(fake_app(couch, CLOUDANT_DATABASES='foundbite', API_KEYS=TEST_KEYS),
+                              headers=KEY_HEADER)
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.e2e import THREADS, WORKERS, new_connections_by_pid, poll_until, seed_documents, web_env
+from tests.e2e import THREADS, WORKERS, new_connections_by_pid, seed_documents, web_env
 from tests.support.delay_proxy import DelayProxy
 from tests.support.gunicorn_process import REPO_ROOT, WebProcess
 from tests.support.load import read_documents
+from tests.support.poll import wait_for
 from tests.support.tls_front import TLSFront
 
 pytestmark = pytest.mark.integration
@@ -44,7 +45,8 @@ def test_sigterm_finishes_in_flight_requests_and_opens_nothing_new(slow_front, c
         with ThreadPoolExecutor(len(in_flight)) as pool:
             started = front.request_count
             futures = [pool.submit(requests.get, f'{web.url}/v1/{db}/docs/{i}', timeout=60) for i in in_flight]
-            poll_until(lambda: front.request_count == started + len(in_flight), what='requests reaching upstream')
+            wait_for(lambda: front.request_count == started + len(in_flight),
+                     'requests reaching upstream')
             accepted, forwarded = front.accepted_connections, front.request_count
             signalled = time.monotonic()
             web.send_signal(signal.SIGTERM)  # to every process of the group, as Heroku does

@@ -66,7 +66,7 @@ def test_a_preloaded_master_that_used_the_upstream_hands_no_connection_to_its_wo
           f'{[line["inherited_connections"] for line in resets]}; per worker: requests '
           f'{dict(requests_by_pid(web))}, new connections {dict(new_connections_by_pid(web))}')
     # The master opened a connection before the fork, and every worker left it behind.
-    assert check['pid'] == web.proc.pid and check['new_connections'] == 1
+    assert check['pid'] == web.pid and check['new_connections'] == 1
     assert {line['pid'] for line in resets} == set(web.worker_pids())
     assert [line['inherited_connections'] for line in resets] == [1] * WORKERS
     assert logged == accepted  # the master's check line included
@@ -81,7 +81,7 @@ def test_gunicorns_own_preload_flag_gets_the_same_hooks(front, ca_bundle, docume
         result = read_documents(web.url, db, ids, 40, 4)
         assert web.stop() == 0
     assert_clean(result, 40)
-    assert [line['pid'] for line in web.lines('couchgate.server', 'upstream ready')] == [web.proc.pid]
+    assert [line['pid'] for line in web.lines('couchgate.server', 'upstream ready')] == [web.pid]
     assert len(web.lines('couchgate.server', 'pool reset after fork')) == WORKERS
     assert total(web.json_lines(), 'new_connections') == front.accepted_connections
 

@@ -6,7 +6,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.web_process import WebProcess
+from tests.e2e import web_env
+from tests.support.gunicorn_process import WebProcess
 
 DOC_BYTES = 4000
 
@@ -39,13 +40,12 @@ def in_use_by_worker(web) -> dict[str, float]:
     return {s.labels['pid']: s.value for s in family.samples}
 
 
-def test_a_client_leaving_mid_export_gives_the_connection_back_to_the_pool(front, ca_bundle, big_db,
-                                                                            tmp_path):
+def test_a_client_leaving_mid_export_gives_the_connection_back_to_the_pool(front, ca_bundle, big_db):
     db, count = big_db
     # One worker, one thread, a pool of one: a connection left checked out would force a second one.
-    env = dict(CLOUDANT_URL=front.url, CLOUDANT_CA_BUNDLE=ca_bundle, CLOUDANT_DATABASES=db,
-               WEB_CONCURRENCY='1', GUNICORN_THREADS='1', EXPORT_BATCH_SIZE='100')
-    with WebProcess(tmp_path, **env) as web:
+    env = web_env(front, ca_bundle, db, WEB_CONCURRENCY='1', GUNICORN_THREADS='1', EXPORT_BATCH_SIZE='100')
+    with WebProcess(**env) as web:
+        web.wait_ready('/healthz')  # not /readyz: that would open the upstream connection counted below
         with socket.socket() as client:
             client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
             client.connect(('127.0.0.1', web.port))
@@ -57,7 +57,7 @@ def test_a_client_leaving_mid_export_gives_the_connection_back_to_the_pool(front
                 received += data
             assert received.startswith(b'HTTP/1.1 200 ')
         # Closed with unread data: the kernel sends RST, the server's next write fails.
-        line = web.wait_for_log(lambda line: line.get('message') == 'export')
+        line = web.wait_for(lambda: web.lines('couchgate.request', 'export'), what='the export line')[0]
         assert line['complete'] is False and 0 < line['documents'] < count
         export_connections = {r.connection for r in front.requests}
         assert front.accepted_connections == 1

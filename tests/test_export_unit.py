@@ -4,22 +4,10 @@ import logging
 
 import pytest
 from falcon import testing
-from injector import Module
 
-from api.app import create_app
 from api.config import ConfigError, Settings
-from api.couch import Couch
 from api.errors import Problem
-from container import build_injector
-from tests.fakes import FakeCouch
-
-
-class FakeCouchModule(Module):
-    def __init__(self, couch):
-        self._couch = couch
-
-    def configure(self, binder):
-        binder.bind(Couch, to=self._couch)
+from tests.fakes import FakeCouch, fake_app
 
 
 @pytest.fixture
@@ -32,8 +20,7 @@ def couch():
 
 @pytest.fixture
 def app(couch):
-    settings = Settings.from_env({'CLOUDANT_DATABASES': 'foundbite,empty,missing', 'EXPORT_BATCH_SIZE': '10'})
-    return create_app(build_injector(settings, FakeCouchModule(couch)))
+    return fake_app(couch, CLOUDANT_DATABASES='foundbite,empty,missing', EXPORT_BATCH_SIZE='10')
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """/metrics from the Procfile's web process with two workers, checked against the TLS front's counts."""
+import contextlib
 import os
 import signal
 
@@ -6,7 +7,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.web_process import WebProcess
+from tests.e2e import web_env
+from tests.support.gunicorn_process import WebProcess
+from tests.support.poll import wait_for
 
 DOCS_ROUTE = {'route': '/v1/{db}/docs', 'method': 'GET', 'status': '200'}
 
@@ -19,9 +22,13 @@ def db(make_db, couch_admin):
     return name
 
 
-def web_process(front, ca_bundle, db, tmp_path, **env):
-    return WebProcess(tmp_path, CLOUDANT_URL=front.url, CLOUDANT_CA_BUNDLE=ca_bundle, CLOUDANT_DATABASES=db,
-                      WEB_CONCURRENCY='2', GUNICORN_THREADS='4', **env)
+@contextlib.contextmanager
+def web_process(front, ca_bundle, db, **env):
+    """Two workers of four threads, once one answers /healthz (not /readyz: it would reach the
+    upstream, whose requests and connections these tests count)."""
+    with WebProcess(**web_env(front, ca_bundle, db, **env)) as web:
+        web.wait_ready('/healthz')
+        yield web
 
 
 def scrape(web) -> dict:
@@ -53,7 +60,7 @@ def serve_from_both_workers(web, front, db, limit=200) -> int:
 
 
 def test_metrics_add_up_both_workers_and_match_the_tls_front(front, ca_bundle, db, tmp_path):
-    with web_process(front, ca_bundle, db, tmp_path, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / 'm')) as web:
+    with web_process(front, ca_bundle, db, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / 'm')) as web:
         check_totals(web, front, db)
     assert not list((tmp_path / 'm').glob('gauge_liveall_*.db'))  # every worker's gauges went with it
 
@@ -73,9 +80,9 @@ def check_totals(web, front, db):
     assert list(per_worker(samples, 'couchgate_pool_connections_in_use').values()) == [0.0, 0.0]
 
 
-def test_a_dead_workers_gauges_go_but_its_counts_stay(front, ca_bundle, db, tmp_path):
+def test_a_dead_workers_gauges_go_but_its_counts_stay(front, ca_bundle, db):
     # Without PROMETHEUS_MULTIPROC_DIR: gunicorn's master makes a directory of its own.
-    with web_process(front, ca_bundle, db, tmp_path) as web:
+    with web_process(front, ca_bundle, db) as web:
         kill_a_worker_and_check(web, front, db)
 
 
@@ -85,19 +92,19 @@ def kill_a_worker_and_check(web, front, db):
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
     # gunicorn's master reaps it (child_exit) and starts a replacement: poll until /metrics shows that.
-    web.wait_for(lambda: (workers := per_worker(scrape(web), 'couchgate_pool_max_connections'))
-                 and victim not in workers and len(workers) == 2)
+    wait_for(lambda: (workers := per_worker(scrape(web), 'couchgate_pool_max_connections'))
+             and victim not in workers and len(workers) == 2, 'the replacement worker in /metrics')
     samples = scrape(web)
     assert value(samples, 'couchgate_http_requests_total', **DOCS_ROUTE) == sent
     assert value(samples, 'couchgate_upstream_connections_total', event='new') == 2
 
 
-def test_a_preloaded_app_reports_gauges_for_each_worker_and_none_for_the_master(front, ca_bundle, db, tmp_path):
-    with web_process(front, ca_bundle, db, tmp_path, PRELOAD_APP='1') as web:
+def test_a_preloaded_app_reports_gauges_for_each_worker_and_none_for_the_master(front, ca_bundle, db):
+    with web_process(front, ca_bundle, db, PRELOAD_APP='1') as web:
         for _ in range(10):
             assert requests.get(f'{web.url}/v1/{db}/docs', timeout=10).status_code == 200
         samples = scrape(web)
-        master = web._proc.pid  # api.procfile execs the web line: this pid is gunicorn's master
+        master = web.pid
     gauges = per_worker(samples, 'couchgate_pool_max_connections')
     assert master not in gauges
     assert list(gauges.values()) == [4.0, 4.0]

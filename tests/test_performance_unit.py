@@ -1,26 +1,14 @@
 """The changes the benchmark's profile led to keep the API's behaviour: orjson responses, no body gzip."""
 from falcon import testing
 from ibmcloudant import CloudantV1
-from injector import Module
 
-from api.app import create_app
 from api.config import Settings
-from api.couch import Couch
 from container import build_injector
-from tests.fakes import FakeCouch
-
-
-class FakeCouchModule(Module):
-    def __init__(self, couch):
-        self._couch = couch
-
-    def configure(self, binder):
-        binder.bind(Couch, to=self._couch)
+from tests.fakes import FakeCouch, fake_app
 
 
 def client_with(couch):
-    settings = Settings.from_env({'CLOUDANT_DATABASES': 'foundbite'})
-    return testing.TestClient(create_app(build_injector(settings, FakeCouchModule(couch))))
+    return testing.TestClient(fake_app(couch, CLOUDANT_DATABASES='foundbite'))
 
 
 def test_responses_keep_unicode_and_numbers_exact_even_beyond_64_bits():

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from tests.integration import TEST_KEY, TEST_KEYS
-from tests.support.gunicorn import Gunicorn
+from tests.support.gunicorn_process import WebProcess
 
 LIMIT = 4096
 TIMEOUT = 20  # generous: an answer that waited for a body never sent would exceed it
@@ -29,10 +29,11 @@ def db(couch_admin):
 
 
 @pytest.fixture(scope='module')
-def server(tls_front_server, ca_bundle, db, tmp_path_factory):
-    with Gunicorn(tmp_path_factory.mktemp('gunicorn'), CLOUDANT_URL=tls_front_server.url,
-                  CLOUDANT_CA_BUNDLE=ca_bundle, CLOUDANT_DATABASES=db, API_KEYS=TEST_KEYS,
-                  API_MAX_BODY_BYTES=str(LIMIT)) as gunicorn:
+def server(tls_front_server, ca_bundle, db):
+    with WebProcess(WEB_CONCURRENCY='1', GUNICORN_THREADS='2', CLOUDANT_URL=tls_front_server.url,
+                    CLOUDANT_CA_BUNDLE=ca_bundle, CLOUDANT_DATABASES=db, API_KEYS=TEST_KEYS,
+                    API_MAX_BODY_BYTES=str(LIMIT)) as gunicorn:
+        gunicorn.wait_ready('/healthz')
         yield gunicorn
 
 

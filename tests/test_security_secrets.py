@@ -19,7 +19,7 @@ import jwt
 import pytest
 import requests
 
-from tests.support.gunicorn import Gunicorn
+from tests.support.gunicorn_process import WebProcess
 from tests.support.pouch import CouchAdmin, PouchServer
 from tests.support.tls_front import TLSFront
 
@@ -108,15 +108,17 @@ def exercise(url: str) -> list[requests.Response]:
 
 
 @pytest.mark.parametrize('auth', ['BASIC', 'COUCHDB_SESSION', 'IAM'])
-def test_no_secret_reaches_logs_or_responses_at_debug(auth, upstream, iam, ca_bundle, tmp_path, capsys):
+def test_no_secret_reaches_logs_or_responses_at_debug(auth, upstream, iam, ca_bundle, capsys):
     host = upstream.url.removeprefix('https://')
-    env = {'LOG_LEVEL': 'DEBUG', 'CLOUDANT_DATABASES': 'vault', 'CLOUDANT_CA_BUNDLE': ca_bundle,
+    env = {'WEB_CONCURRENCY': '1', 'GUNICORN_THREADS': '2',
+           'LOG_LEVEL': 'DEBUG', 'CLOUDANT_DATABASES': 'vault', 'CLOUDANT_CA_BUNDLE': ca_bundle,
            'API_KEYS': f'ci:{API_KEY},ops:{OTHER_API_KEY}', 'CLOUDANT_AUTH_TYPE': auth}
     if auth == 'IAM':
         env.update(CLOUDANT_URL=upstream.url, CLOUDANT_APIKEY=IAM_APIKEY, CLOUDANT_IAM_URL=iam)
     else:  # the credentials come in CLOUDANT_URL's userinfo, percent-encoded as a URL needs them
         env.update(CLOUDANT_URL=f'https://{USER}:{quote(PASSWORD, safe="")}@{host}')
-    with Gunicorn(tmp_path, **env) as server:
+    with WebProcess(**env) as server:
+        server.wait_ready('/healthz')
         responses = exercise(server.url)
     output = server.output()
 

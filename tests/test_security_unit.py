@@ -7,26 +7,13 @@ import json
 
 import pytest
 from falcon import testing
-from injector import Module
 
-from api.app import create_app
-from api.config import Settings
-from api.couch import Couch
-from container import build_injector
-from tests.fakes import FakeCouch
+from tests.fakes import FakeCouch, fake_app
 
 KEY = 'ci-key-0123456789abcdef'
 OTHER_KEY = 'ops-key-0123456789abcdef'
 KEYS = f'ci:{KEY},ops:{OTHER_KEY}'
 BEARER = {'Authorization': f'Bearer {KEY}'}
-
-
-class FakeCouchModule(Module):
-    def __init__(self, couch):
-        self._couch = couch
-
-    def configure(self, binder):
-        binder.bind(Couch, to=self._couch)
 
 
 @pytest.fixture
@@ -37,8 +24,8 @@ def couch():
 
 
 def client_for(couch, **env) -> testing.TestClient:
-    settings = Settings.from_env(dict({'CLOUDANT_DATABASES': 'foundbite', 'API_KEYS': KEYS}, **env))
-    return testing.TestClient(create_app(build_injector(settings, FakeCouchModule(couch))))
+    env = dict({'CLOUDANT_DATABASES': 'foundbite', 'API_KEYS': KEYS}, **env)
+    return testing.TestClient(fake_app(couch, **env))
 
 
 @pytest.fixture

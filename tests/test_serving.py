@@ -8,17 +8,15 @@ from datetime import timedelta
 
 import pytest
 from gunicorn.config import Config
-from injector import Module
 
 from api import pool
 from api.config import ConfigError, Settings
 from api.procfile import PROCFILE, process_command
-from api.couch import Couch
 from api.serving import JsonAccessLogger, check_upstream, pool_warning
 from container import build_injector
-from tests.fakes import FakeCouch
-from tests.e2e import poll_until
+from tests.fakes import FakeCouch, FakeCouchModule
 from tests.support.gunicorn_process import REPO_ROOT
+from tests.support.poll import wait_for
 
 
 def test_gunicorn_settings_default_to_two_workers_on_port_8000_without_preload():
@@ -78,21 +76,13 @@ class UnreachableCouch(FakeCouch):
         raise RuntimeError('token request failed for apikey hunter2')
 
 
-class CouchModule(Module):
-    def __init__(self, couch):
-        self._couch = couch
-
-    def configure(self, binder):
-        binder.bind(Couch, to=self._couch)
-
-
 @pytest.mark.parametrize('couch, level, status, problem', [
     (FakeCouch('foundbite'), 'INFO', 200, None),
     (UnreachableCouch('foundbite'), 'WARNING', 503, 'RuntimeError'),
 ])
 def test_the_masters_upstream_check_logs_and_never_raises(couch, level, status, problem, caplog):
     caplog.set_level(logging.INFO, logger='couchgate.server')
-    injector = build_injector(Settings.from_env({}), CouchModule(couch))
+    injector = build_injector(Settings.from_env({}), FakeCouchModule(couch))
     assert check_upstream(injector) is (status == 200)
     [record] = [r for r in caplog.records if r.name == 'couchgate.server']
     assert record.levelname == level
@@ -106,7 +96,7 @@ def test_close_all_closes_the_idle_pooled_connections_of_this_process(front, ca_
     assert front.open_connections == 1
     adapters, closed = pool.close_all()
     assert adapters >= 1 and closed >= 1
-    poll_until(lambda: front.open_connections == 0, what='the front seeing the close')
+    wait_for(lambda: front.open_connections == 0, 'the front seeing the close')
 
 
 def test_reset_after_fork_leaves_the_parents_connections_behind_in_the_child(front, ca_bundle):

@@ -16,11 +16,15 @@ import requests
 
 from api.procfile import process_command, shell_command
 from tests.support.pouch import free_port
+from tests.support.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
-# Variables of the outer environment that would change what the process does.
-_OURS = re.compile(r'^(CLOUDANT_|GUNICORN_|WEB_CONCURRENCY$|PORT$|PRELOAD_APP$|LOG_LEVEL$|REQUESTS_CA_BUNDLE$)')
+STOP_TIMEOUT = 30.0
+# Variables of the outer environment that would change what the process does (api/config.py's,
+# gunicorn's GUNICORN_CMD_ARGS, prometheus_client's directory, requests' CA bundle).
+_OURS = re.compile(r'^(CLOUDANT_|GUNICORN_|API_|CORS_|EXPORT_|WEB_CONCURRENCY$|PORT$|PRELOAD_APP$|LOG_LEVEL$'
+                   r'|PROMETHEUS_MULTIPROC_DIR$|REQUESTS_CA_BUNDLE$)')
 _BOOTED = re.compile(r'Booting worker with pid: (\d+)')
 
 
@@ -39,7 +43,8 @@ class WebProcess:
         self.port = int(env.setdefault('PORT', str(free_port())))
         self.url = f'http://127.0.0.1:{self.port}'
         self.command = process_command(process_type, REPO_ROOT / 'Procfile')
-        self._env = clean_env(**env)
+        # Unbuffered: whatever a library print()s is read even from a worker that is then killed.
+        self._env = clean_env(**{'PYTHONUNBUFFERED': '1', **env})
         self._lines: dict[str, list[str]] = {'stdout': [], 'stderr': []}
         self._changed = threading.Condition()
         self.proc: subprocess.Popen | None = None
@@ -55,10 +60,11 @@ class WebProcess:
             reader.start()
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        if self.proc.poll() is None:
-            self.send_signal(signal.SIGKILL)  # a test failed half-way: leave nothing behind
-        self.proc.wait(30)
+    def __exit__(self, exc_type, *exc_info) -> None:
+        if exc_type is not None and self.proc.poll() is None:
+            self.send_signal(signal.SIGKILL)  # a test failed half-way: leave nothing behind, at once
+        # Still running after a test that passed: stopped as a dyno is, so its exit hooks run.
+        stop_process(self.proc, STOP_TIMEOUT, group=True)
         for reader in self._readers:
             reader.join(10)
 
@@ -83,18 +89,19 @@ class WebProcess:
     def _reading(self) -> bool:
         return any(reader.is_alive() for reader in self._readers)
 
-    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        """Poll /readyz until it answers 200 (the upstream is reachable through a worker)."""
+    def wait_ready(self, path: str = '/readyz', timeout: float = START_TIMEOUT) -> None:
+        """Poll `path` until it answers 200: /readyz, the upstream is reachable through a worker;
+        /healthz, a worker answers (without a request to the upstream, for tests that count them)."""
         deadline = time.monotonic() + timeout
         with requests.Session() as session:
             while True:
                 try:
-                    if session.get(self.url + '/readyz', timeout=10).status_code == 200:
+                    if session.get(self.url + path, timeout=10).status_code == 200:
                         return
                 except requests.RequestException:
                     pass
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise AssertionError(f'{self.url}/readyz not 200 within {timeout:g} s '
+                    raise AssertionError(f'{self.url}{path} not 200 within {timeout:g} s '
                                          f'(exit code {self.proc.poll()}):\n{self.stderr}')
                 # Doubles as the poll interval: wakes at once on new output (a worker booted).
                 with self._changed:
@@ -104,7 +111,7 @@ class WebProcess:
         """Signal every process of the group, as Heroku signals every process of a dyno."""
         os.killpg(self.proc.pid, sig)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> int:
         """Signal the group, wait for the master and for all output; returns the exit code."""
         self.send_signal(sig)
         code = self.proc.wait(timeout)
@@ -113,9 +120,19 @@ class WebProcess:
         return code
 
     @property
+    def pid(self) -> int:
+        """The master's pid: the shell execs the web line, so it is gunicorn's master."""
+        return self.proc.pid
+
+    @property
     def stderr(self) -> str:
         with self._changed:
             return '\n'.join(self._lines['stderr'])
+
+    def output(self) -> str:
+        """Everything gunicorn, the app and every library wrote so far: stdout, then stderr."""
+        with self._changed:
+            return '\n'.join(self._lines['stdout'] + self._lines['stderr'])
 
     def json_lines(self) -> list[dict]:
         """Every JSON object written on stdout so far (app, access and server lines)."""

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import requests
 
+from tests.support.processes import stop_process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POUCHDB_SERVER = REPO_ROOT / "node_modules" / "pouchdb-server" / "bin" / "pouchdb-server"
 START_TIMEOUT = 60.0
@@ -79,14 +81,8 @@ class PouchServer:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            stop_process(proc, STOP_TIMEOUT)
 
     def restart(self) -> None:
         """Stop and start again on the same port (in-memory data is lost, config.json stays)."""
