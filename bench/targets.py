@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from api.procfile import process_command
+from api.procfile import process_command, shell_command
 from bench.chain import DB, UpstreamChain
 from bench.processes import Service, base_env, wait_http
 from tests.support.pouch import free_port
@@ -52,7 +52,7 @@ def running(name: str, chain: UpstreamChain, work: Path, *, workers: int, thread
     port = free_port()
     if name == 'couchgate':
         # Its Procfile command, as Heroku runs it; the same workers and threads as the others.
-        command = ['/bin/sh', '-c', 'exec ' + process_command('web')]
+        command = ['/bin/sh', '-c', shell_command(process_command('web'))]
         env = base_env(PORT=str(port), WEB_CONCURRENCY=str(workers), GUNICORN_THREADS=str(threads),
                        CLOUDANT_URL=chain.url, CLOUDANT_CA_BUNDLE=str(chain.ca_bundle),
                        CLOUDANT_DATABASES=DB, **(extra_env or {}))
