@@ -91,7 +91,7 @@ def directory(raw: str | None) -> str | None:
 
 
 def integer(env: Mapping[str, str], name: str, default: int, *, minimum: int,
-         maximum: int | None = None) -> int:
+            maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw in (None, ''):
         return default

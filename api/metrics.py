@@ -63,7 +63,7 @@ class Metrics(PoolListener):
         return registry
 
     def start_in_worker(self) -> None:
-        """Set this process's gauges; again in a worker forked from a preloaded master, whose files they were."""
+        """Set this process's gauges; again in a worker forked from a preloaded master (its files)."""
         self.pool_size.set(self._pool_maxsize)
         self.in_use.set(0)
 

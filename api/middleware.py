@@ -18,7 +18,8 @@ class RequestAccounting:
 
     def process_request(self, req, resp):
         incoming = req.get_header('X-Request-ID')
-        req.context.request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        well_formed = incoming and _REQUEST_ID.fullmatch(incoming)
+        req.context.request_id = incoming if well_formed else uuid.uuid4().hex
         req.context.started = time.perf_counter()
         req.context.upstream, req.context.upstream_token = start_accounting()
 

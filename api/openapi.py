@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from api.config import Settings
 from api.media import MAX_SAFE_INTEGER
+from resources.export import NDJSON
 from resources._input import MAX_ID_LENGTH, REV_PATTERN
 
 _CTRL = '\\u0000-\\u001f\\u007f'
@@ -56,9 +57,9 @@ def _schemas() -> dict:
                        {'type': 'object', 'additionalProperties': _ref('JsonValue')}]}
     body = {'type': 'object', 'propertyNames': {'pattern': _FIELD_NAME.format(extra='')},
             'additionalProperties': _ref('JsonValue'),
-            'description': f'Fields starting with "_" are reserved; numbers within ±(2**53-1); '
-                           f'at most 32 levels deep. "_id" and "_rev" may be sent when they equal '
-                           f'the path id and the If-Match rev.'}
+            'description': 'Fields starting with "_" are reserved; numbers within ±(2**53-1); '
+                           'at most 32 levels deep. "_id" and "_rev" may be sent when they equal '
+                           'the path id and the If-Match rev.'}
     return {
         'Problem': {'type': 'object', 'required': ['type', 'title', 'status', 'detail'], 'properties': {
             'type': {'type': 'string'}, 'title': {'type': 'string'}, 'status': {'type': 'integer'},
@@ -154,7 +155,7 @@ def document(settings: Settings) -> dict:
                         parameters=[_param('start_key', 'query', _KEY, 'First id to export'),
                                     _param('end_key', 'query', _KEY, 'Last id to export')],
                         responses={'200': {'description': 'One JSON document per line',
-                                           'content': {'application/x-ndjson': {'schema': {'type': 'string'}}}},
+                                           'content': {NDJSON: {'schema': {'type': 'string'}}}},
                                    **_problems(400, *auth, 404, *_UPSTREAM)}),
         },
         '/metrics': {'get': dict(_META, operationId='metrics', summary='Prometheus metrics, all workers',

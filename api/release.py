@@ -59,7 +59,8 @@ def _call(request, doing: str, absent: int | None = None) -> bool:
         # After urllib3's retries a read timeout arrives as a ConnectionError around MaxRetryError.
         reason = getattr(e.args[0] if e.args else None, 'reason', None)
         timed_out = isinstance(e, requests.exceptions.Timeout) or isinstance(reason, ReadTimeoutError)
-        raise ReleaseFailed(f'no answer in time {doing}' if timed_out else f'cannot connect {doing}') from None
+        problem = f'no answer in time {doing}' if timed_out else f'cannot connect {doing}'
+        raise ReleaseFailed(problem) from None
 
 
 def _error(e: ApiException) -> str:
