@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from typing import Mapping
 
@@ -57,9 +56,7 @@ class Settings:
         username = env.get('CLOUDANT_USERNAME') or url_user
         password = env.get('CLOUDANT_PASSWORD') or url_password
         apikey = env.get('CLOUDANT_APIKEY') or None
-        auth_type = (env.get('CLOUDANT_AUTH_TYPE') or ('BASIC' if username else 'NOAUTH')).upper()
-        if auth_type not in AUTH_TYPES:
-            raise ConfigError(f'CLOUDANT_AUTH_TYPE must be one of {", ".join(AUTH_TYPES)}')
+        auth_type = choice(env, 'CLOUDANT_AUTH_TYPE', 'BASIC' if username else 'NOAUTH', AUTH_TYPES)
         if auth_type in ('BASIC', 'COUCHDB_SESSION') and not (username and password is not None):
             raise ConfigError(f'CLOUDANT_AUTH_TYPE={auth_type} needs CLOUDANT_USERNAME and CLOUDANT_PASSWORD')
         if auth_type == 'IAM' and not apikey:
@@ -99,7 +96,3 @@ class Settings:
             export_batch_size=integer(env, 'EXPORT_BATCH_SIZE', 1000, minimum=1, maximum=10_000),
             metrics_dir=directory(env.get('PROMETHEUS_MULTIPROC_DIR')),
         )
-
-    @property
-    def log_level_number(self) -> int:
-        return logging.getLevelName(self.log_level)

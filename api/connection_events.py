@@ -33,6 +33,12 @@ class ConnectionEvents:
     def upstream_ms(self) -> float:
         return round(self.seconds * 1000, 1)
 
+    def log_fields(self) -> dict:
+        """The counts as the JSON log lines name them."""
+        return {'upstream_requests': self.requests, 'new_connections': self.new,
+                'reused_connections': self.reused, 'discarded_connections': self.discarded,
+                'upstream_ms': self.upstream_ms}
+
 
 def start_accounting(events: ConnectionEvents | None = None) -> tuple[ConnectionEvents, contextvars.Token]:
     """Credit the events of this thread's upstream calls to `events` (default: a fresh record)."""

@@ -37,11 +37,7 @@ class RequestAccounting:
             'status': resp.status_code,
             'key_name': getattr(req.context, 'key_name', None),  # which API key, never the key itself
             'duration_ms': round((time.perf_counter() - req.context.started) * 1000, 1),
-            'upstream_requests': events.requests,
-            'new_connections': events.new,
-            'reused_connections': events.reused,
-            'discarded_connections': events.discarded,
-            'upstream_ms': events.upstream_ms,
+            **events.log_fields(),
         }})
 
 

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from api.config import Settings
-from api.media import MAX_SAFE_INTEGER
-from resources.export import NDJSON
+from api.media import MAX_DEPTH, MAX_SAFE_INTEGER
 from resources._input import MAX_ID_LENGTH, REV_PATTERN
 
 _CTRL = '\\u0000-\\u001f\\u007f'
@@ -58,7 +57,7 @@ def _schemas() -> dict:
     body = {'type': 'object', 'propertyNames': {'pattern': _FIELD_NAME.format(extra='')},
             'additionalProperties': _ref('JsonValue'),
             'description': 'Fields starting with "_" are reserved; numbers within ±(2**53-1); '
-                           'at most 32 levels deep. "_id" and "_rev" may be sent when they equal '
+                           f'at most {MAX_DEPTH} levels deep. "_id" and "_rev" may be sent when they equal '
                            'the path id and the If-Match rev.'}
     return {
         'Problem': {'type': 'object', 'required': ['type', 'title', 'status', 'detail'], 'properties': {
@@ -154,8 +153,8 @@ def document(settings: Settings) -> dict:
                         summary='Every document as NDJSON, streamed in id order',
                         parameters=[_param('start_key', 'query', _KEY, 'First id to export'),
                                     _param('end_key', 'query', _KEY, 'Last id to export')],
-                        responses={'200': {'description': 'One JSON document per line',
-                                           'content': {NDJSON: {'schema': {'type': 'string'}}}},
+                        responses={'200': {'description': 'One JSON document per line', 'content': {
+                                               'application/x-ndjson': {'schema': {'type': 'string'}}}},
                                    **_problems(400, *auth, 404, *_UPSTREAM)}),
         },
         '/metrics': {'get': dict(_META, operationId='metrics', summary='Prometheus metrics, all workers',

@@ -65,8 +65,7 @@ def check_upstream(injector: Injector) -> bool:
         fields.update(status=503, problem=type(error).__name__)
     finally:
         stop_accounting(token)
-    fields.update(upstream_requests=events.requests, new_connections=events.new,
-                  reused_connections=events.reused)
+    fields.update(events.log_fields())
     ready = fields['status'] == 200
     log.log(logging.INFO if ready else logging.WARNING,
             'upstream ready' if ready else 'upstream not ready', extra={'fields': fields})

@@ -50,14 +50,18 @@ def auth_refused() -> Problem:
     return Problem(502, 'upstream-auth', 'The database refused couchgate\'s credentials.')
 
 
+# The client's own request was wrong; e.g. 413: the SDK escapes non-ASCII text, so a body under
+# API_MAX_BODY_BYTES can still exceed the database's document limit.
+_PASSED_ON = {400: 'bad-request', 404: 'not-found', 412: 'precondition-failed', 413: 'payload-too-large'}
+
+
 def _from_status(e: ApiException, conflict: Problem | None) -> Problem:
     reason = _reason(e)
     status = e.status_code
     if status == 409:
         return conflict or Problem(409, 'conflict', 'A document with this id exists already.')
-    if status in (400, 404, 412):
-        return Problem(status, {400: 'bad-request', 404: 'not-found', 412: 'precondition-failed'}[status],
-                       reason)
+    if status in _PASSED_ON:
+        return Problem(status, _PASSED_ON[status], reason)
     if status == 429:
         retry_after = (e.http_response.headers.get('Retry-After') if e.http_response is not None else None)
         return Problem(429, 'too-many-requests', 'The database is throttling requests.',

@@ -10,7 +10,7 @@ from injector import inject
 
 from api.config import Settings
 from api.couch import Couch
-from api.connection_events import ConnectionEvents, current_accounting, start_accounting, stop_accounting
+from api.connection_events import ConnectionEvents, start_accounting, stop_accounting
 from resources._input import single_param
 
 NDJSON = 'application/x-ndjson'
@@ -26,15 +26,14 @@ class Export:
         self._batch_size = settings.export_batch_size
 
     def on_get(self, req, resp, db):
-        started = time.perf_counter()
         batches = self._couch.documents(db, batch_size=self._batch_size,
                                         start_key=single_param(req, 'start_key'),
                                         end_key=single_param(req, 'end_key'))
         # The first batch is fetched now: a missing database is a 404 problem, not a 200 that stops.
         first = next(batches)
         resp.content_type = NDJSON
-        resp.stream = ExportStream(first, batches, current_accounting() or ConnectionEvents(),
-                                   request_id=req.context.request_id, path=req.path, started=started)
+        resp.stream = ExportStream(first, batches, req.context.upstream, request_id=req.context.request_id,
+                                   path=req.path, started=req.context.started)
 
 
 class ExportStream:
@@ -89,7 +88,6 @@ class ExportStream:
             return
         self._closed = True
         self._batches.close()
-        events = self._events
         level = logging.WARNING if 'error' in self._fields else logging.INFO
         log.log(level, 'export', extra={'fields': dict(
             self._fields,
@@ -97,9 +95,5 @@ class ExportStream:
             documents=self._documents,
             bytes=self._bytes,
             duration_ms=round((time.perf_counter() - self._started) * 1000, 1),
-            upstream_requests=events.requests,
-            new_connections=events.new,
-            reused_connections=events.reused,
-            discarded_connections=events.discarded,
-            upstream_ms=events.upstream_ms,
+            **self._events.log_fields(),
         )})
