@@ -6,12 +6,12 @@ from ibmcloudant import CloudantV1
 from injector import Injector, Module, provider, singleton
 from requests import Session
 
-from api.auth import CookieSessionAuthenticator, SharedIAMAuthenticator, relogin_for
+from api.upstream.logins import CookieSessionAuthenticator, SharedIAMAuthenticator, relogin_for
 from api.config import Settings
-from api.couch import Couch
-from api.metrics import Metrics
-from api.pool import build_session
-from api.retry import upstream_retry
+from api.upstream.couch import Couch
+from api.observability.metrics import Metrics
+from api.upstream.session import build_session
+from api.upstream.retry import upstream_retry
 
 
 class Production(Module):
@@ -42,7 +42,7 @@ class Production(Module):
     def authenticator(self, settings: Settings) -> Authenticator:
         if settings.auth_type == 'BASIC':
             return BasicAuthenticator(settings.username, settings.password)
-        # Both log in once for all threads (api/auth.py); ibmcloudant's own do not, or poll for 60 s.
+        # Both log in once for all threads (api/upstream/logins.py); ibmcloudant's own do not, or poll for 60 s.
         if settings.auth_type == 'COUCHDB_SESSION':
             return CookieSessionAuthenticator(settings.username, settings.password)
         if settings.auth_type == 'IAM':

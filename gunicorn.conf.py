@@ -3,17 +3,18 @@ import logging
 import os
 import sys
 
-from api import metrics_dir
+from api.observability import multiprocess as metrics_dir
 from api.config import ConfigError, Settings
-from api.logs import configure_logging
-from api.serving import JsonAccessLogger, check_upstream, close_pools, pool_warning, reset_pools_after_fork
+from api.observability.logs import configure_logging
+from api.observability.access_log import JsonAccessLogger
+from api.serving import check_upstream, close_pools, pool_warning, reset_pools_after_fork
 
 try:
     _settings = Settings.from_env()
 except ConfigError as e:  # one clear line, before any worker starts
     sys.exit(f'couchgate: configuration error: {e}')
 configure_logging(_settings.log_level)  # the master's own lines are JSON on stdout too
-# Prometheus multiprocess mode (api/metrics_dir.py): the directory must be set before anything
+# Prometheus multiprocess mode (api/observability/multiprocess.py): the directory must be set before anything
 # imports prometheus_client, and with preload_app the app is imported before any server hook runs.
 metrics_dir.prepare(_settings.metrics_dir)
 
@@ -58,7 +59,7 @@ def when_ready(server):
 def post_fork(server, worker):
     reset_pools_after_fork()
     if server.cfg.preload_app:
-        from api.metrics import Metrics  # not at the top: prometheus_client only after prepare()
+        from api.observability.metrics import Metrics  # not at the top: prometheus_client only after prepare()
         from api.wsgi import injector
         injector.get(Metrics).start_in_worker()
 

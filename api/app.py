@@ -8,21 +8,22 @@ import orjson
 from falcon import media
 from injector import Injector
 
-from api.access import ApiKeys
+from api.edge.keys import ApiKeys
 from api.config import Settings
 from api.errors import handle_unexpected, serialize_problem
-from api.headers import SecurityHeaders, cors
-from api.limits import BodyLimits, RequestTarget
-from api.media import StrictJSONHandler
-from api.metrics import Metrics, RequestMetrics
-from api.middleware import AllowedDatabases, RequestAccounting
-from resources.docs import DocsAsset, DocsPage, OpenApiDocument
+from api.edge.headers import SecurityHeaders, cors
+from api.edge.limits import BodyLimits, RequestTarget
+from api.edge.strict_json import StrictJSONHandler
+from api.observability.metrics import Metrics, RequestMetrics
+from api.edge.databases import AllowedDatabases
+from api.edge.request_log import RequestAccounting
+from resources.api_docs import DocsAsset, DocsPage, OpenApiDocument
 from resources.document import Document
 from resources.documents import Documents
 from resources.export import Export
 from resources.find import Find
 from resources.health import Health, Readiness
-from resources.metrics import PrometheusMetrics
+from resources.prometheus import PrometheusMetrics
 
 
 def _dumps(document) -> bytes:

@@ -7,7 +7,7 @@ from injector import Injector
 
 from api.app import create_app
 from api.config import ConfigError, Settings
-from api.logs import configure_logging
+from api.observability.logs import configure_logging
 
 
 def _load() -> Injector:

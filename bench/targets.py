@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from api.procfile import process_command, shell_command
+from api.cli.procfile import process_command, shell_command
 from bench.chain import DB, UpstreamChain
 from bench.processes import Service, base_env, wait_http
 from tests.support.pouch import free_port

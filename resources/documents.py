@@ -6,9 +6,9 @@ from urllib.parse import quote, urlencode
 import falcon
 from injector import inject
 
-from api.couch import Couch
+from api.upstream.couch import Couch
 from api.errors import Problem
-from resources._input import bool_param, document_id, int_param, json_object, single_param
+from api.edge.request_input import bool_param, document_id, int_param, json_object, single_param
 
 
 class Documents:

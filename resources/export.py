@@ -9,9 +9,9 @@ import orjson
 from injector import inject
 
 from api.config import Settings
-from api.couch import Couch
-from api.connection_events import ConnectionEvents, start_accounting, stop_accounting
-from resources._input import single_param
+from api.upstream.couch import Couch
+from api.upstream.connections import ConnectionEvents, start_accounting, stop_accounting
+from api.edge.request_input import single_param
 
 NDJSON = 'application/x-ndjson'
 log = logging.getLogger('couchgate.request')

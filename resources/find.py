@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from injector import inject
 
-from api.couch import Couch
+from api.upstream.couch import Couch
 from api.errors import Problem
-from resources._input import json_object
+from api.edge.request_input import json_object
 
 _FIELDS = ('selector', 'fields', 'sort', 'limit', 'bookmark')
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from injector import inject
 
-from api.couch import Couch
+from api.upstream.couch import Couch
 
 
 class Health:

@@ -9,7 +9,7 @@ from injector import Module
 
 from api.app import create_app
 from api.config import Settings
-from api.couch import Couch, Doc, Page, _put_conflict
+from api.upstream.couch import Couch, Doc, Page, _put_conflict
 from api.errors import Problem
 from container import build_injector
 

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from api.procfile import process_command, shell_command
+from api.cli.procfile import process_command, shell_command
 from tests.support.gunicorn_process import REPO_ROOT, clean_env
 from tests.support.pouch import CouchAdmin, PouchServer, free_port
 from tests.support.tls_front import TLSFront

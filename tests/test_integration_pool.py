@@ -10,8 +10,8 @@ import trustme
 from ibm_cloud_sdk_core.authenticators import NoAuthAuthenticator
 from ibmcloudant import CloudantV1
 
-from api.connection_events import start_accounting, stop_accounting
-from api.pool import build_session
+from api.upstream.connections import start_accounting, stop_accounting
+from api.upstream.session import build_session
 from tests.support.pouch import free_port
 from tests.integration import app_client, capture_request_lines, logged_total, request_lines
 

@@ -5,12 +5,12 @@ import pytest
 from falcon import testing
 from prometheus_client.parser import text_string_to_metric_families
 
-from api import metrics_dir
+from api.observability import multiprocess as metrics_dir
 from api.app import create_app
 from api.config import ConfigError, Settings
-from api.metrics import Metrics
-from api.connection_events import start_accounting, stop_accounting
-from api.pool import build_session
+from api.observability.metrics import Metrics
+from api.upstream.connections import start_accounting, stop_accounting
+from api.upstream.session import build_session
 from container import build_injector
 
 

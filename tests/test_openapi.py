@@ -11,7 +11,7 @@ from falcon import testing
 
 from api.app import create_app
 from api.config import Settings
-from api.openapi import DOC_ID_PATTERN
+from api.edge.openapi import DOC_ID_PATTERN
 from container import build_injector
 
 METHODS = ('get', 'put', 'post', 'delete', 'patch', 'head')

@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from api.config import Settings
-from api.openapi import document
+from api.edge.openapi import document
 from tests.integration import KEY_HEADER, TEST_KEYS, app_client
 
 MAX_EXAMPLES = 100  # per operation and generation mode: about 1,000 cases in well under two minutes

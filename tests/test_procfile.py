@@ -1,4 +1,4 @@
-"""The developer tooling: running Procfile lines (api.procfile) and seeding demo data (api.demo)."""
+"""The developer tooling: running Procfile lines (api.cli.procfile) and seeding demo data (api.cli.demo)."""
 
 import subprocess
 import sys
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from honcho.environ import parse_procfile
 
-from api import demo
-from api.procfile import PROCFILE, ProcessNotFound, process_command, shell_command
+from api.cli import demo
+from api.cli.procfile import PROCFILE, ProcessNotFound, process_command, shell_command
 from tests.support.pouch import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +22,7 @@ def write_procfile(tmp_path, text):
     return path
 
 
-# --- api.procfile -------------------------------------------------------------------
+# --- api.cli.procfile -------------------------------------------------------------------
 
 def test_process_command_returns_the_named_line_ignoring_comments_and_blanks(tmp_path):
     path = write_procfile(tmp_path, '# web: not this\n\nworker: python -m jobs\nweb:   gunicorn app:app  \n')
@@ -47,7 +47,7 @@ def test_the_real_procfile_serves_the_wsgi_app_with_the_repo_gunicorn_config():
 def test_the_dev_procfile_lists_web_first_so_honcho_gives_it_port():
     processes = parse_procfile((REPO_ROOT / 'Procfile.dev').read_text()).processes
     assert list(processes) == ['web', 'couch']
-    assert processes['web'].endswith('exec python -m api.procfile web')
+    assert processes['web'].endswith('exec python -m api.cli.procfile web')
     assert 'bin/local-couch' in processes['couch']
 
 
@@ -60,7 +60,7 @@ def test_a_simple_command_replaces_the_shell(command):
 
 
 @pytest.mark.parametrize('command', [
-    'python -m api.demo && gunicorn app:app',
+    'python -m api.cli.demo && gunicorn app:app',
     'migrate; serve',
     'serve | tee log',
     'FOO=1 serve',
@@ -74,7 +74,7 @@ def test_lists_pipelines_and_assignments_run_as_written(command):
 def test_running_a_process_execs_it_in_the_procfile_directory(tmp_path):
     (tmp_path / 'show.py').write_text('import os\nprint(os.getpid(), os.getcwd())\n')
     path = write_procfile(tmp_path, f'show: {sys.executable} show.py\n')
-    runner = subprocess.Popen([sys.executable, '-m', 'api.procfile', 'show', '--procfile', str(path)],
+    runner = subprocess.Popen([sys.executable, '-m', 'api.cli.procfile', 'show', '--procfile', str(path)],
                               cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     out, _ = runner.communicate(timeout=30)
     pid, cwd = out.split()
@@ -86,13 +86,13 @@ def test_running_a_process_execs_it_in_the_procfile_directory(tmp_path):
 
 def test_running_a_missing_process_exits_2_with_a_clear_message(tmp_path):
     path = write_procfile(tmp_path, 'worker: true\n')
-    result = subprocess.run([sys.executable, '-m', 'api.procfile', 'web', '--procfile', str(path)],
+    result = subprocess.run([sys.executable, '-m', 'api.cli.procfile', 'web', '--procfile', str(path)],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "no 'web' process" in result.stderr
 
 
-# --- api.demo -----------------------------------------------------------------------
+# --- api.cli.demo -----------------------------------------------------------------------
 
 def test_demo_documents_are_deterministic_and_numbered():
     assert demo.bite(7) == demo.bite(7)

@@ -5,9 +5,9 @@ from ibmcloudant import CloudantV1
 from urllib3 import HTTPResponse
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 
-from api.auth import CookieSessionAuthenticator, SharedIAMAuthenticator
+from api.upstream.logins import CookieSessionAuthenticator, SharedIAMAuthenticator
 from api.config import ConfigError, Settings
-from api.retry import may_repeat, upstream_retry
+from api.upstream.retry import may_repeat, upstream_retry
 from container import build_injector
 
 

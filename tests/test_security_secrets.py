@@ -138,7 +138,7 @@ def test_no_secret_reaches_logs_or_responses_at_debug(auth, upstream, iam, ca_bu
     assert 'Starting new HTTPS connection' in output and '"logger": "couchgate.upstream"' in output
     assert output.count('"key_name": "ci"') == 5
     # The IBM SDK at DEBUG turns on http.client's dump of every exchange (it redacts Authorization,
-    # but not the documents, nor every header): api/logs.py keeps it at INFO.
+    # but not the documents, nor every header): api/observability/logs.py keeps it at INFO.
     assert "send: b'" not in output and "reply: '" not in output
     if auth == 'IAM':
         assert IAM_APIKEY in FakeIAM.apikeys_seen

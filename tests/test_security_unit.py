@@ -94,7 +94,7 @@ def test_every_configured_key_is_compared_with_no_early_exit(client, monkeypatch
         compared.append(len(a))
         return hmac.compare_digest(a, b)
 
-    monkeypatch.setattr('api.access.compare_digest', counting)
+    monkeypatch.setattr('api.edge.keys.compare_digest', counting)
     client.simulate_put('/v1/foundbite/docs/a', json={}, headers=BEARER)  # the first of two keys
     client.simulate_put('/v1/foundbite/docs/b', json={}, headers={'Authorization': 'Bearer x'})
     assert compared == [32, 32, 32, 32]  # two keys each time, as fixed-length digests

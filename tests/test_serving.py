@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from gunicorn.config import Config
 
-from api import pool
+from api.upstream import session as pool
 from api.config import ConfigError, Settings
-from api.procfile import PROCFILE, process_command
-from api.serving import JsonAccessLogger, check_upstream, pool_warning
+from api.cli.procfile import PROCFILE, process_command
+from api.observability.access_log import JsonAccessLogger
+from api.serving import check_upstream, pool_warning
 from container import build_injector
 from tests.fakes import FakeCouch, FakeCouchModule
 from tests.support.gunicorn_process import REPO_ROOT
@@ -125,7 +126,7 @@ def test_reset_after_fork_leaves_the_parents_connections_behind_in_the_child(fro
 def test_the_procfile_runs_the_release_phase_and_app_json_documents_every_variable():
     assert process_command('release', PROCFILE) == 'python -m api.release'
     app = json.loads((REPO_ROOT / 'app.json').read_text())
-    read = set(re.findall(r"'((?:CLOUDANT|GUNICORN|LOG|PRELOAD)_[A-Z_]+)'", (REPO_ROOT / 'api/config.py').read_text()))
+    read = set(re.findall(r"'((?:CLOUDANT|GUNICORN|LOG|PRELOAD)_[A-Z_]+)'", (REPO_ROOT / 'api/config/settings.py').read_text()))
     assert read <= set(app['env'])
     assert all(spec['description'] for spec in app['env'].values())
     assert app['env']['CLOUDANT_URL']['required'] is True

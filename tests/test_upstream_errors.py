@@ -3,7 +3,7 @@ import pytest
 from ibm_cloud_sdk_core import ApiException
 
 from api.errors import Problem
-from api.upstream_errors import translated
+from api.upstream.failures import translated
 
 
 @pytest.mark.parametrize('status, problem_type', [

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import requests
 
-from api.procfile import process_command, shell_command
+from api.cli.procfile import process_command, shell_command
 from tests.support.pouch import free_port
 from tests.support.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
-# Variables of the outer environment that would change what the process does (api/config.py's,
+# Variables of the outer environment that would change what the process does (api/config/settings.py's,
 # gunicorn's GUNICORN_CMD_ARGS, prometheus_client's directory, requests' CA bundle).
 _OURS = re.compile(r'^(CLOUDANT_|GUNICORN_|API_|CORS_|EXPORT_|WEB_CONCURRENCY$|PORT$|PRELOAD_APP$|LOG_LEVEL$'
                    r'|PROMETHEUS_MULTIPROC_DIR$|REQUESTS_CA_BUNDLE$)')

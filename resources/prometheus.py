@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from injector import inject
 
-from api.metrics import Metrics
+from api.observability.metrics import Metrics
 
 
 class PrometheusMetrics:

@@ -12,9 +12,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from api.connection_events import (
+from api.upstream.connections import (
     NO_LISTENER, CountingHTTPConnectionPool, CountingHTTPSConnectionPool, PoolListener, current_accounting)
-from api.retry import upstream_retry
+from api.upstream.retry import upstream_retry
 
 # Every adapter built in this process, for gunicorn's fork and exit hooks; weak, so it owns nothing.
 _adapters: weakref.WeakSet[PooledAdapter] = weakref.WeakSet()

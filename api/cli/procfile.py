@@ -1,4 +1,4 @@
-"""Run a process of the Procfile exactly as Heroku would: `python -m api.procfile web`."""
+"""Run a process of the Procfile exactly as Heroku would: `python -m api.cli.procfile web`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-PROCFILE = Path(__file__).resolve().parent.parent / 'Procfile'
+PROCFILE = Path(__file__).resolve().parents[2] / 'Procfile'
 
 # Heroku's (and honcho's) syntax: other lines, comments included, are ignored.
 _PROCESS_LINE = re.compile(r'^([A-Za-z0-9_-]+):\s*(.+)$')
@@ -44,7 +44,7 @@ def shell_command(command: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog='python -m api.procfile',
+        prog='python -m api.cli.procfile',
         description='Exec the command of a Procfile process through /bin/sh -c.',
     )
     parser.add_argument('name', help='process type, e.g. web')

@@ -5,7 +5,7 @@ import dataclasses
 import os
 from typing import Mapping
 
-from api.config_values import (
+from api.config.values import (
     ConfigError, api_keys, boolean, ca_bundle_path, choice, database_names, directory, integer, origins,
     seconds, url_and_credentials)
 

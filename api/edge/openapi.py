@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from api.config import Settings
-from api.media import MAX_DEPTH, MAX_SAFE_INTEGER
-from resources._input import MAX_ID_LENGTH, REV_PATTERN
+from api.edge.strict_json import MAX_DEPTH, MAX_SAFE_INTEGER
+from api.edge.request_input import MAX_ID_LENGTH, REV_PATTERN
 
 _CTRL = '\\u0000-\\u001f\\u007f'
 # 1-1024 characters, none a control character, not starting with "_", and not "." or "..".

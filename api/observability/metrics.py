@@ -1,6 +1,6 @@
-"""Prometheus metrics: API requests, and the pool's events as api/pool.py records them.
+"""Prometheus metrics: API requests, and the pool's events as api/upstream/session.py records them.
 
-With PROMETHEUS_MULTIPROC_DIR set (gunicorn's master prepares it, see api/metrics_dir.py),
+With PROMETHEUS_MULTIPROC_DIR set (gunicorn's master prepares it, see api/observability/multiprocess.py),
 prometheus_client keeps every value in a file per worker and /metrics adds up all workers.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from api.config import Settings
-from api.connection_events import PoolListener
+from api.upstream.connections import PoolListener
 
 # Upstream calls take milliseconds to seconds; Prometheus' defaults start at 5 ms.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0)

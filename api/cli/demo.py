@@ -1,4 +1,4 @@
-"""Seed a CouchDB-compatible server with demo documents: `python -m api.demo`."""
+"""Seed a CouchDB-compatible server with demo documents: `python -m api.cli.demo`."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def seed(url: str, db: str, count: int, wait: float = 0, session=None) -> tuple[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='python -m api.demo', description=__doc__)
+    parser = argparse.ArgumentParser(prog='python -m api.cli.demo', description=__doc__)
     parser.add_argument('--url', help='server URL, credentials included if any '
                         '(default: CLOUDANT_URL and its credentials, read as the app reads them)')
     parser.add_argument('--db', default='foundbite', help='database (default: %(default)s)')

@@ -8,7 +8,7 @@ import requests
 from ibm_cloud_sdk_core import ApiException
 from urllib3.exceptions import ConnectTimeoutError
 
-from api.auth import LoginFailed, LoginUnavailable
+from api.upstream.logins import LoginFailed, LoginUnavailable
 from api.errors import Problem
 
 

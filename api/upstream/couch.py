@@ -8,9 +8,9 @@ import orjson
 from ibm_cloud_sdk_core import ApiException
 from ibmcloudant import CloudantV1
 
-from api.auth import Call, plainly
+from api.upstream.logins import Call, plainly
 from api.errors import Problem
-from api.upstream_errors import translated
+from api.upstream.failures import translated
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,7 +9,7 @@ from swagger_ui.utils import SWAGGER_UI_PY_ROOT
 
 from api.config import Settings
 from api.errors import Problem
-from api.openapi import document
+from api.edge.openapi import document
 
 # Swagger UI 5 (OpenAPI 3.1) as shipped in the swagger-ui-py wheel: served from the installed package.
 SWAGGER_UI_DIR = SWAGGER_UI_PY_ROOT / 'static'

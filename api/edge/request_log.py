@@ -1,4 +1,4 @@
-"""Per-request id, upstream connection accounting and its log line; the database allowlist."""
+"""The request log: an id per request, the upstream connection events it caused, one JSON line."""
 from __future__ import annotations
 
 import logging
@@ -6,8 +6,7 @@ import re
 import time
 import uuid
 
-from api.errors import Problem
-from api.connection_events import start_accounting, stop_accounting
+from api.upstream.connections import start_accounting, stop_accounting
 
 log = logging.getLogger('couchgate.request')
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
@@ -39,15 +38,3 @@ class RequestAccounting:
             'duration_ms': round((time.perf_counter() - req.context.started) * 1000, 1),
             **events.log_fields(),
         }})
-
-
-class AllowedDatabases:
-    """Only databases on the allowlist are reachable; others are 404 before any upstream call."""
-
-    def __init__(self, databases: tuple[str, ...]) -> None:
-        self._databases = frozenset(databases)
-
-    def process_resource(self, req, resp, resource, params):
-        db = params.get('db')
-        if db is not None and db not in self._databases:
-            raise Problem(404, 'unknown-database', 'No such database.')
