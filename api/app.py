@@ -16,7 +16,7 @@ from api.edge.limits import BodyLimits, RequestTarget
 from api.edge.strict_json import StrictJSONHandler
 from api.observability.metrics import Metrics, RequestMetrics
 from api.edge.databases import AllowedDatabases
-from api.edge.request_log import RequestAccounting
+from api.edge.request_log import RequestLog
 from resources.api_docs import DocsAsset, DocsPage, OpenApiDocument
 from resources.document import Document
 from resources.documents import Documents
@@ -49,7 +49,7 @@ def create_app(injector: Injector | None = None) -> falcon.App:
     # RequestMetrics first: its timing spans the other middleware too.
     middleware = [
         RequestMetrics(injector.get(Metrics)),
-        RequestAccounting(),
+        RequestLog(),
         cors(settings.cors_allow_origins),
         SecurityHeaders(vary_on_origin=bool(settings.cors_allow_origins)),
         RequestTarget(),

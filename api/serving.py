@@ -7,7 +7,7 @@ import os
 from injector import Injector
 
 from api.upstream import session as pool
-from api.upstream.connections import start_accounting, stop_accounting
+from api.upstream.connections import start_recording, stop_recording
 from api.config import Settings
 from api.upstream.couch import Couch
 from api.errors import Problem
@@ -27,7 +27,7 @@ def pool_warning(settings: Settings) -> str | None:
 def check_upstream(injector: Injector) -> bool:
     """One readiness request through the app's own client, logged with its connection counts."""
     fields = {'pid': os.getpid(), 'status': 200}
-    events, token = start_accounting()
+    record, token = start_recording()
     try:
         injector.get(Couch).ping()
     # Logged, never fatal: the upstream may come back, and /readyz says when it does.
@@ -36,8 +36,8 @@ def check_upstream(injector: Injector) -> bool:
     except Exception as error:  # e.g. an IAM token request; its message may quote credentials
         fields.update(status=503, problem=type(error).__name__)
     finally:
-        stop_accounting(token)
-    fields.update(events.log_fields())
+        stop_recording(token)
+    fields.update(record.log_fields())
     ready = fields['status'] == 200
     log.log(logging.INFO if ready else logging.WARNING,
             'upstream ready' if ready else 'upstream not ready', extra={'fields': fields})

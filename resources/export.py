@@ -10,7 +10,7 @@ from injector import inject
 
 from api.config import Settings
 from api.upstream.couch import Couch
-from api.upstream.connections import ConnectionEvents, start_accounting, stop_accounting
+from api.upstream.connections import UpstreamRecord, start_recording, stop_recording
 from api.edge.request_input import single_param
 
 NDJSON = 'application/x-ndjson'
@@ -32,7 +32,7 @@ class Export:
         # The first batch is fetched now: a missing database is a 404 problem, not a 200 that stops.
         first = next(batches)
         resp.content_type = NDJSON
-        resp.stream = ExportStream(first, batches, req.context.upstream, request_id=req.context.request_id,
+        resp.stream = ExportStream(first, batches, req.context.upstream_record, request_id=req.context.request_id,
                                    path=req.path, started=req.context.started)
 
 
@@ -44,11 +44,11 @@ class ExportStream:
     a second line, `export`, gives the totals of the whole export when the stream closes.
     """
 
-    def __init__(self, first: list[dict], batches: Iterator[list[dict]], events: ConnectionEvents, *,
+    def __init__(self, first: list[dict], batches: Iterator[list[dict]], record: UpstreamRecord, *,
                  request_id: str, path: str, started: float) -> None:
         self._pending = first
         self._batches = batches
-        self._events = events
+        self._record = record
         self._fields = {'request_id': request_id, 'path': path}
         self._started = started
         self._documents = 0
@@ -70,7 +70,7 @@ class ExportStream:
                 return chunk
 
     def _next_batch(self) -> list[dict]:
-        _, token = start_accounting(self._events)
+        _, token = start_recording(self._record)
         try:
             return next(self._batches)
         except StopIteration:
@@ -80,7 +80,7 @@ class ExportStream:
             self._fields['error'] = getattr(e, 'description', None) or type(e).__name__
             raise
         finally:
-            stop_accounting(token)
+            stop_recording(token)
 
     def close(self) -> None:
         """Called by the WSGI server at the end, also when the client went away half-way."""
@@ -95,5 +95,5 @@ class ExportStream:
             documents=self._documents,
             bytes=self._bytes,
             duration_ms=round((time.perf_counter() - self._started) * 1000, 1),
-            **self._events.log_fields(),
+            **self._record.log_fields(),
         )})

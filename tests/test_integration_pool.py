@@ -10,7 +10,7 @@ import trustme
 from ibm_cloud_sdk_core.authenticators import NoAuthAuthenticator
 from ibmcloudant import CloudantV1
 
-from api.upstream.connections import start_accounting, stop_accounting
+from api.upstream.connections import start_recording, stop_recording
 from api.upstream.session import build_session
 from tests.support.pouch import free_port
 from tests.integration import app_client, capture_request_lines, logged_total, request_lines
@@ -80,14 +80,14 @@ def test_connections_beyond_the_pool_are_counted_as_discarded(front, ca_bundle, 
     caplog.set_level(logging.DEBUG, logger='couchgate.upstream')
     # Three responses held open at once on a pool of one: two connections cannot go back.
     session = build_session(pool_maxsize=1, ca_bundle=ca_bundle)
-    events, token = start_accounting()
+    record, token = start_recording()
     try:
         held = [session.get(front.url + '/', stream=True, timeout=10) for _ in range(3)]
         for response in held:
             response.close()
     finally:
-        stop_accounting(token)
-    assert (events.requests, events.new, events.discarded) == (3, 3, 2)
+        stop_recording(token)
+    assert (record.requests, record.new, record.discarded) == (3, 3, 2)
     assert front.accepted_connections == 3
     lines = [r.fields for r in caplog.records if r.name == 'couchgate.upstream']
     assert [line['event'] for line in lines] == ['new', 'new', 'new', 'discarded', 'discarded']

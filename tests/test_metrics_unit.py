@@ -9,7 +9,7 @@ from api.observability import multiprocess as metrics_dir
 from api.app import create_app
 from api.config import ConfigError, Settings
 from api.observability.metrics import Metrics
-from api.upstream.connections import start_accounting, stop_accounting
+from api.upstream.connections import start_recording, stop_recording
 from api.upstream.session import build_session
 from container import build_injector
 
@@ -23,7 +23,7 @@ def test_the_pool_reports_each_event_it_credits_to_requests(front, ca_bundle):
     metrics = Metrics(Settings.from_env({'GUNICORN_THREADS': '1'}))
     # Three responses held open at once on a pool of one: two connections cannot go back.
     session = build_session(pool_maxsize=1, ca_bundle=ca_bundle, listener=metrics)
-    events, token = start_accounting()
+    record, token = start_recording()
     try:
         held = [session.get(front.url + '/', stream=True, timeout=10) for _ in range(3)]
         assert samples(metrics)[('couchgate_pool_connections_in_use', frozenset())] == 3
@@ -31,14 +31,14 @@ def test_the_pool_reports_each_event_it_credits_to_requests(front, ca_bundle):
             response.content  # read to the end: the connection goes back open (or is discarded)
         session.get(front.url + '/', timeout=10)
     finally:
-        stop_accounting(token)
+        stop_recording(token)
     seen = samples(metrics)
     connections = {event: seen[('couchgate_upstream_connections_total', frozenset({('event', event)}))]
                    for event in ('new', 'reused', 'discarded')}
-    assert connections == {'new': events.new, 'reused': events.reused, 'discarded': events.discarded}
+    assert connections == {'new': record.new, 'reused': record.reused, 'discarded': record.discarded}
     assert connections == {'new': 3, 'reused': 1, 'discarded': 2}
     assert front.accepted_connections == 3
-    assert seen[('couchgate_upstream_requests_total', frozenset())] == events.requests == 4
+    assert seen[('couchgate_upstream_requests_total', frozenset())] == record.requests == 4
     assert seen[('couchgate_upstream_request_duration_seconds_count', frozenset())] == 4
     assert seen[('couchgate_pool_connections_in_use', frozenset())] == 0
     assert seen[('couchgate_pool_max_connections', frozenset())] == 1

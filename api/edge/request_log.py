@@ -1,4 +1,4 @@
-"""The request log: an id per request, the upstream connection events it caused, one JSON line."""
+"""The request log: an id per request, its upstream record in `Server-Timing`, one JSON line."""
 from __future__ import annotations
 
 import logging
@@ -6,29 +6,29 @@ import re
 import time
 import uuid
 
-from api.upstream.connections import start_accounting, stop_accounting
+from api.upstream.connections import start_recording, stop_recording
 
 log = logging.getLogger('couchgate.request')
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 
 
-class RequestAccounting:
-    """Gives each request an id and logs the upstream connection events it caused, and its key's name."""
+class RequestLog:
+    """Gives each request an id, and logs what it cost upstream and which key it used."""
 
     def process_request(self, req, resp):
         incoming = req.get_header('X-Request-ID')
         well_formed = incoming and _REQUEST_ID.fullmatch(incoming)
         req.context.request_id = incoming if well_formed else uuid.uuid4().hex
         req.context.started = time.perf_counter()
-        req.context.upstream, req.context.upstream_token = start_accounting()
+        req.context.upstream_record, req.context.recording_token = start_recording()
 
     def process_response(self, req, resp, resource, req_succeeded):
-        events = req.context.upstream
-        stop_accounting(req.context.upstream_token)
+        record = req.context.upstream_record
+        stop_recording(req.context.recording_token)
         resp.set_header('X-Request-ID', req.context.request_id)
         resp.set_header('Server-Timing', (
-            f'cloudant;dur={events.upstream_ms};desc="requests={events.requests} new={events.new} '
-            f'reused={events.reused} discarded={events.discarded}"'))
+            f'cloudant;dur={record.upstream_ms};desc="requests={record.requests} new={record.new} '
+            f'reused={record.reused} discarded={record.discarded}"'))
         log.info('request', extra={'fields': {
             'request_id': req.context.request_id,
             'method': req.method,
@@ -36,5 +36,5 @@ class RequestAccounting:
             'status': resp.status_code,
             'key_name': getattr(req.context, 'key_name', None),  # which API key, never the key itself
             'duration_ms': round((time.perf_counter() - req.context.started) * 1000, 1),
-            **events.log_fields(),
+            **record.log_fields(),
         }})

@@ -15,12 +15,12 @@ import queue
 from urllib3 import connection, connectionpool
 
 log = logging.getLogger('couchgate.upstream')
-_current: contextvars.ContextVar[ConnectionEvents | None] = contextvars.ContextVar(
-    'couchgate_connection_events', default=None)
+_current: contextvars.ContextVar[UpstreamRecord | None] = contextvars.ContextVar(
+    'couchgate_upstream_record', default=None)
 
 
 @dataclasses.dataclass
-class ConnectionEvents:
+class UpstreamRecord:
     """The upstream activity one API request caused."""
 
     requests: int = 0
@@ -40,17 +40,17 @@ class ConnectionEvents:
                 'upstream_ms': self.upstream_ms}
 
 
-def start_accounting(events: ConnectionEvents | None = None) -> tuple[ConnectionEvents, contextvars.Token]:
-    """Credit the events of this thread's upstream calls to `events` (default: a fresh record)."""
-    events = ConnectionEvents() if events is None else events
-    return events, _current.set(events)
+def start_recording(record: UpstreamRecord | None = None) -> tuple[UpstreamRecord, contextvars.Token]:
+    """Credit the events of this thread's upstream calls to `record` (default: a fresh one)."""
+    record = UpstreamRecord() if record is None else record
+    return record, _current.set(record)
 
 
-def stop_accounting(token: contextvars.Token) -> None:
+def stop_recording(token: contextvars.Token) -> None:
     _current.reset(token)
 
 
-def current_accounting() -> ConnectionEvents | None:
+def current_record() -> UpstreamRecord | None:
     """The record this thread's upstream events are credited to, if any."""
     return _current.get()
 
@@ -69,9 +69,9 @@ NO_LISTENER = PoolListener()
 
 
 def _record(event: str, conn) -> None:
-    events = _current.get()
-    if events is not None:
-        setattr(events, event, getattr(events, event) + 1)
+    record = _current.get()
+    if record is not None:
+        setattr(record, event, getattr(record, event) + 1)
     # The same events, not a second count: the listener hears exactly what requests are credited.
     getattr(conn, 'listener', NO_LISTENER).connection_event(event)
     if event != 'requests' and log.isEnabledFor(logging.DEBUG):

@@ -13,7 +13,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from api.upstream.connections import (
-    NO_LISTENER, CountingHTTPConnectionPool, CountingHTTPSConnectionPool, PoolListener, current_accounting)
+    NO_LISTENER, CountingHTTPConnectionPool, CountingHTTPSConnectionPool, PoolListener, current_record)
 from api.upstream.retry import upstream_retry
 
 # Every adapter built in this process, for gunicorn's fork and exit hooks; weak, so it owns nothing.
@@ -99,9 +99,9 @@ class InstrumentedSession(requests.Session):
             return super().send(request, **kwargs)
         finally:
             seconds = time.perf_counter() - started
-            events = current_accounting()
-            if events is not None:
-                events.seconds += seconds
+            record = current_record()
+            if record is not None:
+                record.seconds += seconds
             self.listener.upstream_call(seconds)
 
 
