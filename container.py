@@ -8,6 +8,7 @@ from requests import Session
 
 from api.upstream.logins import CookieSessionAuthenticator, SharedIAMAuthenticator, relogin_for
 from api.config import Settings
+from api.upstream.cloudant_couch import CloudantCouch
 from api.upstream.couch import Couch
 from api.observability.metrics import Metrics
 from api.upstream.session import build_session
@@ -66,7 +67,7 @@ class Production(Module):
     @singleton
     @provider
     def couch(self, client: CloudantV1, authenticator: Authenticator) -> Couch:
-        return Couch(client, relogin_for(authenticator))
+        return CloudantCouch(client, relogin_for(authenticator))
 
 
 def build_injector(settings: Settings, *overrides: Module) -> Injector:

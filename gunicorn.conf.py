@@ -1,18 +1,14 @@
 """gunicorn settings for couchgate (Heroku and local): gthread workers sharing one pool each."""
 import logging
 import os
-import sys
 
+from api.bootstrap import settings_or_exit
 from api.observability import multiprocess as metrics_dir
-from api.config import ConfigError, Settings
 from api.observability.logs import configure_logging
 from api.observability.access_log import JsonAccessLogger
 from api.serving import check_upstream, close_pools, pool_warning, reset_pools_after_fork
 
-try:
-    _settings = Settings.from_env()
-except ConfigError as e:  # one clear line, before any worker starts
-    sys.exit(f'couchgate: configuration error: {e}')
+_settings = settings_or_exit('couchgate')  # one clear line, before any worker starts
 configure_logging(_settings.log_level)  # the master's own lines are JSON on stdout too
 # Prometheus multiprocess mode (api/observability/multiprocess.py): the directory must be set before anything
 # imports prometheus_client, and with preload_app the app is imported before any server hook runs.
@@ -50,8 +46,8 @@ def when_ready(server):
     # Only with preload_app is the app (and its pool) in the master: check the upstream through it,
     # so a bad URL or CA shows at start-up. Without it the master never touches the upstream.
     if server.cfg.preload_app:
-        from api.wsgi import injector
-        check_upstream(injector)
+        from api.wsgi import couch
+        check_upstream(couch)
         # The master answers no request: its per-process gauges would read as a phantom worker's.
         metrics_dir.worker_exited(os.getpid())
 
@@ -59,9 +55,8 @@ def when_ready(server):
 def post_fork(server, worker):
     reset_pools_after_fork()
     if server.cfg.preload_app:
-        from api.observability.metrics import Metrics  # not at the top: prometheus_client only after prepare()
-        from api.wsgi import injector
-        injector.get(Metrics).start_in_worker()
+        from api.wsgi import metrics  # not at the top: prometheus_client only after prepare()
+        metrics.start_in_worker()
 
 
 def worker_exit(server, worker):

@@ -1,4 +1,4 @@
-"""The Falcon application factory."""
+"""The Falcon application factory: routes, middleware, media handlers, error handlers. No I/O."""
 from __future__ import annotations
 
 import json
@@ -8,16 +8,18 @@ import orjson
 from falcon import media
 from injector import Injector
 
-from api.edge.keys import ApiKeys
 from api.config import Settings
-from api.errors import handle_unexpected, serialize_problem
-from api.edge.headers import SecurityHeaders, cors
-from api.edge.limits import BodyLimits, RequestTarget
-from api.edge.strict_json import StrictJSONHandler
-from api.observability.metrics import Metrics, RequestMetrics
+from api.edge import openapi
+from api.edge.context import Request
 from api.edge.databases import AllowedDatabases
+from api.edge.headers import SecurityHeaders, cors
+from api.edge.keys import ApiKeys, is_public
+from api.edge.limits import BodyLimits, RequestTarget
 from api.edge.request_log import RequestLog
-from resources.api_docs import DocsAsset, DocsPage, OpenApiDocument
+from api.edge.strict_json import StrictJSONHandler
+from api.errors import handle_unexpected, serialize_problem
+from api.observability.metrics import Metrics, RequestMetrics
+from resources.api_docs import OpenApiDocument, SwaggerAsset, SwaggerPage
 from resources.document import Document
 from resources.documents import Documents
 from resources.export import Export
@@ -38,11 +40,24 @@ def _dumps(document) -> bytes:
 _JSON_RESPONSES = {falcon.MEDIA_JSON: media.JSONHandler(dumps=_dumps)}
 
 
-def create_app(injector: Injector | None = None) -> falcon.App:
-    """Build the WSGI app; the injector (default: from the environment) supplies the resources."""
-    if injector is None:
-        from container import build_injector
-        injector = build_injector(Settings.from_env())
+def routes(injector: Injector) -> dict[str, object]:
+    """Every route template and the resource that serves it."""
+    return {
+        '/healthz': Health(),
+        '/readyz': injector.get(Readiness),
+        '/docs': SwaggerPage(),
+        '/docs/assets/{name}': SwaggerAsset(),
+        '/metrics': injector.get(PrometheusMetrics),
+        '/v1/{db}/docs': injector.get(Documents),
+        # Ids may hold '/': a server decodes %2F before routing, so the id is the rest of the path.
+        '/v1/{db}/docs/{doc_id:path}': injector.get(Document),
+        '/v1/{db}/find': injector.get(Find),
+        '/v1/{db}/export': injector.get(Export),
+    }
+
+
+def create_app(injector: Injector) -> falcon.App:
+    """Build the WSGI app from the worker's object graph (container.build_injector)."""
     settings = injector.get(Settings)
     # process_resource runs in this order: key first, so strangers learn nothing of databases or
     # bodies; process_response runs in reverse, so the headers apply to every answer, errors too.
@@ -57,21 +72,17 @@ def create_app(injector: Injector | None = None) -> falcon.App:
         AllowedDatabases(settings.databases),
         BodyLimits(settings.max_body_bytes),
     ]
-    app = falcon.App(middleware=[m for m in middleware if m is not None])
+    app = falcon.App(request_type=Request, middleware=[m for m in middleware if m is not None])
     # JSON only, parsed strictly: Falcon's default handlers would also accept form-encoded bodies.
     app.req_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: StrictJSONHandler()})
     app.resp_options.media_handlers.update(_JSON_RESPONSES)
     app.set_error_serializer(serialize_problem)
     app.add_error_handler(Exception, handle_unexpected)
-    app.add_route('/healthz', Health())
-    app.add_route('/readyz', injector.get(Readiness))
-    app.add_route('/openapi.json', injector.get(OpenApiDocument))
-    app.add_route('/docs', DocsPage())
-    app.add_route('/docs/assets/{name}', DocsAsset())
-    app.add_route('/v1/{db}/docs', injector.get(Documents))
-    # Ids may hold '/': a server decodes %2F before routing, so the id is the rest of the path.
-    app.add_route('/v1/{db}/docs/{doc_id:path}', injector.get(Document))
-    app.add_route('/v1/{db}/find', injector.get(Find))
-    app.add_route('/v1/{db}/export', injector.get(Export))
-    app.add_route('/metrics', injector.get(PrometheusMetrics))
+    table = routes(injector)
+    table['/openapi.json'] = description = OpenApiDocument()
+    # The same attribute the key check reads decides which operations the document calls public.
+    description.describe(openapi.document(
+        settings, public=frozenset(path for path, resource in table.items() if is_public(resource))))
+    for path, resource in table.items():
+        app.add_route(path, resource)
     return app

@@ -44,7 +44,7 @@ def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.
         'title': error.title,
         'status': error.status_code,
         'detail': error.description or error.title,
-        'request_id': getattr(req.context, 'request_id', None),
+        'request_id': req.context.request_id,
     }
     resp.content_type = PROBLEM_JSON
     resp.data = json.dumps(body).encode()
@@ -53,7 +53,7 @@ def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.
 def handle_unexpected(req, resp, ex, params) -> None:
     """Last resort: log the traceback under the request id, answer a bare 500 problem."""
     log.error('unhandled error', exc_info=ex,
-              extra={'fields': {'request_id': getattr(req.context, 'request_id', None)}})
+              extra={'fields': {'request_id': req.context.request_id}})
     problem = Problem(500, 'internal-error', 'Unexpected error; the log has it under this request id.')
     resp.status = problem.status
     serialize_problem(req, resp, problem)

@@ -12,7 +12,8 @@ from ibm_cloud_sdk_core import ApiException
 from ibmcloudant import CloudantV1
 from urllib3.exceptions import ReadTimeoutError
 
-from api.config import ConfigError, Settings
+from api.bootstrap import settings_or_exit
+from container import build_injector
 
 
 class ReleaseFailed(RuntimeError):
@@ -73,12 +74,7 @@ def _error(e: ApiException) -> str:
 
 
 def main() -> int:
-    try:
-        settings = Settings.from_env()
-    except ConfigError as e:
-        print(f'release: configuration error: {e}', file=sys.stderr)
-        return 2
-    from container import build_injector
+    settings = settings_or_exit('release')
     client = build_injector(settings).get(CloudantV1)
     try:
         release(client, settings.url, settings.databases, say=lambda line: print(line, flush=True))

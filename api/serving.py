@@ -4,8 +4,6 @@ from __future__ import annotations
 import logging
 import os
 
-from injector import Injector
-
 from api.upstream import session as pool
 from api.upstream.connections import start_recording, stop_recording
 from api.config import Settings
@@ -24,12 +22,12 @@ def pool_warning(settings: Settings) -> str | None:
             f'threads would open and discard extra connections; using {settings.pool_maxsize}')
 
 
-def check_upstream(injector: Injector) -> bool:
+def check_upstream(couch: Couch) -> bool:
     """One readiness request through the app's own client, logged with its connection counts."""
     fields = {'pid': os.getpid(), 'status': 200}
     record, token = start_recording()
     try:
-        injector.get(Couch).ping()
+        couch.ping()
     # Logged, never fatal: the upstream may come back, and /readyz says when it does.
     except Problem as problem:
         fields.update(status=problem.status_code, problem=problem.problem_type)

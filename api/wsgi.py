@@ -1,25 +1,17 @@
-"""The WSGI entry point gunicorn loads: `api.wsgi:app` (and its `injector`, for the master's hooks)."""
+"""The WSGI entry point gunicorn loads: `api.wsgi:app`; gunicorn.conf.py's hooks take `couch` and
+`metrics` of this same object graph when the app is preloaded in the master."""
 from __future__ import annotations
 
-import sys
-
-from injector import Injector
-
 from api.app import create_app
-from api.config import ConfigError, Settings
+from api.bootstrap import settings_or_exit
 from api.observability.logs import configure_logging
+from api.observability.metrics import Metrics
+from api.upstream.couch import Couch
+from container import build_injector
 
-
-def _load() -> Injector:
-    try:
-        settings = Settings.from_env()
-    except ConfigError as e:
-        print(f'couchgate: configuration error: {e}', file=sys.stderr)
-        raise SystemExit(2) from None
-    configure_logging(settings.log_level)
-    from container import build_injector
-    return build_injector(settings)
-
-
-injector = _load()
-app = create_app(injector)
+settings = settings_or_exit('couchgate')
+configure_logging(settings.log_level)
+_injector = build_injector(settings)
+app = create_app(_injector)
+couch = _injector.get(Couch)
+metrics = _injector.get(Metrics)

@@ -4,12 +4,9 @@ from __future__ import annotations
 import json
 
 import falcon
-from injector import inject
 from swagger_ui.utils import SWAGGER_UI_PY_ROOT
 
-from api.config import Settings
 from api.errors import Problem
-from api.edge.openapi import document
 
 # Swagger UI 5 (OpenAPI 3.1) as shipped in the swagger-ui-py wheel: served from the installed package.
 SWAGGER_UI_DIR = SWAGGER_UI_PY_ROOT / 'static'
@@ -48,16 +45,19 @@ class OpenApiDocument:
     public = True
     cache_control = 'no-cache'
 
-    @inject
-    def __init__(self, settings: Settings) -> None:
-        self._body = json.dumps(document(settings)).encode()
+    def __init__(self) -> None:
+        self._body = b'{}'
+
+    def describe(self, document: dict) -> None:
+        """Set the document, once the app knows every route (api/app.py)."""
+        self._body = json.dumps(document).encode()
 
     def on_get(self, req, resp):
         resp.content_type = falcon.MEDIA_JSON
         resp.data = self._body
 
 
-class DocsPage:
+class SwaggerPage:
     """GET /docs: Swagger UI over /openapi.json."""
 
     public = True
@@ -69,7 +69,7 @@ class DocsPage:
         resp.data = PAGE
 
 
-class DocsAsset:
+class SwaggerAsset:
     """GET /docs/assets/{name}: the page's script, and Swagger UI's files by name (no other path)."""
 
     public = True

@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 
 import falcon
-from injector import Module
+from injector import Binder, InstanceProvider, Module
 
 from api.app import create_app
 from api.config import Settings
-from api.upstream.couch import Couch, Doc, Page, _put_conflict
+from api.upstream.couch import Couch, Doc, Page, stale_rev
 from api.errors import Problem
 from container import build_injector
 
@@ -69,7 +69,7 @@ class FakeCouch:
         docs = self._db(db, 'put')
         current = docs.get(doc_id, {}).get('_rev')
         if current != rev:
-            raise _put_conflict(rev)
+            raise stale_rev(rev)
         new_rev = f'{int(current.split("-")[0]) + 1 if current else 1}-fake'
         docs[doc_id] = dict(body, _id=doc_id, _rev=new_rev)
         return new_rev
@@ -87,7 +87,7 @@ class FakeCouch:
         if doc_id not in docs:
             raise Problem(404, 'not-found', 'not_found: missing')
         if docs[doc_id]['_rev'] != rev:
-            raise _put_conflict(rev)
+            raise stale_rev(rev)
         del docs[doc_id]
 
     def find(self, db, query):
@@ -109,11 +109,11 @@ class ExplodingCouch(FakeCouch):
 class FakeCouchModule(Module):
     """Binds the Couch port to a fake: the one override a unit test makes to the Production module."""
 
-    def __init__(self, couch) -> None:
+    def __init__(self, couch: Couch) -> None:
         self._couch = couch
 
-    def configure(self, binder) -> None:
-        binder.bind(Couch, to=self._couch)
+    def configure(self, binder: Binder) -> None:
+        binder.bind(Couch, to=InstanceProvider(self._couch))
 
 
 def fake_app(couch, **env: str) -> falcon.App:

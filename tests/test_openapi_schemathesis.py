@@ -11,7 +11,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from api.config import Settings
-from api.edge.openapi import document
+from falcon import testing
+
+from api.app import create_app
+from container import build_injector
 from tests.integration import KEY_HEADER, TEST_KEYS, app_client
 
 MAX_EXAMPLES = 100  # per operation and generation mode: about 1,000 cases in well under two minutes
@@ -43,8 +46,9 @@ CONFIG = schemathesis.Config.from_dict({
 # The document is built before the server exists (pytest collects one test per operation from it);
 # the fixture checks that the app serves this very document.
 DB = 'fuzzed'
+_settings = Settings.from_env({'CLOUDANT_DATABASES': DB, 'API_KEYS': TEST_KEYS})
 schema = schemathesis.openapi.from_dict(
-    document(Settings.from_env({'CLOUDANT_DATABASES': DB, 'API_KEYS': TEST_KEYS})), config=CONFIG)
+    testing.TestClient(create_app(build_injector(_settings))).simulate_get('/openapi.json').json, config=CONFIG)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
-from api.config import ConfigError, Settings
+from api.bootstrap import settings_or_exit
 
 TIMEOUT = (3.05, 30)  # (connect, read): an admin-only call to pouchdb-server can hang
 BATCH = 500
@@ -125,10 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         url = args.url  # requests sends its userinfo, if any, as basic auth
     else:
-        try:
-            settings = Settings.from_env()
-        except ConfigError as error:
-            parser.exit(2, f'demo: configuration error: {error}\n')
+        settings = settings_or_exit('demo')
         if settings.auth_type == 'IAM':
             parser.exit(2, 'demo: IAM credentials are not supported here; pass --url\n')
         url = settings.url

@@ -5,6 +5,7 @@ import dataclasses
 import os
 from typing import Mapping
 
+from api.config.environment import Environment
 from api.config.values import (
     ConfigError, api_keys, boolean, ca_bundle_path, choice, database_names, directory, integer, origins,
     seconds, url_and_credentials)
@@ -13,15 +14,16 @@ __all__ = ['ConfigError', 'Settings']
 
 AUTH_TYPES = ('NOAUTH', 'BASIC', 'COUCHDB_SESSION', 'IAM')
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
-DEFAULT_URL = 'http://127.0.0.1:5984'
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Everything couchgate reads from its environment, validated."""
+    """Everything couchgate reads from its environment, validated.
 
-    url: str = DEFAULT_URL
+    The field defaults are the variables' defaults: from_env and the generated reference use them.
+    """
+
+    url: str = 'http://127.0.0.1:5984'
     auth_type: str = 'NOAUTH'
     username: str | None = dataclasses.field(default=None, repr=False)
     password: str | None = dataclasses.field(default=None, repr=False)
@@ -44,27 +46,27 @@ class Settings:
     preload_app: bool = False
     api_keys: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)  # (name, key)
     require_key_for_reads: bool = False
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_body_bytes: int = 1024 * 1024
     cors_allow_origins: tuple[str, ...] = ()
     export_batch_size: int = 1000
     metrics_dir: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> 'Settings':
-        env = os.environ if env is None else env
-        url, url_user, url_password = url_and_credentials(env.get('CLOUDANT_URL') or DEFAULT_URL)
+        env = Environment(os.environ if env is None else env)
+        url, url_user, url_password = url_and_credentials(env.get('CLOUDANT_URL') or cls.url)
         username = env.get('CLOUDANT_USERNAME') or url_user
         password = env.get('CLOUDANT_PASSWORD') or url_password
         apikey = env.get('CLOUDANT_APIKEY') or None
-        auth_type = choice(env, 'CLOUDANT_AUTH_TYPE', 'BASIC' if username else 'NOAUTH', AUTH_TYPES)
+        auth_type = choice(env, 'CLOUDANT_AUTH_TYPE', 'BASIC' if username else cls.auth_type, AUTH_TYPES)
         if auth_type in ('BASIC', 'COUCHDB_SESSION') and not (username and password is not None):
             raise ConfigError(f'CLOUDANT_AUTH_TYPE={auth_type} needs CLOUDANT_USERNAME and CLOUDANT_PASSWORD')
         if auth_type == 'IAM' and not apikey:
             raise ConfigError('CLOUDANT_AUTH_TYPE=IAM needs CLOUDANT_APIKEY')
-        threads = integer(env, 'GUNICORN_THREADS', 8, minimum=1)
+        threads = integer(env, 'GUNICORN_THREADS', cls.threads, minimum=1)
         pool_maxsize = integer(env, 'CLOUDANT_POOL_MAXSIZE', threads, minimum=1)
         keys = api_keys(env.get('API_KEYS', ''))
-        require_key_for_reads = boolean(env, 'API_REQUIRE_KEY_FOR_READS', False)
+        require_key_for_reads = boolean(env, 'API_REQUIRE_KEY_FOR_READS', cls.require_key_for_reads)
         if require_key_for_reads and not keys:
             raise ConfigError('API_REQUIRE_KEY_FOR_READS needs API_KEYS')
         return cls(
@@ -79,20 +81,21 @@ class Settings:
             threads=threads,
             # Fewer pooled connections than threads means churn: never size below the threads.
             pool_maxsize=max(pool_maxsize, threads),
-            connect_timeout=seconds(env, 'CLOUDANT_CONNECT_TIMEOUT', 5.0),
-            read_timeout=seconds(env, 'CLOUDANT_READ_TIMEOUT', 20.0),
-            max_retries=integer(env, 'CLOUDANT_MAX_RETRIES', 2, minimum=0, maximum=10),
-            retry_max_wait=seconds(env, 'CLOUDANT_RETRY_MAX_WAIT', 2.0),
-            log_level=choice(env, 'LOG_LEVEL', 'INFO', LOG_LEVELS),
+            connect_timeout=seconds(env, 'CLOUDANT_CONNECT_TIMEOUT', cls.connect_timeout),
+            read_timeout=seconds(env, 'CLOUDANT_READ_TIMEOUT', cls.read_timeout),
+            max_retries=integer(env, 'CLOUDANT_MAX_RETRIES', cls.max_retries, minimum=0, maximum=10),
+            retry_max_wait=seconds(env, 'CLOUDANT_RETRY_MAX_WAIT', cls.retry_max_wait),
+            log_level=choice(env, 'LOG_LEVEL', cls.log_level, LOG_LEVELS),
             pool_maxsize_requested=pool_maxsize if env.get('CLOUDANT_POOL_MAXSIZE') else None,
-            workers=integer(env, 'WEB_CONCURRENCY', 2, minimum=1),
-            port=integer(env, 'PORT', 8000, minimum=1, maximum=65535),
-            preload_app=boolean(env, 'PRELOAD_APP', False),
+            workers=integer(env, 'WEB_CONCURRENCY', cls.workers, minimum=1),
+            port=integer(env, 'PORT', cls.port, minimum=1, maximum=65535),
+            preload_app=boolean(env, 'PRELOAD_APP', cls.preload_app),
             api_keys=keys,
             require_key_for_reads=require_key_for_reads,
-            max_body_bytes=integer(env, 'API_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, minimum=1024),
+            max_body_bytes=integer(env, 'API_MAX_BODY_BYTES', cls.max_body_bytes, minimum=1024),
             cors_allow_origins=origins(env.get('CORS_ALLOW_ORIGINS', '')),
             # One batch is held in memory while it streams out: bounded, so memory stays flat.
-            export_batch_size=integer(env, 'EXPORT_BATCH_SIZE', 1000, minimum=1, maximum=10_000),
+            export_batch_size=integer(env, 'EXPORT_BATCH_SIZE', cls.export_batch_size, minimum=1,
+                                      maximum=10_000),
             metrics_dir=directory(env.get('PROMETHEUS_MULTIPROC_DIR')),
         )

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import falcon
 
+from api.edge.methods import CACHEABLE_METHODS
+
 # JSON needs no sources at all; a page that does (the docs page) sets its own policy.
 _API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 EXPOSED_HEADERS = ('ETag', 'Location', 'Link', 'Retry-After', 'Server-Timing', 'X-Request-ID')
@@ -27,9 +29,9 @@ class SecurityHeaders:
 
     @staticmethod
     def _cache_control(req, resp, resource) -> str:
-        authenticated = getattr(req.context, 'key_name', None) is not None or req.auth is not None
+        authenticated = req.context.key_name is not None or req.auth is not None
         failed = resp.status_code >= 300 and resp.status_code != 304
-        if authenticated or failed or req.method not in ('GET', 'HEAD'):
+        if authenticated or failed or req.method not in CACHEABLE_METHODS:
             return 'no-store'
         return getattr(resource, 'cache_control', 'no-store')
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 import hashlib
 from hmac import compare_digest
 
+from api.edge.methods import READ_METHODS
 from api.errors import Problem
 
-# Everything but GET, HEAD and OPTIONS (CORS preflight) changes data or might: it needs a key.
-READ_METHODS = frozenset({'GET', 'HEAD', 'OPTIONS'})
 _REALM = 'Bearer realm="couchgate"'
+
+
+def is_public(resource: object) -> bool:
+    """Whether a resource needs no key, ever: its `public` attribute, which the OpenAPI document reads too."""
+    return getattr(resource, 'public', False) is True
 
 
 def _digest(secret: str) -> bytes:
@@ -28,10 +32,8 @@ class ApiKeys:
         self._require_for_reads = require_for_reads
 
     def process_resource(self, req, resp, resource, params):
-        req.context.key_name = None
         # No route (404) or no responder for the method (405): nothing is reached, say so instead.
-        if resource is None or getattr(resource, 'public', False) \
-                or not hasattr(resource, 'on_' + req.method.lower()):
+        if resource is None or is_public(resource) or not hasattr(resource, 'on_' + req.method.lower()):
             return
         if not self._keys:
             if req.method not in READ_METHODS:

@@ -6,9 +6,9 @@ from urllib.parse import unquote_to_bytes
 
 import falcon
 
+from api.edge.methods import BODY_METHODS
 from api.errors import Problem
 
-BODY_METHODS = frozenset({'PUT', 'POST', 'PATCH'})
 
 
 class RequestTarget:

@@ -1,7 +1,10 @@
 """The OpenAPI 3.1 description of every route; tests hold it and the router to each other."""
 from __future__ import annotations
 
+import re
+
 from api.config import Settings
+from api.edge.methods import READ_METHODS
 from api.edge.strict_json import MAX_DEPTH, MAX_SAFE_INTEGER
 from api.edge.request_input import MAX_ID_LENGTH, REV_PATTERN
 
@@ -46,7 +49,20 @@ _IF_MATCH = {'type': 'string', 'pattern': REV_PATTERN.replace('^', '^"').replace
 _KEY = {'type': 'string', 'maxLength': MAX_ID_LENGTH}
 _ETAG = _header('"<rev>" of the document')
 _UPSTREAM = (429, 502, 503, 504)
-_META = {'tags': ['meta'], 'security': []}
+_META = {'tags': ['meta']}
+_DOCUMENTS = {'tags': ['documents']}
+
+
+def _secure(paths: dict, settings: Settings, public: frozenset[str]) -> None:
+    """Each operation's security, by the rules the key check applies (api/edge/keys.py)."""
+    key = [{'apiKey': []}]
+    read = key if settings.require_key_for_reads else [{}, *key]
+    public_paths = {re.sub(r'\{(\w+):\w+\}', r'{\1}', template) for template in public}
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method != 'parameters':
+                operation['security'] = ([] if path in public_paths
+                                         else read if method.upper() in READ_METHODS else key)
 
 
 def _schemas() -> dict:
@@ -87,11 +103,9 @@ def _schemas() -> dict:
     }
 
 
-def document(settings: Settings) -> dict:
-    """The OpenAPI document for an app built from `settings` (its databases, its key policy)."""
-    key = [{'apiKey': []}]
-    read = {'security': key if settings.require_key_for_reads else [{}, *key], 'tags': ['documents']}
-    write = {'security': key, 'tags': ['documents']}
+def document(settings: Settings, public: frozenset[str]) -> dict:
+    """The OpenAPI document for an app built from `settings` (its databases, its key policy);
+    `public` holds the route templates whose resources never need a key."""
     db = _param('db', 'path', {'type': 'string', 'enum': list(settings.databases)} if settings.databases
                 else {'type': 'string'}, 'A database on the allowlist (CLOUDANT_DATABASES)')
     doc_id = _param('doc_id', 'path', _ID, 'The document id; "/" may be sent as %2F or as is')
@@ -113,7 +127,7 @@ def document(settings: Settings) -> dict:
                 'text/css': {}, 'text/javascript': {}, 'image/png': {}}}, **_problems(404)})},
         '/v1/{db}/docs': {
             'parameters': [db],
-            'get': dict(read, operationId='listDocuments', summary='Page through the documents by id',
+            'get': dict(_DOCUMENTS, operationId='listDocuments', summary='Page through the documents by id',
                         parameters=[
                             _param('limit', 'query', {'type': 'integer', 'minimum': 1, 'maximum': 1000},
                                    'Rows per page (default 25)'),
@@ -123,7 +137,7 @@ def document(settings: Settings) -> dict:
                             _param('descending', 'query', {'type': 'boolean'}, 'Reverse order')],
                         responses={'200': _json(_ref('Page'), Link=_header('rel="next"', False)),
                                    **_problems(400, *auth, 404, *_UPSTREAM)}),
-            'post': dict(write, operationId='createDocument', summary='Create a document',
+            'post': dict(_DOCUMENTS, operationId='createDocument', summary='Create a document',
                          requestBody=_body(_ref('NewDocument')),
                          responses={'201': _json(_ref('Written'), 'Created', ETag=_ETAG,
                                                  Location=_header('Where the document is')),
@@ -131,25 +145,25 @@ def document(settings: Settings) -> dict:
         },
         '/v1/{db}/docs/{doc_id}': {
             'parameters': [db, doc_id],
-            'get': dict(read, operationId='getDocument', summary='Read a document',
+            'get': dict(_DOCUMENTS, operationId='getDocument', summary='Read a document',
                         parameters=[_param('If-None-Match', 'header', {'type': 'string'}, '"<rev>"')],
                         responses={'200': _json(_ref('Document'), ETag=_ETAG),
                                    '304': {'description': 'Not modified', 'headers': {'ETag': _ETAG}},
                                    **_problems(400, *auth, 404, *_UPSTREAM)}),
-            'put': dict(write, operationId='putDocument', summary='Create, or update with If-Match',
+            'put': dict(_DOCUMENTS, operationId='putDocument', summary='Create, or update with If-Match',
                         parameters=[_param('If-Match', 'header', _IF_MATCH, 'The current "<rev>" to update')],
                         requestBody=_body(_ref('DocumentBody')),
                         responses={'200': _json(_ref('Written'), 'Updated', ETag=_ETAG),
                                    '201': _json(_ref('Written'), 'Created', ETag=_ETAG),
                                    **_problems(*body_errors, *auth, 404, 412, 428, *_UPSTREAM)}),
-            'delete': dict(write, operationId='deleteDocument', summary='Delete the current rev',
+            'delete': dict(_DOCUMENTS, operationId='deleteDocument', summary='Delete the current rev',
                            parameters=[_param('If-Match', 'header', _IF_MATCH, 'The current "<rev>"', True)],
                            responses={'204': {'description': 'Deleted'},
                                       **_problems(400, *auth, 404, 412, 428, *_UPSTREAM)}),
         },
         '/v1/{db}/export': {
             'parameters': [db],
-            'get': dict(read, operationId='exportDocuments',
+            'get': dict(_DOCUMENTS, operationId='exportDocuments',
                         summary='Every document as NDJSON, streamed in id order',
                         parameters=[_param('start_key', 'query', _KEY, 'First id to export'),
                                     _param('end_key', 'query', _KEY, 'Last id to export')],
@@ -163,12 +177,13 @@ def document(settings: Settings) -> dict:
         '/v1/{db}/find': {
             'parameters': [db],
             # Like every POST it needs a key: an unindexed query scans the whole database.
-            'post': dict(write, operationId='find', summary='A Mango query',
+            'post': dict(_DOCUMENTS, operationId='find', summary='A Mango query',
                          requestBody=_body(_ref('Query')),
                          responses={'200': _json(_ref('Found')),
                                     **_problems(*body_errors, *auth, 404, *_UPSTREAM)}),
         },
     }
+    _secure(paths, settings, public)
     return {
         'openapi': '3.1.0',
         'info': {'title': 'couchgate', 'version': '1',

@@ -91,6 +91,3 @@ class StrictJSONHandler(BaseHandler):
 
     def deserialize(self, stream, content_type, content_length):
         return parse(stream.read())
-
-    def serialize(self, media, content_type):
-        return json.dumps(media, ensure_ascii=False).encode()

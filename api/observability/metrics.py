@@ -93,13 +93,8 @@ class RequestMetrics:
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
-    def process_request(self, req, resp):
-        req.context.metrics_started = time.perf_counter()
-
     def process_response(self, req, resp, resource, req_succeeded):
-        started = getattr(req.context, 'metrics_started', None)
-        if started is None:
-            return
+        started = req.context.started  # api/edge/context.py: when the request was built
         # Labels from a closed set only: a client cannot create new series.
         labels = (req.uri_template or '(unmatched)',
                   req.method if req.method in falcon.COMBINED_METHODS else 'OTHER',

@@ -1,0 +1,86 @@
+"""README's table of variables and app.json's `env`, from api/config/variables.py.
+
+`python -m api.cli.config_reference` prints the table; `--write` rewrites both files; `--check`
+exits 1 when either differs from the table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from api.config.reference import app_json_env, markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / 'README.md'
+APP_JSON = ROOT / 'app.json'
+START = '<!-- config-table:start -->'
+END = '<!-- config-table:end -->'
+
+
+class MissingMarkers(LookupError):
+    """README has no block for the table to go in."""
+
+
+def table_in(readme: str) -> str:
+    """The text between README's markers."""
+    _, start, rest = readme.partition(START)
+    table, end, _ = rest.partition(END)
+    if not (start and end):
+        raise MissingMarkers(f'README.md needs a line {START} and, after it, a line {END}')
+    return table.removeprefix('\n')
+
+
+def readme_with_table(readme: str) -> str:
+    table_in(readme)  # both markers are there
+    before, _, rest = readme.partition(START)
+    _, _, after = rest.partition(END)
+    return f'{before}{START}\n{markdown()}{END}{after}'
+
+
+def app_json_with_env(text: str) -> str:
+    app = json.loads(text)
+    app['env'] = app_json_env()  # the other keys stay, in their order
+    return json.dumps(app, indent=2, ensure_ascii=False) + '\n'
+
+
+def stale() -> list[str]:
+    """The files that no longer say what the table says."""
+    found = []
+    if table_in(README.read_text(encoding='utf-8')) != markdown():
+        found.append(README.name)
+    # Compared as data, order included: how app.json's other keys are laid out is not the table's business.
+    if list(json.loads(APP_JSON.read_text(encoding='utf-8'))['env'].items()) != list(app_json_env().items()):
+        found.append(APP_JSON.name)
+    return found
+
+
+def write() -> None:
+    README.write_text(readme_with_table(README.read_text(encoding='utf-8')), encoding='utf-8')
+    APP_JSON.write_text(app_json_with_env(APP_JSON.read_text(encoding='utf-8')), encoding='utf-8')
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog='python -m api.cli.config_reference',
+                                     description="README's table of variables and app.json's env.")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument('--write', action='store_true', help="rewrite README's table and app.json's env")
+    action.add_argument('--check', action='store_true', help='exit 1 if README or app.json is out of date')
+    args = parser.parse_args(argv)
+    try:
+        if args.write:
+            write()
+        elif args.check:
+            files = stale()
+            if files:
+                parser.exit(1, f'{" and ".join(files)} out of date: run '
+                               'python -m api.cli.config_reference --write\n')
+        else:
+            sys.stdout.write(markdown())
+    except MissingMarkers as error:
+        parser.exit(2, f'config_reference: {error}\n')
+
+
+if __name__ == '__main__':
+    main()
