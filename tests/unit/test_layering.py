@@ -1,0 +1,87 @@
+"""The layers are the packages, and imports point down only (README, "How it is built")."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# module prefix -> what it must never import. Entry points (api.wsgi, api.release, api.cli.*,
+# gunicorn.conf.py) and the composition root (container) may import anything.
+FORBIDDEN = {
+    'api.upstream': ('falcon', 'api.edge', 'api.observability', 'api.app', 'api.serving', 'resources',
+                     'container'),
+    'api.edge': ('api.observability', 'api.app', 'api.serving', 'resources', 'container',
+                 'api.upstream.session', 'api.upstream.cloudant_couch', 'api.upstream.logins',
+                 'ibmcloudant', 'requests', 'urllib3'),
+    'api.observability': ('api.edge', 'api.app', 'resources', 'container'),
+    'api.config': ('falcon', 'api.edge', 'api.upstream', 'api.observability', 'resources', 'container'),
+    'api.errors': ('api.edge', 'api.upstream', 'resources', 'container'),
+    'api.app': ('container', 'api.upstream.session', 'api.upstream.cloudant_couch'),
+    # Resources call the Couch port; the session, the SDK and the logins are out of their reach.
+    'resources': ('container', 'api.upstream.session', 'api.upstream.cloudant_couch', 'api.upstream.logins',
+                  'api.upstream.retry', 'api.upstream.failures', 'ibmcloudant', 'ibm_cloud_sdk_core',
+                  'requests', 'urllib3'),
+}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for package in ('api', 'resources'):
+        for path in sorted((ROOT / package).rglob('*.py')):
+            parts = path.relative_to(ROOT).with_suffix('').parts
+            found['.'.join(parts[:-1] if parts[-1] == '__init__' else parts)] = path
+    return found
+
+
+def imports(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth of its code (lazy imports count too)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f'{node.module}.{alias.name}' for alias in node.names)
+    return names
+
+
+def rule_for(module: str) -> tuple[str, ...]:
+    matches = [prefix for prefix in FORBIDDEN if module == prefix or module.startswith(prefix + '.')]
+    return FORBIDDEN[max(matches, key=len)] if matches else ()
+
+
+def within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + '.')
+
+
+@pytest.mark.parametrize('module', sorted(modules()))
+def test_imports_point_down_only(module):
+    path = modules()[module]
+    wrong = sorted(name for name in imports(path) for banned in rule_for(module) if within(name, banned))
+    assert not wrong, f'{module} must not import {wrong}'
+
+
+def test_every_module_of_api_and_resources_is_under_a_rule_or_an_entry_point():
+    entry_points = {'api', 'api.wsgi', 'api.release', 'api.bootstrap', 'api.serving', 'api.cli',
+                    'api.cli.demo', 'api.cli.procfile', 'api.cli.config_reference'}
+    loose = sorted(m for m in modules() if not rule_for(m) and m not in entry_points)
+    assert not loose, f'add these to FORBIDDEN or to the entry points: {loose}'
+
+
+def test_the_rule_catches_a_forbidden_import(tmp_path):
+    # The test above could pass by finding no imports at all: show it finds one.
+    path = tmp_path / 'bad.py'
+    path.write_text('def f():\n    from api.edge.keys import ApiKeys\n')
+    assert 'api.edge.keys' in imports(path)
+    assert any(within('api.edge.keys', banned) for banned in rule_for('api.upstream.session'))
+
+
+def test_only_the_composition_root_and_entry_points_name_the_concrete_couch():
+    users = sorted(m for m, path in modules().items() if 'api.upstream.cloudant_couch' in imports(path)
+                   and m != 'api.upstream.cloudant_couch')
+    container = imports(ROOT / 'container.py')
+    assert users == []
+    assert 'api.upstream.cloudant_couch' in container
