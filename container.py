@@ -6,13 +6,13 @@ from ibmcloudant import CloudantV1
 from injector import Injector, Module, provider, singleton
 from requests import Session
 
-from api.upstream.logins import CookieSessionAuthenticator, SharedIAMAuthenticator, relogin_for
 from api.config import Settings
+from api.observability.metrics import Metrics
 from api.upstream.cloudant_couch import CloudantCouch
 from api.upstream.couch import Couch
-from api.observability.metrics import Metrics
-from api.upstream.session import build_session
+from api.upstream.logins import CookieSessionAuthenticator, SharedIAMAuthenticator, relogin_for
 from api.upstream.retry import upstream_retry
+from api.upstream.session import build_session
 
 
 class Production(Module):
@@ -42,12 +42,12 @@ class Production(Module):
     @provider
     def authenticator(self, settings: Settings) -> Authenticator:
         if settings.auth_type == 'BASIC':
-            return BasicAuthenticator(settings.username, settings.password)
+            return BasicAuthenticator(_checked(settings.username), _checked(settings.password))
         # Both log in once for all threads (api/upstream/logins.py); ibmcloudant's own do not, or poll for 60 s.
         if settings.auth_type == 'COUCHDB_SESSION':
-            return CookieSessionAuthenticator(settings.username, settings.password)
+            return CookieSessionAuthenticator(_checked(settings.username), _checked(settings.password))
         if settings.auth_type == 'IAM':
-            return SharedIAMAuthenticator(settings.apikey, url=settings.iam_url)
+            return SharedIAMAuthenticator(_checked(settings.apikey), url=settings.iam_url)
         return NoAuthAuthenticator()
 
     @singleton
@@ -68,6 +68,11 @@ class Production(Module):
     @provider
     def couch(self, client: CloudantV1, authenticator: Authenticator) -> Couch:
         return CloudantCouch(client, relogin_for(authenticator))
+
+
+def _checked(credential: str | None) -> str:
+    assert credential is not None, 'Settings.from_env requires it for this CLOUDANT_AUTH_TYPE'
+    return credential
 
 
 def build_injector(settings: Settings, *overrides: Module) -> Injector:

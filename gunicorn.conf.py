@@ -4,8 +4,8 @@ import os
 
 from api.bootstrap import settings_or_exit
 from api.observability import multiprocess as metrics_dir
-from api.observability.logs import configure_logging
 from api.observability.access_log import JsonAccessLogger
+from api.observability.logs import configure_logging
 from api.serving import check_upstream, close_pools, pool_warning, reset_pools_after_fork
 
 _settings = settings_or_exit('couchgate')  # one clear line, before any worker starts

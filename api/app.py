@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import falcon
 import orjson
@@ -62,7 +63,7 @@ def create_app(injector: Injector) -> falcon.App:
     # process_resource runs in this order: key first, so strangers learn nothing of databases or
     # bodies; process_response runs in reverse, so the headers apply to every answer, errors too.
     # RequestMetrics first: its timing spans the other middleware too.
-    middleware = [
+    middleware: list[Any] = [
         RequestMetrics(injector.get(Metrics)),
         RequestLog(),
         cors(settings.cors_allow_origins),

@@ -3,7 +3,7 @@ one way of failing: a single line naming the variable, then exit 2."""
 from __future__ import annotations
 
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
 from api.config import ConfigError, Settings
 

@@ -32,10 +32,10 @@ def release(client: CloudantV1, url: str, databases: tuple[str, ...], say=print)
         # before creating: creating needs admin rights, most deploys find it there, and
         # pouchdb-server leaves an admin-only request without valid credentials unanswered.
         where = f'database {db} at {url}'
-        if _call(lambda: client.get_database_information(db), f'reading {where}', absent=404):
+        if _call(lambda db=db: client.get_database_information(db), f'reading {where}', absent=404):
             say(f'release: {where} exists')
         # 412: created meanwhile (another release, a concurrent deploy): that is fine too.
-        elif _call(lambda: client.put_database(db), f'creating {where}', absent=412):
+        elif _call(lambda db=db: client.put_database(db), f'creating {where}', absent=412):
             created += 1
             say(f'release: {where} created')
         else:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import logging
 import os
 
+from api.config import Settings
+from api.errors import Problem
 from api.upstream import session as pool
 from api.upstream.connections import start_recording, stop_recording
-from api.config import Settings
 from api.upstream.couch import Couch
-from api.errors import Problem
 
 log = logging.getLogger('couchgate.server')
 
@@ -24,7 +24,7 @@ def pool_warning(settings: Settings) -> str | None:
 
 def check_upstream(couch: Couch) -> bool:
     """One readiness request through the app's own client, logged with its connection counts."""
-    fields = {'pid': os.getpid(), 'status': 200}
+    fields: dict[str, object] = {'pid': os.getpid(), 'status': 200}
     record, token = start_recording()
     try:
         couch.ping()

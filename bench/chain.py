@@ -57,10 +57,10 @@ class UpstreamChain:
         self.pouch.start()
         self._load()
         python = [sys.executable, '-m', 'bench.upstream']
-        self.front = self._service('front', python + ['front', '--upstream-port', str(self.pouch.port),
+        self.front = self._service('front', [*python, 'front', '--upstream-port', str(self.pouch.port),
                                                       '--cert-chain', str(chain)], stdin=True)
         front_port = self.front.read_json()['port']
-        proxy = self._service('proxy', python + ['proxy', '--target-port', str(front_port),
+        proxy = self._service('proxy', [*python, 'proxy', '--target-port', str(front_port),
                                                  '--rtt-ms', str(self.rtt_ms)])
         self.url = f'https://127.0.0.1:{proxy.read_json()["port"]}'
 

@@ -24,7 +24,7 @@ def run_load(url: str, *, connections: int, seconds: int, ca: Path | None = None
     for name, value in (headers or {}).items():
         command += ['--headers', f'{name}={value}']
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(command + [url], env=base_env(), capture_output=True, text=True,
+    done = subprocess.run([*command, url], env=base_env(), capture_output=True, text=True,
                           timeout=seconds + 60, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0 or not done.stdout.strip():

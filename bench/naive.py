@@ -7,7 +7,7 @@ The endpoint and its output match couchgate's `GET /v1/{db}/docs`.
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import falcon
 from ibm_cloud_sdk_core.authenticators import NoAuthAuthenticator

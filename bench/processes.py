@@ -24,7 +24,7 @@ class Service:
                  stdin: bool = False, json_stdout: bool = False) -> None:
         self.name = name
         self.log_path = log_dir / f'{name}.log'
-        self._log = open(self.log_path, 'ab')
+        self._log = open(self.log_path, 'ab')  # noqa: SIM115  # closed by stop(), when the process is gone
         self.proc = subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stderr=self._log,
             stdout=subprocess.PIPE if json_stdout else self._log,
@@ -32,6 +32,7 @@ class Service:
 
     def read_json(self, timeout: float = 60.0) -> dict:
         """The next JSON line the process prints (its port, an answer), within `timeout`."""
+        assert self.proc.stdout is not None, 'started with json_stdout'
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         line = self.proc.stdout.readline() if ready else ''
         if not line:
@@ -39,6 +40,7 @@ class Service:
         return json.loads(line)
 
     def ask(self, command: str) -> dict:
+        assert self.proc.stdin is not None, 'started with stdin'
         self.proc.stdin.write(command + '\n')
         self.proc.stdin.flush()
         return self.read_json()

@@ -23,6 +23,7 @@ def profile_couchgate(chain, work: Path, args, out: Path) -> dict:
     with running('couchgate', chain, work, workers=args.workers, threads=args.threads,
                  query=args.query) as target:
         run_load(target.url, connections=args.concurrency, seconds=args.warmup)
+        assert target.service is not None
         spy = subprocess.Popen([str(PY_SPY), 'record', '--pid', str(target.service.proc.pid),
                                 '--subprocesses', '--gil', '--nonblocking', '--rate', str(RATE),
                                 '--duration', str(args.duration), '--format', 'raw', '--output', str(raw)],
@@ -39,7 +40,9 @@ def profile_couchgate(chain, work: Path, args, out: Path) -> dict:
 
 
 def summarize(raw: str, *, requests: int, top: int = 20) -> str:
-    own, inclusive, total = collections.Counter(), collections.Counter(), 0
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
     for line in raw.splitlines():
         stack, _, count = line.rpartition(' ')
         if not stack:
@@ -55,7 +58,7 @@ def summarize(raw: str, *, requests: int, top: int = 20) -> str:
     lines = [f'py-spy, {total} samples of GIL-holding worker threads at {RATE}/s over {requests} requests: '
              f'{ms:.2f} ms of Python CPU per request.', '',
              '| own % | function | | inclusive % | function |', '|---:|---|---|---:|---|']
-    for (o_name, o), (i_name, i) in zip(own.most_common(top), _interesting(inclusive).most_common(top)):
+    for (o_name, o), (i_name, i) in zip(own.most_common(top), _interesting(inclusive).most_common(top), strict=False):
         lines.append(f'| {100 * o / total:.1f} | `{o_name}` | | {100 * i / total:.1f} | `{i_name}` |')
     return '\n'.join(lines) + '\n'
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use('Agg')  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from bench.targets import TARGETS  # noqa: E402
+from bench.targets import TARGETS
 
 
 def check_targets(results: dict) -> list[dict]:

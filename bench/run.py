@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -39,7 +40,7 @@ def measure(name: str, chain: UpstreamChain, work: Path, args, connections: int)
         result.update(target=name, tls_connections=chain.front_counts()['accepted'],
                       app_cpu_s=round(app_cpu, 2), upstream_cpu_s=round(upstream_cpu, 2),
                       app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3),
-                      machine_busy_pct=round(100 * busy / (os.cpu_count() * wall)),
+                      machine_busy_pct=round(100 * busy / ((os.cpu_count() or 1) * wall)),
                       # CPU the machine spent on anything but this benchmark (other jobs): noise
                       other_cpu_s=round(max(0.0, busy - app_cpu - upstream_cpu - result['loadgen_cpu_s']), 2))
     print(f"  {name:>20} @ {connections:>2}: {result['rps']:7.1f} req/s  p50 {result['p50_ms']:>4} ms  "
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     started = time.monotonic()
-    results = {'generated': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+    results: dict[str, Any] = {'generated': datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC'),
                'machine': machine(),
                'config': {'rtt_ms': args.rtt_ms, 'duration_s': args.duration, 'warmup_s': args.warmup,
                           'workers': args.workers, 'threads': args.threads, 'concurrency': args.concurrency,

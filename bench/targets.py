@@ -6,8 +6,8 @@ import contextlib
 import dataclasses
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from api.cli.procfile import process_command, shell_command
 from bench.chain import DB, UpstreamChain

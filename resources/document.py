@@ -4,9 +4,9 @@ from __future__ import annotations
 import falcon
 from injector import inject
 
-from api.upstream.couch import Couch
-from api.errors import Problem
 from api.edge.request_input import document_id, if_match_rev, json_object
+from api.errors import Problem
+from api.upstream.couch import Couch
 
 
 class Document:

@@ -6,9 +6,9 @@ from urllib.parse import quote, urlencode
 import falcon
 from injector import inject
 
-from api.upstream.couch import Couch
-from api.errors import Problem
 from api.edge.request_input import bool_param, document_id, int_param, json_object, single_param
+from api.errors import Problem
+from api.upstream.couch import Couch
 
 
 class Documents:
@@ -22,13 +22,12 @@ class Documents:
 
     def on_get(self, req, resp, db):
         limit = int_param(req, 'limit', default=25, minimum=1, maximum=1000)
-        query = {
-            'start_key': single_param(req, 'start_key'),
-            'end_key': single_param(req, 'end_key'),
-            'include_docs': bool_param(req, 'include_docs'),
-            'descending': bool_param(req, 'descending'),
-        }
-        page = self._couch.list(db, limit=limit, **query)
+        start_key, end_key = single_param(req, 'start_key'), single_param(req, 'end_key')
+        include_docs, descending = bool_param(req, 'include_docs'), bool_param(req, 'descending')
+        page = self._couch.list(db, limit=limit, start_key=start_key, end_key=end_key,
+                                include_docs=include_docs, descending=descending)
+        query = {'start_key': start_key, 'end_key': end_key, 'include_docs': include_docs,
+                 'descending': descending}
         resp.media = {'rows': page.rows, 'total_rows': page.total_rows}
         if page.next_key is not None:
             params = {k: _param(v) for k, v in dict(query, limit=limit, start_key=page.next_key).items()

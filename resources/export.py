@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Iterator
+from collections.abc import Generator
 
 import orjson
 from injector import inject
 
 from api.config import Settings
-from api.upstream.couch import Couch
-from api.upstream.connections import UpstreamRecord, start_recording, stop_recording
 from api.edge.request_input import single_param
+from api.upstream.connections import UpstreamRecord, start_recording, stop_recording
+from api.upstream.couch import Couch, Rows
 
 NDJSON = 'application/x-ndjson'
 log = logging.getLogger('couchgate.request')
@@ -44,9 +44,9 @@ class ExportStream:
     a second line, `export`, gives the totals of the whole export when the stream closes.
     """
 
-    def __init__(self, first: list[dict], batches: Iterator[list[dict]], record: UpstreamRecord, *,
+    def __init__(self, first: Rows, batches: Generator[Rows, None, None], record: UpstreamRecord, *,
                  request_id: str, path: str, started: float) -> None:
-        self._pending = first
+        self._pending: Rows | None = first
         self._batches = batches
         self._record = record
         self._fields = {'request_id': request_id, 'path': path}
@@ -69,7 +69,7 @@ class ExportStream:
                 self._bytes += len(chunk)
                 return chunk
 
-    def _next_batch(self) -> list[dict]:
+    def _next_batch(self) -> Rows:
         _, token = start_recording(self._record)
         try:
             return next(self._batches)

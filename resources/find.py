@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from injector import inject
 
-from api.upstream.couch import Couch
-from api.errors import Problem
 from api.edge.request_input import json_object
+from api.errors import Problem
+from api.upstream.couch import Couch
 
 _FIELDS = ('selector', 'fields', 'sort', 'limit', 'bookmark')
 

@@ -25,4 +25,4 @@ class Request(falcon.Request):
     """Falcon's request with a RequestContext (falcon.App(request_type=Request))."""
 
     context_type = RequestContext
-    context: RequestContext
+    context: RequestContext  # type: ignore[assignment]  # Falcon types it as its own Context

@@ -10,7 +10,6 @@ from api.edge.methods import BODY_METHODS
 from api.errors import Problem
 
 
-
 class RequestTarget:
     """Path and query must be UTF-8: otherwise Falcon would quietly turn bytes into U+FFFD."""
 

@@ -5,8 +5,8 @@ import re
 
 from api.config import Settings
 from api.edge.methods import READ_METHODS
-from api.edge.strict_json import MAX_DEPTH, MAX_SAFE_INTEGER
 from api.edge.request_input import MAX_ID_LENGTH, REV_PATTERN
+from api.edge.strict_json import MAX_DEPTH, MAX_SAFE_INTEGER
 
 _CTRL = '\\u0000-\\u001f\\u007f'
 # 1-1024 characters, none a control character, not starting with "_", and not "." or "..".
@@ -55,7 +55,7 @@ _DOCUMENTS = {'tags': ['documents']}
 
 def _secure(paths: dict, settings: Settings, public: frozenset[str]) -> None:
     """Each operation's security, by the rules the key check applies (api/edge/keys.py)."""
-    key = [{'apiKey': []}]
+    key: list[dict[str, list[str]]] = [{'apiKey': []}]
     read = key if settings.require_key_for_reads else [{}, *key]
     public_paths = {re.sub(r'\{(\w+):\w+\}', r'{\1}', template) for template in public}
     for path, item in paths.items():

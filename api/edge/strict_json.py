@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TypeVar
 
 from falcon.media import BaseHandler
 
@@ -12,6 +13,7 @@ MAX_DEPTH = 32  # nested objects/arrays; documents and Mango selectors need far 
 # I-JSON (RFC 7493): beyond 2**53 integers lose precision in JavaScript, and a JavaScript server
 # (pouchdb) stores an overflowing number as null. One simple rule for every number.
 MAX_SAFE_INTEGER = 2 ** 53 - 1
+NumberT = TypeVar('NumberT', int, float)
 _SURROGATE = re.compile('[\ud800-\udfff]')
 
 
@@ -31,7 +33,7 @@ def _object(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
-def _bounded(value: int | float, text: str) -> int | float:
+def _bounded(value: NumberT, text: str) -> NumberT:
     if not abs(value) <= MAX_SAFE_INTEGER:  # also catches inf, from 1e999
         raise _Refused('invalid-json', f'The number {text[:32]} is outside ±(2**53-1).')
     return value

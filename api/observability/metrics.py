@@ -57,6 +57,7 @@ class Metrics(PoolListener):
         self._registry = own or self._multiprocess_registry()
 
     def _multiprocess_registry(self) -> CollectorRegistry:
+        assert self._multiprocess_dir is not None
         os.makedirs(self._multiprocess_dir, exist_ok=True)
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self._multiprocess_dir)

@@ -1,14 +1,15 @@
 """The Couch port over ibmcloudant: CouchDB operations on the one pooled client of this worker."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Generator
+from typing import Any
 
 import orjson
 from ibm_cloud_sdk_core import ApiException
 from ibmcloudant import CloudantV1
 
 from api.errors import Problem
-from api.upstream.couch import Doc, Page, stale_rev
+from api.upstream.couch import Doc, Json, Page, Rows, stale_rev
 from api.upstream.failures import translated
 from api.upstream.logins import Call, plainly
 
@@ -47,7 +48,7 @@ class CloudantCouch:
         return Page(rows[:limit], result.get('total_rows', 0), rows[limit]['id'] if more else None)
 
     def documents(self, db: str, *, batch_size: int, start_key: str | None = None,
-                  end_key: str | None = None) -> Iterator[list[dict]]:
+                  end_key: str | None = None) -> Generator[Rows, None, None]:
         """Every document from start_key to end_key, in key order: one upstream request per batch."""
         while True:
             rows = self._all_docs(db, include_docs=True, limit=batch_size + 1,
@@ -57,7 +58,7 @@ class CloudantCouch:
                 return
             start_key = rows[batch_size]['id']  # the extra row starts the next batch
 
-    def _all_docs(self, db: str, **params) -> dict:
+    def _all_docs(self, db: str, **params: Any) -> Json:
         # As a stream, so orjson parses the raw bytes (the SDK's stdlib json was the largest cost
         # in the benchmark's profile). The body is read whole before anything is returned: no
         # response is ever left half-read, so the connection is back in the pool between calls.
@@ -80,7 +81,7 @@ class CloudantCouch:
             body = self._call(lambda: self._client.get_document(db, doc_id)).get_result()
         return Doc(body['_id'], body['_rev'], body)
 
-    def put(self, db: str, doc_id: str, body: dict, rev: str | None) -> str:
+    def put(self, db: str, doc_id: str, body: Json, rev: str | None) -> str:
         """Create (rev None) or update the document; returns its new rev."""
         # The rev goes in the query, where the retry policy sees that a repeat would conflict.
         document = dict(body, _id=doc_id)
@@ -88,7 +89,7 @@ class CloudantCouch:
             result = self._call(lambda: self._client.put_document(db, doc_id, document, rev=rev))
         return result.get_result()['rev']
 
-    def create(self, db: str, body: dict) -> tuple[str, str]:
+    def create(self, db: str, body: Json) -> tuple[str, str]:
         with translated(write=True):
             result = self._call(lambda: self._client.post_document(db, body)).get_result()
         return result['id'], result['rev']
@@ -103,7 +104,7 @@ class CloudantCouch:
             self.get(db, doc_id)  # a deleted document conflicts too: it is 404, not 412
             raise
 
-    def find(self, db: str, query: dict[str, Any]) -> dict:
+    def find(self, db: str, query: Json) -> Json:
         with translated():
             result = self._call(lambda: self._client.post_find(db, **query)).get_result()
         return {'docs': result.get('docs', []), 'bookmark': result.get('bookmark')}

@@ -11,6 +11,7 @@ import contextvars
 import dataclasses
 import logging
 import queue
+from typing import Any
 
 from urllib3 import connection, connectionpool
 
@@ -68,7 +69,8 @@ class PoolListener:
 NO_LISTENER = PoolListener()
 
 
-def _record(event: str, conn) -> None:
+def _record(event: str, conn: Any) -> None:
+    # conn: one of the Counting*Connection classes below (urllib3 types it as a Protocol)
     record = _current.get()
     if record is not None:
         setattr(record, event, getattr(record, event) + 1)
@@ -82,9 +84,10 @@ def _record(event: str, conn) -> None:
         }})
 
 
-class _CountsConnects:
+class _CountsConnects(connection.HTTPConnection):
     # Every connect() counts, also urllib3's silent reconnect of a dropped idle connection.
-    local_port = None
+    local_port: int | None = None
+    listener: PoolListener = NO_LISTENER
 
     def connect(self) -> None:
         super().connect()
@@ -93,7 +96,7 @@ class _CountsConnects:
         _record('new', self)
 
 
-class CountingHTTPConnection(_CountsConnects, connection.HTTPConnection):
+class CountingHTTPConnection(_CountsConnects):
     """An HTTP connection that reports each connect()."""
 
 
@@ -103,7 +106,7 @@ class CountingHTTPSConnection(_CountsConnects, connection.HTTPSConnection):
 
 class _DiscardCountingQueue(queue.LifoQueue):
     # urllib3 puts a connection back with block=False; Full means it is closed and discarded.
-    def put(self, item, block=True, timeout=None) -> None:
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         try:
             super().put(item, block, timeout)
         except queue.Full:
@@ -112,19 +115,19 @@ class _DiscardCountingQueue(queue.LifoQueue):
             raise
 
 
-class _CountsUse:
+class _CountsUse(connectionpool.HTTPConnectionPool):
     QueueCls = _DiscardCountingQueue
 
-    def __init__(self, *args, listener: PoolListener = NO_LISTENER, **kwargs) -> None:
+    def __init__(self, *args: Any, listener: PoolListener = NO_LISTENER, **kwargs: Any) -> None:
         self.listener = listener
         super().__init__(*args, **kwargs)
 
-    def _new_conn(self):
-        conn = super()._new_conn()
+    def _new_conn(self) -> Any:
+        conn: Any = super()._new_conn()
         conn.listener = self.listener
         return conn
 
-    def _get_conn(self, timeout=None):
+    def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)
         # urllib3 puts back (with _put_conn) every connection it got, or None in its place.
         self.listener.connection_event('checkout')
@@ -132,16 +135,16 @@ class _CountsUse:
             _record('reused', conn)
         return conn
 
-    def _put_conn(self, conn) -> None:
+    def _put_conn(self, conn: Any) -> None:
         self.listener.connection_event('checkin')
         super()._put_conn(conn)
 
-    def _make_request(self, conn, *args, **kwargs):
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
         _record('requests', conn)
         return super()._make_request(conn, *args, **kwargs)
 
 
-class CountingHTTPConnectionPool(_CountsUse, connectionpool.HTTPConnectionPool):
+class CountingHTTPConnectionPool(_CountsUse):
     """A connection pool that reports reuse and discards."""
 
     ConnectionCls = CountingHTTPConnection

@@ -6,9 +6,13 @@ checks that where the container binds them. Failures arrive as API problems (api
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator, Protocol
+from collections.abc import Generator
+from typing import Any, Protocol, TypeAlias
 
 from api.errors import Problem
+
+Json: TypeAlias = dict[str, Any]  # a JSON object: a document, a row, a query
+Rows: TypeAlias = list[Json]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,14 +21,14 @@ class Doc:
 
     id: str
     rev: str
-    body: dict[str, Any]
+    body: Json
 
 
 @dataclasses.dataclass(frozen=True)
 class Page:
     """One page of `_all_docs`: rows in order, and whether more follow."""
 
-    rows: list[dict[str, Any]]
+    rows: Rows
     total_rows: int
     next_key: str | None
 
@@ -40,22 +44,22 @@ class Couch(Protocol):
         """One page of documents by id."""
 
     def documents(self, db: str, *, batch_size: int, start_key: str | None = None,
-                  end_key: str | None = None) -> Iterator[list[dict[str, Any]]]:
+                  end_key: str | None = None) -> Generator[Rows, None, None]:
         """Every document from start_key to end_key in id order, one batch per upstream request."""
 
     def get(self, db: str, doc_id: str) -> Doc:
         """The current revision of a document; 404 problem if there is none."""
 
-    def put(self, db: str, doc_id: str, body: dict[str, Any], rev: str | None) -> str:
+    def put(self, db: str, doc_id: str, body: Json, rev: str | None) -> str:
         """Create (rev None) or update the document; returns its new rev."""
 
-    def create(self, db: str, body: dict[str, Any]) -> tuple[str, str]:
+    def create(self, db: str, body: Json) -> tuple[str, str]:
         """A new document, its id from the body or the server; returns (id, rev)."""
 
     def delete(self, db: str, doc_id: str, rev: str) -> None:
         """Delete the document at its current rev."""
 
-    def find(self, db: str, query: dict[str, Any]) -> dict[str, Any]:
+    def find(self, db: str, query: Json) -> Json:
         """A Mango query: {'docs': [...], 'bookmark': ...}."""
 
 

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import requests
 from ibm_cloud_sdk_core import ApiException
 from urllib3.exceptions import ConnectTimeoutError
 
-from api.upstream.logins import LoginFailed, LoginUnavailable
 from api.errors import Problem
+from api.upstream.logins import LoginFailed, LoginUnavailable
 
 
 @contextlib.contextmanager

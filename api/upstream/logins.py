@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import requests
 from ibm_cloud_sdk_core import ApiException
@@ -66,7 +67,7 @@ class CookieSessionAuthenticator(CouchDbSessionAuthenticator):
         self._logins = SingleFlight()
         self._cookie: str | None = None
 
-    def authenticate(self, req) -> None:
+    def authenticate(self, req: dict[str, Any]) -> None:
         seen = self._logins.finished
         if self._cookie is None:
             self._logins.log_in(seen, self._log_in)

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import random
+from types import TracebackType
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 READS = frozenset({'GET', 'HEAD'})
@@ -26,15 +30,17 @@ class UpstreamRetry(Retry):
 
     RETRY_AFTER_STATUS_CODES = THROTTLED
 
-    def __init__(self, *args, max_wait: float = 2.0, **kwargs) -> None:
+    def __init__(self, *args: Any, max_wait: float = 2.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_wait = max_wait
 
-    def new(self, **kw) -> UpstreamRetry:
+    def new(self, **kw: Any) -> UpstreamRetry:
         kw.setdefault('max_wait', self.max_wait)
         return super().new(**kw)
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+    def increment(self, method: str | None = None, url: str | None = None,  # type: ignore[override]
+                  response: BaseHTTPResponse | None = None, error: Exception | None = None,
+                  _pool: ConnectionPool | None = None, _stacktrace: TracebackType | None = None) -> Retry:
         if error is not None and not self._is_connection_error(error) and (
                 isinstance(error, ReadTimeoutError) or method not in READS):
             raise error.with_traceback(_stacktrace)
@@ -42,10 +48,10 @@ class UpstreamRetry(Retry):
             wait = self.get_retry_after(response)
             if not may_repeat(method, url) or (wait is not None and wait > self.max_wait):
                 # With raise_on_status off, urllib3 hands this response back to the caller.
-                raise MaxRetryError(_pool, url, ResponseError(f'{response.status} not repeated'))
+                raise MaxRetryError(_pool, url, ResponseError(f'{response.status} not repeated'))  # type: ignore[arg-type]
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
-    def get_retry_after(self, response) -> float | None:
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         try:
             return super().get_retry_after(response)
         except InvalidHeader:

@@ -6,14 +6,23 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Mapping
 from http.cookiejar import DefaultCookiePolicy
+from typing import Any
 
 import requests
+from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
+from urllib3 import PoolManager
 from urllib3.util.retry import Retry
 
 from api.upstream.connections import (
-    NO_LISTENER, CountingHTTPConnectionPool, CountingHTTPSConnectionPool, PoolListener, current_record)
+    NO_LISTENER,
+    CountingHTTPConnectionPool,
+    CountingHTTPSConnectionPool,
+    PoolListener,
+    current_record,
+)
 from api.upstream.retry import upstream_retry
 
 # Every adapter built in this process, for gunicorn's fork and exit hooks; weak, so it owns nothing.
@@ -30,19 +39,21 @@ class PooledAdapter(HTTPAdapter):
         self._verify = ca_bundle or True
         self._pid = os.getpid()
         self._fork_lock = threading.Lock()
-        self._inherited = []
-        super().__init__(pool_connections=4, pool_maxsize=pool_maxsize, pool_block=False,
+        self._inherited: list[PoolManager] = []
+        self._sizes = (4, pool_maxsize)  # (pools, connections per pool), for fresh pools after fork
+        super().__init__(pool_connections=self._sizes[0], pool_maxsize=pool_maxsize, pool_block=False,
                          max_retries=max_retries)
         _adapters.add(self)
 
-    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs) -> None:
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
         # urllib3 only calls these to make a pool: a partial hands each new pool the listener.
         self.poolmanager.pool_classes_by_scheme = {
             'http': functools.partial(CountingHTTPConnectionPool, listener=self._listener),
             'https': functools.partial(CountingHTTPSConnectionPool, listener=self._listener)}
 
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+    def send(self, request: PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: bool | str = True, cert: Any = None, proxies: Mapping[str, str] | None = None) -> Response:
         if self._pid != os.getpid():
             self.forget_inherited_connections()
         return super().send(request, stream=stream, timeout=timeout, verify=self._verify,
@@ -57,11 +68,11 @@ class PooledAdapter(HTTPAdapter):
             # here (closing could end the parent's TLS session), just keep them out of reach.
             inherited = self.poolmanager
             self._inherited.append(inherited)
-            self.init_poolmanager(self._pool_connections, self._pool_maxsize, block=self._pool_block)
+            self.init_poolmanager(*self._sizes)
             self._pid = os.getpid()
             return _idle_connections(inherited)
 
-    def close(self) -> int:
+    def close_pools(self) -> int:
         """Close the pooled connections of this process (never a parent's); returns how many were idle."""
         self.forget_inherited_connections()
         idle = _idle_connections(self.poolmanager)
@@ -69,9 +80,10 @@ class PooledAdapter(HTTPAdapter):
         return idle
 
 
-def _idle_connections(manager) -> int:
+def _idle_connections(manager: PoolManager) -> int:
     # urllib3 fills a pool's queue with None placeholders; the rest are open, idle connections.
-    pools = [manager.pools[key] for key in manager.pools.keys()]
+    # keys(), not iteration: urllib3's RecentlyUsedContainer refuses to be iterated.
+    pools = [manager.pools[key] for key in manager.pools.keys()]  # noqa: SIM118
     return sum(1 for pool in pools if pool.pool for conn in list(pool.pool.queue)
                if conn is not None and not conn.is_closed)
 
@@ -85,7 +97,7 @@ def reset_after_fork() -> tuple[int, int]:
 def close_all() -> tuple[int, int]:
     """gunicorn's worker_exit: close every adapter; returns (adapters, idle connections closed)."""
     adapters = list(_adapters)
-    return len(adapters), sum(adapter.close() for adapter in adapters)
+    return len(adapters), sum(adapter.close_pools() for adapter in adapters)
 
 
 class InstrumentedSession(requests.Session):
@@ -93,7 +105,7 @@ class InstrumentedSession(requests.Session):
 
     listener: PoolListener = NO_LISTENER
 
-    def send(self, request, **kwargs):
+    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         started = time.perf_counter()
         try:
             return super().send(request, **kwargs)
