@@ -1,4 +1,4 @@
-# couchgate's developer and CI entry points: make install | run | test | bench | clean
+# couchgate's developer and CI entry points: make install | run | test | test-unit | lint | format | bench | clean
 VENV := .venv
 PYTHON ?= python3
 PORT ?= 8000
@@ -14,7 +14,7 @@ RUN_INSTALLED := $(VENV)/.requirements-local.installed
 INSTALLED := $(VENV)/.requirements-dev.installed
 NODE_INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install install-run run test bench bench-profile clean
+.PHONY: install install-run run test lint format bench bench-profile clean
 
 # Everything: tests and benchmark tools too.
 install: $(INSTALLED) $(NODE_INSTALLED)
@@ -53,6 +53,16 @@ endif
 
 test: install
 	python -m pytest $(PYTEST_ARGS)
+
+# ruff (lint and format check) and mypy (pyproject.toml): zero findings, or a failed build.
+lint: $(INSTALLED)
+	ruff check .
+	ruff format --check .
+	mypy
+
+format: $(INSTALLED)
+	ruff check --fix .
+	ruff format .
 
 # Not part of `make test`: a few minutes of load; options in `python -m bench.run --help`,
 # e.g. make bench BENCH_ARGS="--duration 4 --sweep 16 --docs 20000".
