@@ -41,8 +41,15 @@ def readme_with_table(readme: str) -> str:
 
 def app_json_with_env(text: str) -> str:
     app = json.loads(text)
-    app['env'] = app_json_env()  # the other keys stay, in their order
-    return json.dumps(app, indent=2, ensure_ascii=False) + '\n'
+    app['env'] = app_json_env()  # the other keys stay, in their order and on one line each
+    entries = (f'  {json.dumps(key)}: {_laid_out(key, value)}' for key, value in app.items())
+    return '{\n' + ',\n'.join(entries) + '\n}\n'
+
+
+def _laid_out(key: str, value: object) -> str:
+    if key != 'env':
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, indent=2, ensure_ascii=False).replace('\n', '\n  ')
 
 
 def stale() -> list[str]:

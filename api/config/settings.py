@@ -3,12 +3,22 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 from api.config.environment import Environment
 from api.config.values import (
-    ConfigError, api_keys, boolean, ca_bundle_path, choice, database_names, directory, integer, origins,
-    seconds, url_and_credentials)
+    ConfigError,
+    api_keys,
+    boolean,
+    ca_bundle_path,
+    choice,
+    database_names,
+    directory,
+    integer,
+    origins,
+    seconds,
+    url_and_credentials,
+)
 
 __all__ = ['ConfigError', 'Settings']
 
@@ -52,7 +62,7 @@ class Settings:
     metrics_dir: str | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> 'Settings':
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = Environment(os.environ if env is None else env)
         url, url_user, url_password = url_and_credentials(env.get('CLOUDANT_URL') or cls.url)
         username = env.get('CLOUDANT_USERNAME') or url_user

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 _BOOLEANS = {'1': True, 'true': True, 'yes': True, 'on': True,

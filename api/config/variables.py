@@ -1,4 +1,4 @@
-"""Every environment variable couchgate knows: the one table README's and app.json's follow from."""
+"""Every environment variable couchgate knows, in one table: README and app.json are generated from it."""
 from __future__ import annotations
 
 import dataclasses
@@ -71,14 +71,15 @@ VARIABLES: tuple[Variable, ...] = (
              "(below Heroku's 30 s router limit)",
              'read_timeout', unit='s'),
     Variable('CLOUDANT_MAX_RETRIES', 'upstream',
-             'repeats of one upstream request, 0 to 10, for what is safe to repeat (see Failure behaviour)',
+             'repeats of one upstream request, 0 to 10, for what is safe to repeat '
+             '(see [Failure behaviour](#failure-behaviour))',
              'max_retries'),
     Variable('CLOUDANT_RETRY_MAX_WAIT', 'upstream',
              'the longest wait before a repeat; a longer `Retry-After` goes back to the client as 429 '
              'instead',
              'retry_max_wait', unit='s'),
     Variable('GUNICORN_THREADS', 'server',
-             'threads per worker (`gthread`); upstream connections per dyno = `WEB_CONCURRENCY` x '
+             'threads per worker (`gthread`); upstream connections per dyno = `WEB_CONCURRENCY` × '
              '`GUNICORN_THREADS`',
              'threads', heroku='value'),
     Variable('WEB_CONCURRENCY', 'server', 'worker processes (Heroku sets it by dyno size)',
@@ -89,7 +90,7 @@ VARIABLES: tuple[Variable, ...] = (
              "which then checks the upstream; workers never use the master's connections",
              'preload_app', heroku='value'),
     Variable('API_KEYS', 'api',
-             'comma-separated `name:key` (or a bare `key`, named `key-1`, `key-2`, ...); keys of at least '
+             'comma-separated `name:key` (or a bare `key`, named `key-1`, `key-2`, …); keys of at least '
              '16 of `A-Z a-z 0-9 . _ ~ + / = -`',
              'api_keys', shown='{} (writes refused)', secret=True),
     Variable('API_REQUIRE_KEY_FOR_READS', 'api', '`1`: reads need a key too (needs `API_KEYS`)',
