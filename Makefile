@@ -14,7 +14,7 @@ RUN_INSTALLED := $(VENV)/.requirements-local.installed
 INSTALLED := $(VENV)/.requirements-dev.installed
 NODE_INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install install-run run test lint format bench bench-profile clean
+.PHONY: install install-run run test test-unit lint format bench bench-profile clean
 
 # Everything: tests and benchmark tools too.
 install: $(INSTALLED) $(NODE_INSTALLED)
@@ -51,8 +51,13 @@ else
 	honcho -f Procfile.dev start -p $(PORT)
 endif
 
+# Everything: unit, integration (the local server, node) and end-to-end (gunicorn, make run).
 test: install
 	python -m pytest $(PYTEST_ARGS)
+
+# The fast loop: tests/unit alone, in seconds; no server, so the Python install is all it needs.
+test-unit: $(INSTALLED)
+	python -m pytest tests/unit $(PYTEST_ARGS)
 
 # ruff (lint and format check) and mypy (pyproject.toml): zero findings, or a failed build.
 lint: $(INSTALLED)

@@ -1,10 +1,11 @@
-"""Shared fixtures: the local server, a counting TLS front before it, and a test CA.
+"""Shared fixtures: the local server, a counting TLS front before it, and a test CA; each test's level.
 
 Deliberately imports nothing from the app, so the infrastructure stands on its own.
 """
 
 import ssl
 import uuid
+from pathlib import Path
 
 import pytest
 import trustme
@@ -12,6 +13,41 @@ import trustme
 from tests.support.fault_proxy import FaultProxy
 from tests.support.pouch import CouchAdmin, PouchServer
 from tests.support.tls_front import TLSFront
+
+TESTS = Path(__file__).parent
+LEVELS = ('unit', 'integration', 'e2e')  # the folders, and the marker each gives its tests
+# A unit test asks for none of these: each one starts, or talks to, a server.
+SERVER_FIXTURES = {'pouch', 'couch_admin', 'make_db', 'front', 'tls_front_server', 'proxy',
+                   'fault_proxy_server'}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test with the level its folder names; refuse a test in no level's folder, and a
+    unit test that asks for a server (`pytest -m unit` and `make test-unit` must need no node)."""
+    refused = []
+    for item in items:
+        try:
+            level = item.path.relative_to(TESTS).parts[0]
+        except ValueError:
+            level = None
+        if level not in LEVELS:
+            refused.append(f'{item.nodeid}: not under tests/{{{",".join(LEVELS)}}}/')
+            continue
+        item.add_marker(getattr(pytest.mark, level))
+        servers = SERVER_FIXTURES & set(item.fixturenames)
+        if level == 'unit' and servers:
+            refused.append(f'{item.nodeid}: a unit test using {", ".join(sorted(servers))}')
+    if refused:
+        raise pytest.UsageError('tests at the wrong level:\n' + '\n'.join(refused))
+
+
+@pytest.fixture
+def app_env(request) -> dict:
+    """The settings of the test's app_env markers (the module's, then the test's own over them)."""
+    env = {}
+    for marker in reversed(list(request.node.iter_markers("app_env"))):
+        env.update(marker.kwargs)
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,116 @@
+"""`make run` itself, in a copy of the repository: serves, then stops on Ctrl-C leaving nothing behind."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.gunicorn_process import REPO_ROOT, clean_env
+from tests.support.pouch import free_port
+
+INSTALLED = ('.venv', 'node_modules')  # linked, not copied: the copy must not reinstall anything
+
+
+@pytest.fixture
+def repo_copy(tmp_path):
+    copy = tmp_path / 'couchgate'
+    # copy2 keeps modification times, so make sees the linked installs as up to date.
+    shutil.copytree(REPO_ROOT, copy, ignore=shutil.ignore_patterns(
+        *INSTALLED, '.data', '.git', '__pycache__', '*.egg-info', 'build'))
+    for name in INSTALLED:
+        (copy / name).symlink_to(REPO_ROOT / name, target_is_directory=True)
+    return copy
+
+
+def make_env(**env):
+    # Nothing of an outer `make test` (its flags, its CLOUDANT_DATABASES) leaks into the inner make.
+    return {k: v for k, v in clean_env(**env).items() if not k.startswith(('MAKE', 'MFLAGS'))}
+
+
+def descendants(root: int) -> set[tuple[int, str]]:
+    """(pid, start time) of every live process below `root`: honcho gives each child its own session."""
+    children, started = {}, {}
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        started[pid] = fields[19]
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add((child, started[child]))
+            todo.append(child)
+    return found
+
+
+def running(process: tuple[int, str]) -> bool:
+    pid, started = process
+    try:
+        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    except OSError:
+        return False
+    return fields[19] == started and fields[0] != 'Z'  # same process (no pid reuse), not a zombie
+
+
+def refuses(port: int) -> bool:
+    try:
+        socket.create_connection(('127.0.0.1', port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_path):
+    port, couch_port = free_port(), free_port()
+    env = make_env(PORT=str(port), COUCH_PORT=str(couch_port))
+    assert subprocess.run(['make', '-q', 'install'], cwd=repo_copy, env=env).returncode == 0, \
+        'the copy would reinstall: run `make install` in the repository first'
+    log = tmp_path / 'make-run.log'
+    with open(log, 'w') as out:
+        make = subprocess.Popen(['make', 'run'], cwd=repo_copy, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline, ready = time.monotonic() + 120, None
+        while ready != 200:
+            assert make.poll() is None and time.monotonic() < deadline, f'not ready:\n{log.read_text()}'
+            try:
+                ready = requests.get(f'http://127.0.0.1:{port}/readyz', timeout=10).status_code
+            except requests.RequestException:
+                time.sleep(0.2)  # the poll interval; readiness decides
+        docs = requests.get(f'http://127.0.0.1:{port}/v1/foundbite/docs', timeout=10,
+                            headers={'Connection': 'close'})
+        # Both workers up, so the snapshot below holds every process there will be.
+        while log.read_text().count('Booting worker with pid') < 2:
+            assert time.monotonic() < deadline, f'workers not booted:\n{log.read_text()}'
+            time.sleep(0.05)
+        processes = descendants(make.pid)
+        started = time.monotonic()
+        os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C does: the terminal signals the foreground group
+        code = make.wait(60)
+        stopped = time.monotonic() - started
+        deadline = time.monotonic() + 10
+        while any(map(running, processes)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # reparented processes may still be on their way out
+        left = [p for p in processes if running(p)]
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+            make.wait()
+    output = log.read_text()
+    print(f'\nscenario 6: /readyz 200, /v1/foundbite/docs {docs.status_code} ({len(docs.json()["rows"])} rows); '
+          f'{len(processes)} processes under make; SIGINT -> make exit {code} after {stopped:.1f} s; '
+          f'left behind {left}')
+    assert docs.status_code == 200 and len(docs.json()['rows']) == 25
+    assert len(processes) >= 5  # honcho, gunicorn's master and two workers, pouchdb-server
+    assert left == []
+    assert 'SIGKILL' not in output  # honcho needed no forced kill: everything stopped on SIGTERM
+    assert 'web.1 stopped (rc=0)' in output  # gunicorn's master exited cleanly
+    assert refuses(port) and refuses(couch_port)

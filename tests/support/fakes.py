@@ -1,0 +1,121 @@
+"""Hand-written fakes for unit tests: an in-memory Couch port with the real port's semantics,
+and the real app built around one."""
+from __future__ import annotations
+
+import itertools
+
+import falcon
+from injector import Binder, InstanceProvider, Module
+
+from api.app import create_app
+from api.config import Settings
+from api.errors import Problem
+from api.upstream.couch import Couch, Doc, Page, stale_rev
+from container import build_injector
+
+
+class FakeCouch:
+    """Keeps documents in dicts; records each call; raises the problems the real port raises."""
+
+    def __init__(self, *databases: str) -> None:
+        self.dbs = {db: {} for db in databases}
+        self.calls = []
+        self.unavailable = False
+        self._ids = itertools.count(1)
+
+    def _db(self, name: str, call: str) -> dict:
+        self.calls.append((call, name))
+        if self.unavailable:
+            raise Problem(503, 'upstream-unavailable', 'The database cannot be reached.',
+                          headers={'Retry-After': '1'})
+        if name not in self.dbs:
+            raise Problem(404, 'not-found', 'not_found: Database does not exist.')
+        return self.dbs[name]
+
+    def ping(self) -> None:
+        self._db(next(iter(self.dbs)), 'ping')
+
+    def list(self, db, *, limit, start_key=None, end_key=None, include_docs=False, descending=False):
+        docs = self._db(db, 'list')
+        ids = sorted(docs, reverse=descending)
+        if start_key is not None:
+            ids = [i for i in ids if (i <= start_key if descending else i >= start_key)]
+        if end_key is not None:
+            ids = [i for i in ids if (i >= end_key if descending else i <= end_key)]
+        rows = [dict({'id': i, 'rev': docs[i]['_rev']}, **({'doc': docs[i]} if include_docs else {}))
+                for i in ids[:limit]]
+        return Page(rows, len(docs), ids[limit] if len(ids) > limit else None)
+
+    def documents(self, db, *, batch_size, start_key=None, end_key=None):
+        """Like the real port: a generator of batches; `closed` tells whether it was closed."""
+        self.closed = False
+        ids = [i for i in sorted(self._db(db, 'documents'))
+               if (start_key is None or i >= start_key) and (end_key is None or i <= end_key)]
+        try:
+            for at in range(0, max(len(ids), 1), batch_size):
+                if at:
+                    self._db(db, 'documents')  # one upstream call per batch, the failure switch included
+                yield [dict(self.dbs[db][i]) for i in ids[at:at + batch_size]]
+        finally:
+            self.closed = True
+
+    def get(self, db, doc_id):
+        docs = self._db(db, 'get')
+        if doc_id not in docs:
+            raise Problem(404, 'not-found', 'not_found: missing')
+        return Doc(doc_id, docs[doc_id]['_rev'], dict(docs[doc_id]))
+
+    def put(self, db, doc_id, body, rev):
+        docs = self._db(db, 'put')
+        current = docs.get(doc_id, {}).get('_rev')
+        if current != rev:
+            raise stale_rev(rev)
+        new_rev = f'{int(current.split("-")[0]) + 1 if current else 1}-fake'
+        docs[doc_id] = dict(body, _id=doc_id, _rev=new_rev)
+        return new_rev
+
+    def create(self, db, body):
+        docs = self._db(db, 'create')
+        doc_id = body.get('_id') or f'generated-{next(self._ids)}'
+        if doc_id in docs:
+            raise Problem(409, 'conflict', 'A document with this id exists already.')
+        docs[doc_id] = dict(body, _id=doc_id, _rev='1-fake')
+        return doc_id, '1-fake'
+
+    def delete(self, db, doc_id, rev):
+        docs = self._db(db, 'delete')
+        if doc_id not in docs:
+            raise Problem(404, 'not-found', 'not_found: missing')
+        if docs[doc_id]['_rev'] != rev:
+            raise stale_rev(rev)
+        del docs[doc_id]
+
+    def find(self, db, query):
+        docs = self._db(db, 'find')
+        selector = query['selector']
+        if any(key.startswith('$') for key in selector if key not in ('$and', '$or')):
+            raise Problem(400, 'bad-request', 'bad_request: invalid operator')
+        hits = [d for d in docs.values() if all(d.get(k) == v for k, v in selector.items())]
+        return {'docs': hits[:query['limit']], 'bookmark': 'nil'}
+
+
+class ExplodingCouch(FakeCouch):
+    """A port whose reads fail with an unexpected error, to see the 500 path."""
+
+    def get(self, db, doc_id):
+        raise RuntimeError('secret-internal-detail')
+
+
+class FakeCouchModule(Module):
+    """Binds the Couch port to a fake: the one override a unit test makes to the Production module."""
+
+    def __init__(self, couch: Couch) -> None:
+        self._couch = couch
+
+    def configure(self, binder: Binder) -> None:
+        binder.bind(Couch, to=InstanceProvider(self._couch))
+
+
+def fake_app(couch, **env: str) -> falcon.App:
+    """The real app over `couch`, configured by `env` alone (nothing of the process's environment)."""
+    return create_app(build_injector(Settings.from_env(env), FakeCouchModule(couch)))

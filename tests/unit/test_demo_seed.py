@@ -1,0 +1,35 @@
+"""The demo data (api.cli.demo): deterministic documents, and failures that give up and say so safely."""
+import time
+
+import pytest
+
+from api.cli import demo
+from tests.support.pouch import free_port
+
+
+def test_demo_documents_are_deterministic_and_numbered():
+    assert demo.bite(7) == demo.bite(7)
+    assert demo.bite(1)['_id'] == 'bite-0001'
+    assert demo.bite(100)['_id'] == 'bite-0100'
+    assert set(demo.bite(3)) >= {'name', 'cuisine', 'price', 'rating', 'tags'}
+
+
+def test_redact_drops_user_and_password():
+    assert demo.redact('https://me:s3cret@acct.cloudant.com:443/x') == 'https://acct.cloudant.com:443/x'
+    assert demo.redact('http://127.0.0.1:5984') == 'http://127.0.0.1:5984'
+
+
+def test_waiting_for_a_server_that_is_not_there_gives_up_after_the_deadline():
+    url = f'http://127.0.0.1:{free_port()}/'
+    started = time.monotonic()
+    with pytest.raises(demo.ServerUnavailable, match='within 0.5 s'):
+        demo.wait_for_server(demo.requests.Session(), url, 0.5)
+    assert time.monotonic() - started < 5
+
+
+def test_a_failed_run_never_prints_the_password(capsys):
+    url = f'http://someone:hunter2@127.0.0.1:{free_port()}'
+    assert demo.main(['--url', url, '--wait', '0']) == 1
+    out, err = capsys.readouterr()
+    assert 'hunter2' not in out + err
+    assert 'someone' not in out + err
