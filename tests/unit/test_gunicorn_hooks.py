@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from api.config import Settings
-from api.serving import check_upstream, pool_warning
+from api.gunicorn_hooks import check_upstream, pool_warning
 from tests.support.fakes import FakeCouch
 
 

@@ -1,4 +1,5 @@
-"""What the hooks in gunicorn.conf.py do: the pool warning, the master's upstream check, the pool's fork and exit."""
+"""What the hooks in gunicorn.conf.py do: the pool warning, the master's upstream check, fresh pools
+after fork(), closed pools at exit."""
 from __future__ import annotations
 
 import logging
