@@ -1,4 +1,5 @@
 """The composition root: settings in, a configured Injector out."""
+
 from __future__ import annotations
 
 from ibm_cloud_sdk_core.authenticators import Authenticator, BasicAuthenticator, NoAuthAuthenticator
@@ -34,9 +35,12 @@ class Production(Module):
     @singleton
     @provider
     def session(self, settings: Settings, metrics: Metrics) -> Session:
-        return build_session(pool_maxsize=settings.pool_maxsize, ca_bundle=settings.ca_bundle,
-                             retries=upstream_retry(settings.max_retries, settings.retry_max_wait),
-                             listener=metrics)
+        return build_session(
+            pool_maxsize=settings.pool_maxsize,
+            ca_bundle=settings.ca_bundle,
+            retries=upstream_retry(settings.max_retries, settings.retry_max_wait),
+            listener=metrics,
+        )
 
     @singleton
     @provider

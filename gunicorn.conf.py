@@ -1,4 +1,5 @@
 """gunicorn settings for couchgate (Heroku and local): gthread workers sharing one pool each."""
+
 import logging
 import os
 
@@ -47,6 +48,7 @@ def when_ready(server):
     # so a bad URL or CA shows at start-up. Without it the master never touches the upstream.
     if server.cfg.preload_app:
         from api.wsgi import couch
+
         check_upstream(couch)
         # The master answers no request: its per-process gauges would read as a phantom worker's.
         metrics_dir.worker_exited(os.getpid())
@@ -56,6 +58,7 @@ def post_fork(server, worker):
     reset_pools_after_fork()
     if server.cfg.preload_app:
         from api.wsgi import metrics  # not at the top: prometheus_client only after prepare()
+
         metrics.start_in_worker()
 
 

@@ -1,4 +1,5 @@
 """The Falcon application factory: routes, middleware, media handlers, error handlers. No I/O."""
+
 from __future__ import annotations
 
 import json
@@ -82,8 +83,11 @@ def create_app(injector: Injector) -> falcon.App:
     table = routes(injector)
     table['/openapi.json'] = description = OpenApiDocument()
     # The same attribute the key check reads decides which operations the document calls public.
-    description.describe(openapi.document(
-        settings, public=frozenset(path for path, resource in table.items() if is_public(resource))))
+    description.describe(
+        openapi.document(
+            settings, public=frozenset(path for path, resource in table.items() if is_public(resource))
+        )
+    )
     for path, resource in table.items():
         app.add_route(path, resource)
     return app

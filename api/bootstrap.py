@@ -1,5 +1,6 @@
 """One start for every entry point (wsgi, gunicorn.conf.py, release, demo): settings read once,
 one way of failing: a single line naming the variable, then exit 2."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """API errors, rendered as RFC 9457 problem documents (application/problem+json)."""
+
 from __future__ import annotations
 
 import json
@@ -11,20 +12,32 @@ log = logging.getLogger('couchgate.errors')
 
 # The problem type of Falcon's own errors, by status.
 _TYPES = {
-    400: 'bad-request', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found',
-    405: 'method-not-allowed', 406: 'not-acceptable', 409: 'conflict', 411: 'length-required',
-    412: 'precondition-failed', 413: 'payload-too-large', 414: 'uri-too-long',
-    415: 'unsupported-media-type', 428: 'precondition-required', 429: 'too-many-requests',
-    431: 'header-fields-too-large', 500: 'internal-error', 502: 'bad-gateway',
-    503: 'upstream-unavailable', 504: 'upstream-timeout',
+    400: 'bad-request',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'not-found',
+    405: 'method-not-allowed',
+    406: 'not-acceptable',
+    409: 'conflict',
+    411: 'length-required',
+    412: 'precondition-failed',
+    413: 'payload-too-large',
+    414: 'uri-too-long',
+    415: 'unsupported-media-type',
+    428: 'precondition-required',
+    429: 'too-many-requests',
+    431: 'header-fields-too-large',
+    500: 'internal-error',
+    502: 'bad-gateway',
+    503: 'upstream-unavailable',
+    504: 'upstream-timeout',
 }
 
 
 class Problem(falcon.HTTPError):
     """An API error with a stable problem type."""
 
-    def __init__(self, status: int, problem_type: str, detail: str, *,
-                 headers: dict | None = None) -> None:
+    def __init__(self, status: int, problem_type: str, detail: str, *, headers: dict | None = None) -> None:
         status_line = falcon.code_to_http_status(status)
         super().__init__(status_line, title=status_line[4:], description=detail, headers=headers)
         self.problem_type = problem_type
@@ -52,8 +65,7 @@ def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.
 
 def handle_unexpected(req, resp, ex, params) -> None:
     """Last resort: log the traceback under the request id, answer a bare 500 problem."""
-    log.error('unhandled error', exc_info=ex,
-              extra={'fields': {'request_id': req.context.request_id}})
+    log.error('unhandled error', exc_info=ex, extra={'fields': {'request_id': req.context.request_id}})
     problem = Problem(500, 'internal-error', 'Unexpected error; the log has it under this request id.')
     resp.status = problem.status
     serialize_problem(req, resp, problem)

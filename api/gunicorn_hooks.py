@@ -1,5 +1,6 @@
 """What the hooks in gunicorn.conf.py do: the pool warning, the master's upstream check, fresh pools
 after fork(), closed pools at exit."""
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,10 @@ def pool_warning(settings: Settings) -> str | None:
     requested = settings.pool_maxsize_requested
     if requested is None or requested >= settings.threads:
         return None
-    return (f'CLOUDANT_POOL_MAXSIZE={requested} is below GUNICORN_THREADS={settings.threads}: '
-            f'threads would open and discard extra connections; using {settings.pool_maxsize}')
+    return (
+        f'CLOUDANT_POOL_MAXSIZE={requested} is below GUNICORN_THREADS={settings.threads}: '
+        f'threads would open and discard extra connections; using {settings.pool_maxsize}'
+    )
 
 
 def check_upstream(couch: Couch) -> bool:
@@ -38,8 +41,11 @@ def check_upstream(couch: Couch) -> bool:
         stop_recording(token)
     fields.update(record.log_fields())
     ready = fields['status'] == 200
-    log.log(logging.INFO if ready else logging.WARNING,
-            'upstream ready' if ready else 'upstream not ready', extra={'fields': fields})
+    log.log(
+        logging.INFO if ready else logging.WARNING,
+        'upstream ready' if ready else 'upstream not ready',
+        extra={'fields': fields},
+    )
     return ready
 
 
@@ -47,12 +53,18 @@ def reset_pools_after_fork() -> None:
     """In a new worker: never use a connection the master opened (preload_app)."""
     adapters, left_behind = pool.reset_after_fork()
     if adapters:  # without preload_app the app, and its pool, are built after the fork
-        log.info('pool reset after fork', extra={'fields': {
-            'pid': os.getpid(), 'sessions': adapters, 'inherited_connections': left_behind}})
+        log.info(
+            'pool reset after fork',
+            extra={
+                'fields': {'pid': os.getpid(), 'sessions': adapters, 'inherited_connections': left_behind}
+            },
+        )
 
 
 def close_pools() -> None:
     """In an exiting worker: close its upstream connections instead of leaving them to the kernel."""
     adapters, closed = pool.close_all()
-    log.info('pool closed', extra={'fields': {
-        'pid': os.getpid(), 'sessions': adapters, 'closed_connections': closed}})
+    log.info(
+        'pool closed',
+        extra={'fields': {'pid': os.getpid(), 'sessions': adapters, 'closed_connections': closed}},
+    )

@@ -3,6 +3,7 @@
 Idempotent: a database that exists is left alone, so every deploy can run it. A failure is one
 line on stderr (what failed, the status, the database) and a non-zero exit, which stops the deploy.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,5 +1,6 @@
 """The WSGI entry point gunicorn loads: `api.wsgi:app`; gunicorn.conf.py's hooks take `couch` and
 `metrics` of this same object graph when the app is preloaded in the master."""
+
 from __future__ import annotations
 
 from api.app import create_app

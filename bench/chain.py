@@ -1,7 +1,8 @@
 """The upstream the targets talk to: pouchdb-server with a data set, a TLS front, a latency proxy.
 
-    app ──(RTT)── latency proxy ── TLS front (counts connections) ── pouchdb-server
+app ──(RTT)── latency proxy ── TLS front (counts connections) ── pouchdb-server
 """
+
 from __future__ import annotations
 
 import sys
@@ -21,9 +22,14 @@ BULK = 5000
 
 def document(n: int) -> dict:
     """Document number `n`: about 250 bytes of JSON, like a small business record."""
-    return {'_id': f'doc-{n:06d}', 'type': 'order', 'customer': f'customer-{n % 997:03d}',
-            'total': round(n * 1.37 % 500, 2), 'status': ('new', 'paid', 'shipped')[n % 3],
-            'items': [{'sku': f'sku-{(n * 7 + i) % 1000:04d}', 'qty': 1 + (n + i) % 4} for i in range(3)]}
+    return {
+        '_id': f'doc-{n:06d}',
+        'type': 'order',
+        'customer': f'customer-{n % 997:03d}',
+        'total': round(n * 1.37 % 500, 2),
+        'status': ('new', 'paid', 'shipped')[n % 3],
+        'items': [{'sku': f'sku-{(n * 7 + i) % 1000:04d}', 'qty': 1 + (n + i) % 4} for i in range(3)],
+    }
 
 
 class UpstreamChain:
@@ -57,11 +63,15 @@ class UpstreamChain:
         self.pouch.start()
         self._load()
         python = [sys.executable, '-m', 'bench.upstream']
-        self.front = self._service('front', [*python, 'front', '--upstream-port', str(self.pouch.port),
-                                                      '--cert-chain', str(chain)], stdin=True)
+        self.front = self._service(
+            'front',
+            [*python, 'front', '--upstream-port', str(self.pouch.port), '--cert-chain', str(chain)],
+            stdin=True,
+        )
         front_port = self.front.read_json()['port']
-        proxy = self._service('proxy', [*python, 'proxy', '--target-port', str(front_port),
-                                                 '--rtt-ms', str(self.rtt_ms)])
+        proxy = self._service(
+            'proxy', [*python, 'proxy', '--target-port', str(front_port), '--rtt-ms', str(self.rtt_ms)]
+        )
         self.url = f'https://127.0.0.1:{proxy.read_json()["port"]}'
 
     def _service(self, name: str, command: list[str], stdin: bool = False) -> Service:
@@ -84,8 +94,9 @@ class UpstreamChain:
 
     def cpu_seconds(self) -> float:
         """CPU time of the upstream's processes: pouchdb-server, the TLS front, the proxy."""
-        return (sum(service.cpu_seconds() for service in self._services)
-                + sum(psutil.Process(self.pouch.pid).cpu_times()[:2]))
+        return sum(service.cpu_seconds() for service in self._services) + sum(
+            psutil.Process(self.pouch.pid).cpu_times()[:2]
+        )
 
     def cold_start(self) -> None:
         """Close every connection to the front and zero its counters: the next target starts cold."""

@@ -1,5 +1,6 @@
 """The export benchmark: couchgate streams every document of the data set to a client that counts
 them; the worker's peak RSS growth and the documents per second are the figures."""
+
 from __future__ import annotations
 
 import time

@@ -5,6 +5,7 @@ down (a delay line, not stop-and-wait). A new connection's first bytes wait one 
 the SYN/SYN-ACK exchange a real connect() costs, which a loopback connect() does not. So a
 request on a kept-alive connection costs 1 RTT, a new TLS 1.3 connection 2 RTT more.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,7 +37,8 @@ class LatencyProxy:
         try:
             await asyncio.gather(
                 self._delay_line(client_reader, up_writer, not_before=connected_at),
-                self._delay_line(up_reader, client_writer, not_before=0.0))
+                self._delay_line(up_reader, client_writer, not_before=0.0),
+            )
         except (OSError, asyncio.IncompleteReadError):
             pass  # one side went away: close both
         finally:

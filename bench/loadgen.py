@@ -1,4 +1,5 @@
 """The load generator: autocannon (pinned in package.json), keep-alive connections, fixed duration."""
+
 from __future__ import annotations
 
 import json
@@ -11,21 +12,39 @@ from bench.processes import REPO_ROOT, base_env
 AUTOCANNON = REPO_ROOT / 'node_modules' / 'autocannon' / 'autocannon.js'
 
 
-def run_load(url: str, *, connections: int, seconds: int, ca: Path | None = None,
-             method: str = 'GET', body: str | None = None, headers: dict | None = None) -> dict:
+def run_load(
+    url: str,
+    *,
+    connections: int,
+    seconds: int,
+    ca: Path | None = None,
+    method: str = 'GET',
+    body: str | None = None,
+    headers: dict | None = None,
+) -> dict:
     """`connections` clients, each sending its next request as soon as the last one is answered."""
     if not url.startswith(('http://127.0.0.1:', 'https://127.0.0.1:')):
         raise ValueError(f'the benchmark only loads loopback targets, not {url}')
-    command = ['node', str(AUTOCANNON), '--json', '--connections', str(connections),
-               '--duration', str(seconds), '--timeout', '10']
+    command = [
+        'node',
+        str(AUTOCANNON),
+        '--json',
+        '--connections',
+        str(connections),
+        '--duration',
+        str(seconds),
+        '--timeout',
+        '10',
+    ]
     if ca is not None:
         command += ['--ca', str(ca)]
     command += ['--method', method] + (['--body', body] if body is not None else [])
     for name, value in (headers or {}).items():
         command += ['--headers', f'{name}={value}']
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run([*command, url], env=base_env(), capture_output=True, text=True,
-                          timeout=seconds + 60, check=False)
+    done = subprocess.run(
+        [*command, url], env=base_env(), capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0 or not done.stdout.strip():
         raise RuntimeError(f'autocannon failed ({done.returncode}): {done.stderr[-2000:]}')

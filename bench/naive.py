@@ -4,6 +4,7 @@ Written the way the documentation and most apps do it: the SDK's own session (so
 comes from REQUESTS_CA_BUNDLE), its default JSON handling, no pool tuning, no logging.
 The endpoint and its output match couchgate's `GET /v1/{db}/docs`.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,10 @@ class Docs:
         limit = req.get_param_as_int('limit', min_value=1, max_value=1000, default=25)
         include_docs = req.get_param_as_bool('include_docs', default=False)
         result = self._client().post_all_docs(db, limit=limit, include_docs=include_docs).get_result()
-        rows = [{'id': r['id'], 'rev': r['value']['rev'], **({'doc': r['doc']} if include_docs else {})}
-                for r in result['rows']]
+        rows = [
+            {'id': r['id'], 'rev': r['value']['rev'], **({'doc': r['doc']} if include_docs else {})}
+            for r in result['rows']
+        ]
         resp.media = {'rows': rows, 'total_rows': result['total_rows']}
 
 

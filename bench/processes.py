@@ -1,4 +1,5 @@
 """Processes of the benchmark: started, waited for (bounded), measured (CPU, memory), stopped."""
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,28 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 class Service:
     """A long-running child process with its output in a log file."""
 
-    def __init__(self, name: str, command: list[str], log_dir: Path, *, env: dict | None = None,
-                 stdin: bool = False, json_stdout: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        log_dir: Path,
+        *,
+        env: dict | None = None,
+        stdin: bool = False,
+        json_stdout: bool = False,
+    ) -> None:
         self.name = name
         self.log_path = log_dir / f'{name}.log'
         self._log = open(self.log_path, 'ab')  # noqa: SIM115  # closed by stop(), when the process is gone
         self.proc = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stderr=self._log,
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stderr=self._log,
             stdout=subprocess.PIPE if json_stdout else self._log,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, text=True)
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            text=True,
+        )
 
     def read_json(self, timeout: float = 60.0) -> dict:
         """The next JSON line the process prints (its port, an answer), within `timeout`."""

@@ -3,6 +3,7 @@
 py-spy samples every worker thread that holds the GIL (`--gil`): Python CPU time, not threads
 waiting on the network. The summary ranks functions by their own samples and by inclusive ones.
 """
+
 from __future__ import annotations
 
 import collections
@@ -20,14 +21,33 @@ RATE = 200  # samples per second and thread
 
 def profile_couchgate(chain, work: Path, args, out: Path) -> dict:
     raw = work / 'profile-couchgate.txt'
-    with running('couchgate', chain, work, workers=args.workers, threads=args.threads,
-                 query=args.query) as target:
+    with running(
+        'couchgate', chain, work, workers=args.workers, threads=args.threads, query=args.query
+    ) as target:
         run_load(target.url, connections=args.concurrency, seconds=args.warmup)
         assert target.service is not None
-        spy = subprocess.Popen([str(PY_SPY), 'record', '--pid', str(target.service.proc.pid),
-                                '--subprocesses', '--gil', '--nonblocking', '--rate', str(RATE),
-                                '--duration', str(args.duration), '--format', 'raw', '--output', str(raw)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        spy = subprocess.Popen(
+            [
+                str(PY_SPY),
+                'record',
+                '--pid',
+                str(target.service.proc.pid),
+                '--subprocesses',
+                '--gil',
+                '--nonblocking',
+                '--rate',
+                str(RATE),
+                '--duration',
+                str(args.duration),
+                '--format',
+                'raw',
+                '--output',
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         load = run_load(target.url, connections=args.concurrency, seconds=args.duration)
         _, errors = spy.communicate(timeout=args.duration + 60)
         if spy.returncode != 0:
@@ -55,16 +75,30 @@ def summarize(raw: str, *, requests: int, top: int = 20) -> str:
         for frame in set(frames):
             inclusive[frame] += int(count)
     ms = 1000 * total / RATE / max(requests, 1)
-    lines = [f'py-spy, {total} samples of GIL-holding worker threads at {RATE}/s over {requests} requests: '
-             f'{ms:.2f} ms of Python CPU per request.', '',
-             '| own % | function | | inclusive % | function |', '|---:|---|---|---:|---|']
-    for (o_name, o), (i_name, i) in zip(own.most_common(top), _interesting(inclusive).most_common(top), strict=False):
+    lines = [
+        f'py-spy, {total} samples of GIL-holding worker threads at {RATE}/s over {requests} requests: '
+        f'{ms:.2f} ms of Python CPU per request.',
+        '',
+        '| own % | function | | inclusive % | function |',
+        '|---:|---|---|---:|---|',
+    ]
+    for (o_name, o), (i_name, i) in zip(
+        own.most_common(top), _interesting(inclusive).most_common(top), strict=False
+    ):
         lines.append(f'| {100 * o / total:.1f} | `{o_name}` | | {100 * i / total:.1f} | `{i_name}` |')
     return '\n'.join(lines) + '\n'
 
 
 def _interesting(inclusive: collections.Counter) -> collections.Counter:
     # Thread and gunicorn plumbing is in every stack; it says nothing.
-    boring = ('threading.py', 'concurrent/futures', 'gthread.py', 'arbiter.py', 'app/base.py', 'wsgiapp.py',
-              '<module> (gunicorn', 'workers/base.py')
+    boring = (
+        'threading.py',
+        'concurrent/futures',
+        'gthread.py',
+        'arbiter.py',
+        'app/base.py',
+        'wsgiapp.py',
+        '<module> (gunicorn',
+        'workers/base.py',
+    )
     return collections.Counter({k: v for k, v in inclusive.items() if not any(b in k for b in boring)})

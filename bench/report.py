@@ -1,4 +1,5 @@
 """The benchmark's outputs: results.json, results.md (the README's table) and chart.png."""
+
 from __future__ import annotations
 
 import json
@@ -21,14 +22,26 @@ def check_targets(results: dict) -> list[dict]:
     cg, direct, per_request = main['couchgate'], main['upstream direct'], main['per-request client']
     limit = config['workers'] * config['threads']
     checks = [
-        ('throughput ≥ 0.9 × upstream direct', f"{cg['rps'] / direct['rps']:.2f} ×",
-         cg['rps'] >= 0.9 * direct['rps']),
-        ('throughput ≥ 3 × per-request client', f"{cg['rps'] / max(per_request['rps'], 0.1):.1f} ×",
-         cg['rps'] >= 3 * per_request['rps']),
-        ('p50 within 3 ms of upstream direct', f"+{cg['p50_ms'] - direct['p50_ms']:g} ms",
-         cg['p50_ms'] <= direct['p50_ms'] + 3),
-        (f'upstream TLS connections ≤ workers × threads ({limit})', str(cg['tls_connections']),
-         cg['tls_connections'] <= limit),
+        (
+            'throughput ≥ 0.9 × upstream direct',
+            f'{cg["rps"] / direct["rps"]:.2f} ×',
+            cg['rps'] >= 0.9 * direct['rps'],
+        ),
+        (
+            'throughput ≥ 3 × per-request client',
+            f'{cg["rps"] / max(per_request["rps"], 0.1):.1f} ×',
+            cg['rps'] >= 3 * per_request['rps'],
+        ),
+        (
+            'p50 within 3 ms of upstream direct',
+            f'+{cg["p50_ms"] - direct["p50_ms"]:g} ms',
+            cg['p50_ms'] <= direct['p50_ms'] + 3,
+        ),
+        (
+            f'upstream TLS connections ≤ workers × threads ({limit})',
+            str(cg['tls_connections']),
+            cg['tls_connections'] <= limit,
+        ),
         ('no errors', str(cg['errors']), cg['errors'] == 0),
     ]
     if results.get('export'):
@@ -56,46 +69,70 @@ def update_readme(readme: Path, table: str) -> bool:
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         return False
-    readme.write_text(text[:start + len(BEGIN)] + '\n' + table + text[end:])
+    readme.write_text(text[: start + len(BEGIN)] + '\n' + table + text[end:])
     return True
 
 
 def markdown(results: dict) -> str:
     c, m = results['config'], results['machine']
-    lines = [f"Listing {c['limit']} documents (`{c['query']}`), {c['concurrency']} concurrent keep-alive "
-             f"clients, {c['rtt_ms']:g} ms RTT to the upstream, {c['duration_s']} s per run after "
-             f"{c['warmup_s']} s of warm-up; gunicorn apps with {c['workers']} workers × "
-             f"{c['threads']} threads.",
-             '',
-             '| target | req/s | p50 ms | p99 ms | errors | upstream TLS connections | server CPU s '
-             '| CPU ms/request | machine busy | other jobs\' CPU s |',
-             '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+    lines = [
+        f'Listing {c["limit"]} documents (`{c["query"]}`), {c["concurrency"]} concurrent keep-alive '
+        f'clients, {c["rtt_ms"]:g} ms RTT to the upstream, {c["duration_s"]} s per run after '
+        f'{c["warmup_s"]} s of warm-up; gunicorn apps with {c["workers"]} workers × '
+        f'{c["threads"]} threads.',
+        '',
+        '| target | req/s | p50 ms | p99 ms | errors | upstream TLS connections | server CPU s '
+        "| CPU ms/request | machine busy | other jobs' CPU s |",
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ]
     for r in results['runs']:
         if r['connections'] == c['concurrency']:
-            cpu = '–' if r['target'] == 'upstream direct' else f"{r['app_cpu_s']:.1f}"
-            per = '–' if r['target'] == 'upstream direct' else f"{r['app_cpu_ms_per_request']:.2f}"
-            lines.append(f"| {r['target']} | {r['rps']:.0f} | {r['p50_ms']:g} | {r['p99_ms']:g} "
-                         f"| {r['errors']} | {r['tls_connections']} | {cpu} | {per} "
-                         f"| {r.get('machine_busy_pct', '–')} % | {r.get('other_cpu_s', '–')} |")
-    lines += ['', 'Concurrency sweep, req/s (p50 ms):', '',
-              '| target | ' + ' | '.join(str(n) for n in c['sweep']) + ' |',
-              '|---|' + '---:|' * len(c['sweep'])]
+            cpu = '–' if r['target'] == 'upstream direct' else f'{r["app_cpu_s"]:.1f}'
+            per = '–' if r['target'] == 'upstream direct' else f'{r["app_cpu_ms_per_request"]:.2f}'
+            lines.append(
+                f'| {r["target"]} | {r["rps"]:.0f} | {r["p50_ms"]:g} | {r["p99_ms"]:g} '
+                f'| {r["errors"]} | {r["tls_connections"]} | {cpu} | {per} '
+                f'| {r.get("machine_busy_pct", "–")} % | {r.get("other_cpu_s", "–")} |'
+            )
+    lines += [
+        '',
+        'Concurrency sweep, req/s (p50 ms):',
+        '',
+        '| target | ' + ' | '.join(str(n) for n in c['sweep']) + ' |',
+        '|---|' + '---:|' * len(c['sweep']),
+    ]
     for target in TARGETS:
-        cells = [next((f"{r['rps']:.0f} ({r['p50_ms']:g})" for r in results['runs']
-                       if r['target'] == target and r['connections'] == n), '–') for n in c['sweep']]
+        cells = [
+            next(
+                (
+                    f'{r["rps"]:.0f} ({r["p50_ms"]:g})'
+                    for r in results['runs']
+                    if r['target'] == target and r['connections'] == n
+                ),
+                '–',
+            )
+            for n in c['sweep']
+        ]
         lines.append(f'| {target} | ' + ' | '.join(cells) + ' |')
     if results.get('export'):
         e = results['export']
-        lines += ['', f"Export of {e['documents']:,} documents ({e['megabytes']} MB of NDJSON) through "
-                  f"couchgate: {e['docs_per_s']:,} documents/s, worker RSS {e['rss_before_mb']} MB before, "
-                  f"peak growth {e['peak_rss_growth_mb']} MB."]
+        lines += [
+            '',
+            f'Export of {e["documents"]:,} documents ({e["megabytes"]} MB of NDJSON) through '
+            f'couchgate: {e["docs_per_s"]:,} documents/s, worker RSS {e["rss_before_mb"]} MB before, '
+            f'peak growth {e["peak_rss_growth_mb"]} MB.',
+        ]
     lines += ['', '| goal (couchgate) | measured | holds |', '|---|---|---|']
-    lines += [f"| {t['goal']} | {t['measured']} | {'yes' if t['holds'] else '**no**'} |"
-              for t in results['targets']]
-    lines += ['', f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['os']}, "
-              f"Python {m['python']}, Node {m['node']}; load average {m['load_before']} before, "
-              f"{m['load_after']} after (the load generator and every server share these cores; "
-              f"'other jobs' is CPU the machine spent on anything else). Run {results['generated']}."]
+    lines += [
+        f'| {t["goal"]} | {t["measured"]} | {"yes" if t["holds"] else "**no**"} |' for t in results['targets']
+    ]
+    lines += [
+        '',
+        f'Machine: {m["cpu"]}, {m["cores"]} cores, {m["memory_gb"]} GB, {m["os"]}, '
+        f'Python {m["python"]}, Node {m["node"]}; load average {m["load_before"]} before, '
+        f'{m["load_after"]} after (the load generator and every server share these cores; '
+        f"'other jobs' is CPU the machine spent on anything else). Run {results['generated']}.",
+    ]
     return '\n'.join(lines) + '\n'
 
 
@@ -117,8 +154,10 @@ def chart(results: dict, path: Path) -> None:
     p50_ax.set_yscale('log')
     rps_ax.legend()
     c = results['config']
-    fig.suptitle(f"Listing {c['limit']} documents, {c['rtt_ms']:g} ms RTT, "
-                 f"{c['workers']} workers × {c['threads']} threads")
+    fig.suptitle(
+        f'Listing {c["limit"]} documents, {c["rtt_ms"]:g} ms RTT, '
+        f'{c["workers"]} workers × {c["threads"]} threads'
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -1,7 +1,8 @@
 """`make bench`: the same load against four targets, a concurrency sweep and an export, in one run.
 
-    python -m bench.run [--duration 8] [--rtt-ms 20] [--sweep 1,4,16,64] [--docs 100000] ...
+python -m bench.run [--duration 8] [--rtt-ms 20] [--sweep 1,4,16,64] [--docs 100000] ...
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,19 +34,27 @@ def measure(name: str, chain: UpstreamChain, work: Path, args, connections: int)
         run_load(target.url, connections=connections, seconds=args.warmup, ca=target.ca, **target.request)
         app_cpu, upstream_cpu, busy = _cpu(target), chain.cpu_seconds(), _machine_busy()
         wall = time.monotonic()
-        result = run_load(target.url, connections=connections, seconds=args.duration, ca=target.ca,
-                          **target.request)
+        result = run_load(
+            target.url, connections=connections, seconds=args.duration, ca=target.ca, **target.request
+        )
         app_cpu, upstream_cpu = _cpu(target) - app_cpu, chain.cpu_seconds() - upstream_cpu
         busy, wall = _machine_busy() - busy, time.monotonic() - wall
-        result.update(target=name, tls_connections=chain.front_counts()['accepted'],
-                      app_cpu_s=round(app_cpu, 2), upstream_cpu_s=round(upstream_cpu, 2),
-                      app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3),
-                      machine_busy_pct=round(100 * busy / ((os.cpu_count() or 1) * wall)),
-                      # CPU the machine spent on anything but this benchmark (other jobs): noise
-                      other_cpu_s=round(max(0.0, busy - app_cpu - upstream_cpu - result['loadgen_cpu_s']), 2))
-    print(f"  {name:>20} @ {connections:>2}: {result['rps']:7.1f} req/s  p50 {result['p50_ms']:>4} ms  "
-          f"p99 {result['p99_ms']:>4} ms  errors {result['errors']}  TLS {result['tls_connections']}  "
-          f"machine {result['machine_busy_pct']}% busy, {result['other_cpu_s']} s CPU not ours", flush=True)
+        result.update(
+            target=name,
+            tls_connections=chain.front_counts()['accepted'],
+            app_cpu_s=round(app_cpu, 2),
+            upstream_cpu_s=round(upstream_cpu, 2),
+            app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3),
+            machine_busy_pct=round(100 * busy / ((os.cpu_count() or 1) * wall)),
+            # CPU the machine spent on anything but this benchmark (other jobs): noise
+            other_cpu_s=round(max(0.0, busy - app_cpu - upstream_cpu - result['loadgen_cpu_s']), 2),
+        )
+    print(
+        f'  {name:>20} @ {connections:>2}: {result["rps"]:7.1f} req/s  p50 {result["p50_ms"]:>4} ms  '
+        f'p99 {result["p99_ms"]:>4} ms  errors {result["errors"]}  TLS {result["tls_connections"]}  '
+        f'machine {result["machine_busy_pct"]}% busy, {result["other_cpu_s"]} s CPU not ours',
+        flush=True,
+    )
     return result
 
 
@@ -61,12 +70,24 @@ def _machine_busy() -> float:
 
 
 def machine() -> dict:
-    cpu = next((line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines()
-                if line.startswith('model name')), platform.processor() or 'unknown CPU')
+    cpu = next(
+        (
+            line.split(':', 1)[1].strip()
+            for line in Path('/proc/cpuinfo').read_text().splitlines()
+            if line.startswith('model name')
+        ),
+        platform.processor() or 'unknown CPU',
+    )
     node = subprocess.run(['node', '--version'], capture_output=True, text=True, timeout=30).stdout.strip()
-    return {'cpu': cpu, 'cores': os.cpu_count(), 'memory_gb': round(psutil.virtual_memory().total / 2**30, 1),
-            'os': f'{platform.system()} {platform.release()}', 'python': platform.python_version(),
-            'node': node.lstrip('v'), 'load_before': _load()}
+    return {
+        'cpu': cpu,
+        'cores': os.cpu_count(),
+        'memory_gb': round(psutil.virtual_memory().total / 2**30, 1),
+        'os': f'{platform.system()} {platform.release()}',
+        'python': platform.python_version(),
+        'node': node.lstrip('v'),
+        'load_before': _load(),
+    }
 
 
 def _load() -> str:
@@ -87,8 +108,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--threads', type=int, default=8)
     parser.add_argument('--no-export', action='store_true')
-    parser.add_argument('--profile', action='store_true',
-                        help='instead: py-spy couchgate under the main load, write profile.md')
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='instead: py-spy couchgate under the main load, write profile.md',
+    )
     parser.add_argument('--out', type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     args.sweep = sorted({int(n) for n in args.sweep.split(',')} | {args.concurrency})
@@ -101,14 +125,26 @@ def main(argv: list[str] | None = None) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     started = time.monotonic()
-    results: dict[str, Any] = {'generated': datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC'),
-               'machine': machine(),
-               'config': {'rtt_ms': args.rtt_ms, 'duration_s': args.duration, 'warmup_s': args.warmup,
-                          'workers': args.workers, 'threads': args.threads, 'concurrency': args.concurrency,
-                          'sweep': args.sweep, 'docs': args.docs, 'limit': args.limit, 'query': args.query},
-               'runs': []}
-    print(f'bench: loading {args.docs:,} documents, starting the upstream ({args.rtt_ms:g} ms RTT)',
-          flush=True)
+    results: dict[str, Any] = {
+        'generated': datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC'),
+        'machine': machine(),
+        'config': {
+            'rtt_ms': args.rtt_ms,
+            'duration_s': args.duration,
+            'warmup_s': args.warmup,
+            'workers': args.workers,
+            'threads': args.threads,
+            'concurrency': args.concurrency,
+            'sweep': args.sweep,
+            'docs': args.docs,
+            'limit': args.limit,
+            'query': args.query,
+        },
+        'runs': [],
+    }
+    print(
+        f'bench: loading {args.docs:,} documents, starting the upstream ({args.rtt_ms:g} ms RTT)', flush=True
+    )
     with UpstreamChain(work, docs=args.docs, rtt_ms=args.rtt_ms) as chain:
         if args.profile:
             profile_couchgate(chain, work, args, args.out)
@@ -119,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.no_export:
             print('bench: export', flush=True)
             results['export'] = measure_export(chain, work, threads=args.threads)
-            print(f"  {results['export']}", flush=True)
+            print(f'  {results["export"]}', flush=True)
     results['machine']['load_after'] = _load()
     results['seconds'] = round(time.monotonic() - started)
     # The README shows the latest full run; a partial one (--targets) leaves it alone.

@@ -1,5 +1,6 @@
 """The four targets under the same load: three gunicorn apps with the same workers and threads,
 and the upstream itself (the ceiling)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -37,14 +38,28 @@ def upstream_request(query: str) -> dict:
     same work for the direct target (a JSON body, and gzip accepted: pouchdb-server compresses)."""
     params = dict(pair.split('=') for pair in query.split('&'))
     body = {'limit': int(params['limit']), 'include_docs': params.get('include_docs') == 'true'}
-    return {'method': 'POST', 'body': json.dumps(body),
-            'headers': {'Content-Type': 'application/json', 'Accept': 'application/json',
-                        'Accept-Encoding': 'gzip, deflate'}}
+    return {
+        'method': 'POST',
+        'body': json.dumps(body),
+        'headers': {
+            'Content-Type': 'application/json',
+            'Accept': 'application/json',
+            'Accept-Encoding': 'gzip, deflate',
+        },
+    }
 
 
 @contextlib.contextmanager
-def running(name: str, chain: UpstreamChain, work: Path, *, workers: int, threads: int,
-            query: str, extra_env: dict | None = None) -> Iterator[Running]:
+def running(
+    name: str,
+    chain: UpstreamChain,
+    work: Path,
+    *,
+    workers: int,
+    threads: int,
+    query: str,
+    extra_env: dict | None = None,
+) -> Iterator[Running]:
     """Start target `name` (fresh processes), yield it, stop it."""
     if name == 'upstream direct':
         yield Running(name, f'{chain.url}/{DB}/_all_docs', None, chain.ca_pem, upstream_request(query))
@@ -53,15 +68,37 @@ def running(name: str, chain: UpstreamChain, work: Path, *, workers: int, thread
     if name == 'couchgate':
         # Its Procfile command, as Heroku runs it; the same workers and threads as the others.
         command = ['/bin/sh', '-c', shell_command(process_command('web'))]
-        env = base_env(PORT=str(port), WEB_CONCURRENCY=str(workers), GUNICORN_THREADS=str(threads),
-                       CLOUDANT_URL=chain.url, CLOUDANT_CA_BUNDLE=str(chain.ca_bundle),
-                       CLOUDANT_DATABASES=DB, **(extra_env or {}))
+        env = base_env(
+            PORT=str(port),
+            WEB_CONCURRENCY=str(workers),
+            GUNICORN_THREADS=str(threads),
+            CLOUDANT_URL=chain.url,
+            CLOUDANT_CA_BUNDLE=str(chain.ca_bundle),
+            CLOUDANT_DATABASES=DB,
+            **(extra_env or {}),
+        )
     else:
-        module = {'per-request client': 'bench.app_per_request',
-                  'module-level client': 'bench.app_module_client'}[name]
-        command = [sys.executable, '-m', 'gunicorn', '--worker-class', 'gthread',
-                   '--workers', str(workers), '--threads', str(threads), '--keep-alive', '95',
-                   '--bind', f'127.0.0.1:{port}', '--no-control-socket', f'{module}:app']
+        module = {
+            'per-request client': 'bench.app_per_request',
+            'module-level client': 'bench.app_module_client',
+        }[name]
+        command = [
+            sys.executable,
+            '-m',
+            'gunicorn',
+            '--worker-class',
+            'gthread',
+            '--workers',
+            str(workers),
+            '--threads',
+            str(threads),
+            '--keep-alive',
+            '95',
+            '--bind',
+            f'127.0.0.1:{port}',
+            '--no-control-socket',
+            f'{module}:app',
+        ]
         env = base_env(CLOUDANT_URL=chain.url, REQUESTS_CA_BUNDLE=str(chain.ca_bundle))
     service = Service(name.replace(' ', '-'), command, work, env=env)
     try:

@@ -7,6 +7,7 @@ Each prints {"port": N} once it listens. The front then answers commands on stdi
 line, with one JSON line: `stats` (connections accepted, requests), `reset`, `close` (drop
 every client connection, so the next target starts cold).
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """The API's description: the OpenAPI document, and an interactive page served without any CDN."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,10 @@ PAGE = b"""<!DOCTYPE html>
 </body>
 </html>
 """
-PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-               "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+)
 
 
 class OpenApiDocument:

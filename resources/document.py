@@ -1,4 +1,5 @@
 """One document of an allowed database."""
+
 from __future__ import annotations
 
 import falcon

@@ -1,4 +1,5 @@
 """The documents of an allowed database: listing and creating."""
+
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
@@ -24,14 +25,27 @@ class Documents:
         limit = int_param(req, 'limit', default=25, minimum=1, maximum=1000)
         start_key, end_key = single_param(req, 'start_key'), single_param(req, 'end_key')
         include_docs, descending = bool_param(req, 'include_docs'), bool_param(req, 'descending')
-        page = self._couch.list(db, limit=limit, start_key=start_key, end_key=end_key,
-                                include_docs=include_docs, descending=descending)
-        query = {'start_key': start_key, 'end_key': end_key, 'include_docs': include_docs,
-                 'descending': descending}
+        page = self._couch.list(
+            db,
+            limit=limit,
+            start_key=start_key,
+            end_key=end_key,
+            include_docs=include_docs,
+            descending=descending,
+        )
+        query = {
+            'start_key': start_key,
+            'end_key': end_key,
+            'include_docs': include_docs,
+            'descending': descending,
+        }
         resp.media = {'rows': page.rows, 'total_rows': page.total_rows}
         if page.next_key is not None:
-            params = {k: _param(v) for k, v in dict(query, limit=limit, start_key=page.next_key).items()
-                      if v not in (None, False)}
+            params = {
+                k: _param(v)
+                for k, v in dict(query, limit=limit, start_key=page.next_key).items()
+                if v not in (None, False)
+            }
             resp.media['next'] = f'/v1/{quote(db, safe="")}/docs?{urlencode(params)}'
             resp.append_link(resp.media['next'], 'next')
 

@@ -1,4 +1,5 @@
 """Every document of an allowed database, streamed as NDJSON."""
+
 from __future__ import annotations
 
 import logging
@@ -26,14 +27,23 @@ class Export:
         self._batch_size = settings.export_batch_size
 
     def on_get(self, req, resp, db):
-        batches = self._couch.documents(db, batch_size=self._batch_size,
-                                        start_key=single_param(req, 'start_key'),
-                                        end_key=single_param(req, 'end_key'))
+        batches = self._couch.documents(
+            db,
+            batch_size=self._batch_size,
+            start_key=single_param(req, 'start_key'),
+            end_key=single_param(req, 'end_key'),
+        )
         # The first batch is fetched now: a missing database is a 404 problem, not a 200 that stops.
         first = next(batches)
         resp.content_type = NDJSON
-        resp.stream = ExportStream(first, batches, req.context.upstream_record, request_id=req.context.request_id,
-                                   path=req.path, started=req.context.started)
+        resp.stream = ExportStream(
+            first,
+            batches,
+            req.context.upstream_record,
+            request_id=req.context.request_id,
+            path=req.path,
+            started=req.context.started,
+        )
 
 
 class ExportStream:
@@ -44,8 +54,16 @@ class ExportStream:
     a second line, `export`, gives the totals of the whole export when the stream closes.
     """
 
-    def __init__(self, first: Rows, batches: Generator[Rows, None, None], record: UpstreamRecord, *,
-                 request_id: str, path: str, started: float) -> None:
+    def __init__(
+        self,
+        first: Rows,
+        batches: Generator[Rows, None, None],
+        record: UpstreamRecord,
+        *,
+        request_id: str,
+        path: str,
+        started: float,
+    ) -> None:
         self._pending: Rows | None = first
         self._batches = batches
         self._record = record
@@ -89,11 +107,17 @@ class ExportStream:
         self._closed = True
         self._batches.close()
         level = logging.WARNING if 'error' in self._fields else logging.INFO
-        log.log(level, 'export', extra={'fields': dict(
-            self._fields,
-            complete=self._complete,
-            documents=self._documents,
-            bytes=self._bytes,
-            duration_ms=round((time.perf_counter() - self._started) * 1000, 1),
-            **self._record.log_fields(),
-        )})
+        log.log(
+            level,
+            'export',
+            extra={
+                'fields': dict(
+                    self._fields,
+                    complete=self._complete,
+                    documents=self._documents,
+                    bytes=self._bytes,
+                    duration_ms=round((time.perf_counter() - self._started) * 1000, 1),
+                    **self._record.log_fields(),
+                )
+            },
+        )

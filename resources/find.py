@@ -1,4 +1,5 @@
 """Mango queries over an allowed database."""
+
 from __future__ import annotations
 
 from injector import inject
@@ -27,8 +28,9 @@ def _query(body: dict) -> dict:
         _invalid(unknown[0], f'is not a query field (allowed: {", ".join(_FIELDS)})')
     if not isinstance(body.get('selector'), dict):
         _invalid('selector', 'is required and must be an object')
-    if 'fields' in body and not (isinstance(body['fields'], list)
-                                 and all(isinstance(f, str) for f in body['fields'])):
+    if 'fields' in body and not (
+        isinstance(body['fields'], list) and all(isinstance(f, str) for f in body['fields'])
+    ):
         _invalid('fields', 'must be a list of field names')
     if 'sort' in body and not isinstance(body['sort'], list):
         _invalid('sort', 'must be a list')

@@ -1,4 +1,5 @@
 """The Prometheus scrape endpoint."""
+
 from __future__ import annotations
 
 from injector import inject

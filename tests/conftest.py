@@ -17,8 +17,15 @@ from tests.support.tls_front import TLSFront
 TESTS = Path(__file__).parent
 LEVELS = ('unit', 'integration', 'e2e')  # the folders, and the marker each gives its tests
 # A unit test asks for none of these: each one starts, or talks to, a server.
-SERVER_FIXTURES = {'pouch', 'couch_admin', 'make_db', 'front', 'tls_front_server', 'proxy',
-                   'fault_proxy_server'}
+SERVER_FIXTURES = {
+    'pouch',
+    'couch_admin',
+    'make_db',
+    'front',
+    'tls_front_server',
+    'proxy',
+    'fault_proxy_server',
+}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -45,31 +52,31 @@ def pytest_collection_modifyitems(config, items):
 def app_env(request) -> dict:
     """The settings of the test's app_env markers (the module's, then the test's own over them)."""
     env = {}
-    for marker in reversed(list(request.node.iter_markers("app_env"))):
+    for marker in reversed(list(request.node.iter_markers('app_env'))):
         env.update(marker.kwargs)
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope='session')
 def ca() -> trustme.CA:
     return trustme.CA()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope='session')
 def ca_bundle(ca, tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    path = tmp_path_factory.mktemp('ca') / 'ca.pem'
     ca.cert_pem.write_to_path(str(path))
     return str(path)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope='session')
 def pouch(tmp_path_factory):
     """The session's pouchdb-server (in memory, admin party: tests that add an admin need their own)."""
-    with PouchServer(tmp_path_factory.mktemp("pouch")) as server:
+    with PouchServer(tmp_path_factory.mktemp('pouch')) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope='session')
 def couch_admin(pouch):
     """Talks to the server directly, so nothing it does is counted by the front."""
     admin = CouchAdmin(pouch.url)
@@ -77,17 +84,17 @@ def couch_admin(pouch):
     admin.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope='session')
 def server_ssl_context(ca) -> ssl.SSLContext:
     """A server-side context with a certificate for localhost and 127.0.0.1, signed by `ca`."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    ca.issue_cert('localhost', '127.0.0.1').configure_cert(context)
     return context
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope='session')
 def tls_front_server(pouch, server_ssl_context):
-    with TLSFront(("127.0.0.1", pouch.port), server_ssl_context) as front:
+    with TLSFront(('127.0.0.1', pouch.port), server_ssl_context) as front:
         yield front
 
 
@@ -99,9 +106,9 @@ def front(tls_front_server):
     return tls_front_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope='session')
 def fault_proxy_server(pouch, server_ssl_context):
-    with FaultProxy(("127.0.0.1", pouch.port), server_ssl_context) as proxy:
+    with FaultProxy(('127.0.0.1', pouch.port), server_ssl_context) as proxy:
         yield proxy
 
 
@@ -124,9 +131,9 @@ def make_db(couch_admin):
 
     def make(name: str | None = None) -> str:
         # CouchDB names must start with a lowercase letter.
-        name = name or "t" + uuid.uuid4().hex[:12]
+        name = name or 't' + uuid.uuid4().hex[:12]
         response = couch_admin.put(name)
-        assert response.status_code == 201, f"creating {name}: {response.status_code} {response.text}"
+        assert response.status_code == 201, f'creating {name}: {response.status_code} {response.text}'
         created.append(name)
         return name
 

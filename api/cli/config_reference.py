@@ -3,6 +3,7 @@
 `python -m api.cli.config_reference` prints the table; `--write` rewrites both files; `--check`
 exits 1 when either differs from the table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,10 @@ def write() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog='python -m api.cli.config_reference',
-                                     description="README's table of variables and app.json's env.")
+    parser = argparse.ArgumentParser(
+        prog='python -m api.cli.config_reference',
+        description="README's table of variables and app.json's env.",
+    )
     action = parser.add_mutually_exclusive_group()
     action.add_argument('--write', action='store_true', help="rewrite README's table and app.json's env")
     action.add_argument('--check', action='store_true', help='exit 1 if README or app.json is out of date')
@@ -81,8 +84,9 @@ def main(argv: list[str] | None = None) -> None:
         elif args.check:
             files = stale()
             if files:
-                parser.exit(1, f'{" and ".join(files)} out of date: run '
-                               'python -m api.cli.config_reference --write\n')
+                parser.exit(
+                    1, f'{" and ".join(files)} out of date: run python -m api.cli.config_reference --write\n'
+                )
         else:
             sys.stdout.write(markdown())
     except MissingMarkers as error:

@@ -14,10 +14,34 @@ from api.bootstrap import settings_or_exit
 TIMEOUT = (3.05, 30)  # (connect, read): an admin-only call to pouchdb-server can hang
 BATCH = 500
 
-DISHES = ('ramen', 'tacos', 'falafel wrap', 'pierogi', 'bibimbap', 'margherita',
-          'pad thai', 'banh mi', 'shakshuka', 'poke bowl', 'gyoza', 'arepa')
-CUISINES = ('japanese', 'mexican', 'lebanese', 'polish', 'korean', 'italian',
-            'thai', 'vietnamese', 'israeli', 'hawaiian', 'chinese', 'venezuelan')
+DISHES = (
+    'ramen',
+    'tacos',
+    'falafel wrap',
+    'pierogi',
+    'bibimbap',
+    'margherita',
+    'pad thai',
+    'banh mi',
+    'shakshuka',
+    'poke bowl',
+    'gyoza',
+    'arepa',
+)
+CUISINES = (
+    'japanese',
+    'mexican',
+    'lebanese',
+    'polish',
+    'korean',
+    'italian',
+    'thai',
+    'vietnamese',
+    'israeli',
+    'hawaiian',
+    'chinese',
+    'venezuelan',
+)
 TAGS = ('vegetarian', 'spicy', 'quick', 'street food', 'comfort', 'late night', 'shareable')
 
 
@@ -78,8 +102,9 @@ def missing_ids(session: requests.Session, db_url: str, ids: list[str]) -> list[
     """The ids among `ids` with no live document (never created, or deleted)."""
     response = session.post(f'{db_url}/_all_docs', json={'keys': ids}, timeout=TIMEOUT)
     response.raise_for_status()
-    live = {row['key'] for row in response.json()['rows']
-            if 'value' in row and not row['value'].get('deleted')}
+    live = {
+        row['key'] for row in response.json()['rows'] if 'value' in row and not row['value'].get('deleted')
+    }
     return [doc_id for doc_id in ids if doc_id not in live]
 
 
@@ -114,12 +139,19 @@ def seed(url: str, db: str, count: int, wait: float = 0, session=None) -> tuple[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m api.cli.demo', description=__doc__)
-    parser.add_argument('--url', help='server URL, credentials included if any '
-                        '(default: CLOUDANT_URL and its credentials, read as the app reads them)')
+    parser.add_argument(
+        '--url',
+        help='server URL, credentials included if any '
+        '(default: CLOUDANT_URL and its credentials, read as the app reads them)',
+    )
     parser.add_argument('--db', default='foundbite', help='database (default: %(default)s)')
     parser.add_argument('--count', type=int, default=100, help='documents (default: %(default)s)')
-    parser.add_argument('--wait', type=float, default=0,
-                        help='seconds to wait for the server to answer (default: %(default)s)')
+    parser.add_argument(
+        '--wait',
+        type=float,
+        default=0,
+        help='seconds to wait for the server to answer (default: %(default)s)',
+    )
     args = parser.parse_args(argv)
     session = requests.Session()
     if args.url:
@@ -135,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         total, added = seed(url, args.db, args.count, args.wait, session)
     except requests.HTTPError as error:  # its message quotes the URL, credentials included
         response = error.response
-        print(f'demo: HTTP {response.status_code} {response.reason} from {redact(response.url)}',
-              file=sys.stderr)
+        print(
+            f'demo: HTTP {response.status_code} {response.reason} from {redact(response.url)}',
+            file=sys.stderr,
+        )
         return 1
     except requests.RequestException as error:
         print(f'demo: {type(error).__name__} talking to {redact(url)}', file=sys.stderr)

@@ -29,9 +29,7 @@ def process_command(name: str, path: str | Path = PROCFILE) -> str:
             return match.group(2).strip()
         if match:
             found.append(match.group(1))
-    raise ProcessNotFound(
-        f'{path} has no {name!r} process (it has: {", ".join(found) or "none"})'
-    )
+    raise ProcessNotFound(f'{path} has no {name!r} process (it has: {", ".join(found) or "none"})')
 
 
 def shell_command(command: str) -> str:

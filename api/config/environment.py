@@ -1,4 +1,5 @@
 """The environment as Settings may read it: only variables the table describes."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -24,7 +25,8 @@ class Environment(Mapping[str, str]):
         if name not in APP_VARIABLES:
             raise UndocumentedVariable(
                 f'{name} is not in api/config/variables.py: describe it there, then run '
-                '`python -m api.cli.config_reference --write`')
+                '`python -m api.cli.config_reference --write`'
+            )
         return self._env[name]
 
     def __iter__(self) -> Iterator[str]:

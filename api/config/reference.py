@@ -1,4 +1,5 @@
 """The table of variables as people read it: README's Markdown and app.json's `env`."""
+
 from __future__ import annotations
 
 import re
@@ -6,8 +7,10 @@ import re
 from api.config.settings import Settings
 from api.config.variables import GROUPS, VARIABLES, Variable
 
-NOTE = ('<!-- Generated from api/config/variables.py by `python -m api.cli.config_reference --write`:'
-        ' edit the table there, not here. -->')
+NOTE = (
+    '<!-- Generated from api/config/variables.py by `python -m api.cli.config_reference --write`:'
+    ' edit the table there, not here. -->'
+)
 _LINK = re.compile(r'\[([^\]]+)\]\([^)]*\)')
 
 
@@ -69,8 +72,10 @@ def app_json_env() -> dict[str, dict[str, object]]:
     for variable in VARIABLES:
         if variable.heroku in ('platform', 'omitted'):
             continue
-        spec: dict[str, object] = {'description': description(variable),
-                                   'required': variable.heroku == 'required'}
+        spec: dict[str, object] = {
+            'description': description(variable),
+            'required': variable.heroku == 'required',
+        }
         if variable.heroku == 'value':
             value = variable.heroku_value
             spec['value'] = spelled(default_value(variable)) if value is None else value

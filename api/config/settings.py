@@ -1,4 +1,5 @@
 """Settings: the only reader of the environment."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -105,7 +106,8 @@ class Settings:
             max_body_bytes=integer(env, 'API_MAX_BODY_BYTES', cls.max_body_bytes, minimum=1024),
             cors_allow_origins=origins(env.get('CORS_ALLOW_ORIGINS', '')),
             # One batch is held in memory while it streams out: bounded, so memory stays flat.
-            export_batch_size=integer(env, 'EXPORT_BATCH_SIZE', cls.export_batch_size, minimum=1,
-                                      maximum=10_000),
+            export_batch_size=integer(
+                env, 'EXPORT_BATCH_SIZE', cls.export_batch_size, minimum=1, maximum=10_000
+            ),
             metrics_dir=directory(env.get('PROMETHEUS_MULTIPROC_DIR')),
         )

@@ -1,4 +1,5 @@
 """Parsers of configuration values: each checks one value and names the variable when it is bad."""
+
 from __future__ import annotations
 
 import os
@@ -6,8 +7,16 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-_BOOLEANS = {'1': True, 'true': True, 'yes': True, 'on': True,
-             '0': False, 'false': False, 'no': False, 'off': False}
+_BOOLEANS = {
+    '1': True,
+    'true': True,
+    'yes': True,
+    'on': True,
+    '0': False,
+    'false': False,
+    'no': False,
+    'off': False,
+}
 MIN_API_KEY_LENGTH = 16
 _DB_NAME = re.compile(r'^[a-z][a-z0-9_$()+/-]*$')
 _KEY_NAME = re.compile(r'[A-Za-z0-9._-]{1,64}')
@@ -54,8 +63,10 @@ def api_keys(raw: str) -> tuple[tuple[str, str], ...]:
         if not _KEY_NAME.fullmatch(name):
             raise ConfigError(f'API_KEYS: the name of key {number} must be 1-64 of A-Z a-z 0-9 . _ -')
         if len(key) < MIN_API_KEY_LENGTH or not _KEY.fullmatch(key):
-            raise ConfigError(f'API_KEYS: key {number} ({name}) must be at least {MIN_API_KEY_LENGTH} '
-                              'of A-Z a-z 0-9 . _ ~ + / = -')
+            raise ConfigError(
+                f'API_KEYS: key {number} ({name}) must be at least {MIN_API_KEY_LENGTH} '
+                'of A-Z a-z 0-9 . _ ~ + / = -'
+            )
         keys.append((name, key))
     if len({name for name, _ in keys}) < len(keys) or len({key for _, key in keys}) < len(keys):
         raise ConfigError('API_KEYS: names and keys must be unique')
@@ -68,8 +79,10 @@ def origins(raw: str) -> tuple[str, ...]:
         return origins
     for origin in origins:
         if not _ORIGIN.fullmatch(origin):
-            raise ConfigError(f'CORS_ALLOW_ORIGINS: {origin!r} is not an origin like https://app.example.com'
-                              ' (or use * alone)')
+            raise ConfigError(
+                f'CORS_ALLOW_ORIGINS: {origin!r} is not an origin like https://app.example.com'
+                ' (or use * alone)'
+            )
     return origins
 
 
@@ -90,8 +103,9 @@ def directory(raw: str | None) -> str | None:
     return raw
 
 
-def integer(env: Mapping[str, str], name: str, default: int, *, minimum: int,
-            maximum: int | None = None) -> int:
+def integer(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None
+) -> int:
     raw = env.get(name)
     if raw in (None, ''):
         return default

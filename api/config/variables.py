@@ -1,4 +1,5 @@
 """Every environment variable couchgate knows, in one table: README and app.json are generated from it."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,79 +40,167 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable('CLOUDANT_URL', 'upstream',
-             'the server, e.g. `https://ACCOUNT.cloudantnosqldb.appdomain.cloud`; userinfo '
-             '(`https://user:pass@host`) is accepted, moved into the credentials and never logged',
-             'url', heroku='required'),
-    Variable('CLOUDANT_AUTH_TYPE', 'upstream',
-             '`NOAUTH`, `BASIC`, `COUCHDB_SESSION` (cookie, renewed with one login for all threads) '
-             'or `IAM` (the names ibmcloudant uses)',
-             'auth_type', shown='`BASIC` with a user name, else {}'),
+    Variable(
+        'CLOUDANT_URL',
+        'upstream',
+        'the server, e.g. `https://ACCOUNT.cloudantnosqldb.appdomain.cloud`; userinfo '
+        '(`https://user:pass@host`) is accepted, moved into the credentials and never logged',
+        'url',
+        heroku='required',
+    ),
+    Variable(
+        'CLOUDANT_AUTH_TYPE',
+        'upstream',
+        '`NOAUTH`, `BASIC`, `COUCHDB_SESSION` (cookie, renewed with one login for all threads) '
+        'or `IAM` (the names ibmcloudant uses)',
+        'auth_type',
+        shown='`BASIC` with a user name, else {}',
+    ),
     Variable('CLOUDANT_USERNAME', 'upstream', 'for `BASIC` and `COUCHDB_SESSION`', 'username'),
     Variable('CLOUDANT_PASSWORD', 'upstream', 'for `BASIC` and `COUCHDB_SESSION`', 'password', secret=True),
     Variable('CLOUDANT_APIKEY', 'upstream', 'IBM Cloud API key, for `IAM`', 'apikey', secret=True),
-    Variable('CLOUDANT_IAM_URL', 'upstream', 'the IAM token endpoint (rarely needed)',
-             'iam_url', shown="IBM Cloud's"),
-    Variable('CLOUDANT_CA_BUNDLE', 'upstream',
-             'PEM file of the CAs to trust for the upstream; wins over `REQUESTS_CA_BUNDLE`',
-             'ca_bundle', shown='system trust'),
-    Variable('CLOUDANT_DATABASES', 'upstream',
-             'comma-separated allowlist; names starting with `_` are refused at start-up; the release '
-             'phase creates any that are missing',
-             'databases', heroku='value', heroku_value='foundbite'),
-    Variable('CLOUDANT_POOL_MAXSIZE', 'upstream',
-             'connections kept per worker; never below the thread count (a smaller value is raised, '
-             'with a start-up warning)',
-             'pool_maxsize', shown='`GUNICORN_THREADS`'),
-    Variable('CLOUDANT_CONNECT_TIMEOUT', 'upstream',
-             'seconds to connect, on every upstream call, logins and IAM token requests included',
-             'connect_timeout', unit='s'),
-    Variable('CLOUDANT_READ_TIMEOUT', 'upstream',
-             "seconds to wait for the upstream's answer, logins and IAM token requests included "
-             "(below Heroku's 30 s router limit)",
-             'read_timeout', unit='s'),
-    Variable('CLOUDANT_MAX_RETRIES', 'upstream',
-             'repeats of one upstream request, 0 to 10, for what is safe to repeat '
-             '(see [Failure behaviour](#failure-behaviour))',
-             'max_retries'),
-    Variable('CLOUDANT_RETRY_MAX_WAIT', 'upstream',
-             'the longest wait before a repeat; a longer `Retry-After` goes back to the client as 429 '
-             'instead',
-             'retry_max_wait', unit='s'),
-    Variable('GUNICORN_THREADS', 'server',
-             'threads per worker (`gthread`); upstream connections per dyno = `WEB_CONCURRENCY` × '
-             '`GUNICORN_THREADS`',
-             'threads', heroku='value'),
-    Variable('WEB_CONCURRENCY', 'server', 'worker processes (Heroku sets it by dyno size)',
-             'workers', heroku='platform'),
+    Variable(
+        'CLOUDANT_IAM_URL',
+        'upstream',
+        'the IAM token endpoint (rarely needed)',
+        'iam_url',
+        shown="IBM Cloud's",
+    ),
+    Variable(
+        'CLOUDANT_CA_BUNDLE',
+        'upstream',
+        'PEM file of the CAs to trust for the upstream; wins over `REQUESTS_CA_BUNDLE`',
+        'ca_bundle',
+        shown='system trust',
+    ),
+    Variable(
+        'CLOUDANT_DATABASES',
+        'upstream',
+        'comma-separated allowlist; names starting with `_` are refused at start-up; the release '
+        'phase creates any that are missing',
+        'databases',
+        heroku='value',
+        heroku_value='foundbite',
+    ),
+    Variable(
+        'CLOUDANT_POOL_MAXSIZE',
+        'upstream',
+        'connections kept per worker; never below the thread count (a smaller value is raised, '
+        'with a start-up warning)',
+        'pool_maxsize',
+        shown='`GUNICORN_THREADS`',
+    ),
+    Variable(
+        'CLOUDANT_CONNECT_TIMEOUT',
+        'upstream',
+        'seconds to connect, on every upstream call, logins and IAM token requests included',
+        'connect_timeout',
+        unit='s',
+    ),
+    Variable(
+        'CLOUDANT_READ_TIMEOUT',
+        'upstream',
+        "seconds to wait for the upstream's answer, logins and IAM token requests included "
+        "(below Heroku's 30 s router limit)",
+        'read_timeout',
+        unit='s',
+    ),
+    Variable(
+        'CLOUDANT_MAX_RETRIES',
+        'upstream',
+        'repeats of one upstream request, 0 to 10, for what is safe to repeat '
+        '(see [Failure behaviour](#failure-behaviour))',
+        'max_retries',
+    ),
+    Variable(
+        'CLOUDANT_RETRY_MAX_WAIT',
+        'upstream',
+        'the longest wait before a repeat; a longer `Retry-After` goes back to the client as 429 instead',
+        'retry_max_wait',
+        unit='s',
+    ),
+    Variable(
+        'GUNICORN_THREADS',
+        'server',
+        'threads per worker (`gthread`); upstream connections per dyno = `WEB_CONCURRENCY` × '
+        '`GUNICORN_THREADS`',
+        'threads',
+        heroku='value',
+    ),
+    Variable(
+        'WEB_CONCURRENCY',
+        'server',
+        'worker processes (Heroku sets it by dyno size)',
+        'workers',
+        heroku='platform',
+    ),
     Variable('PORT', 'server', 'where gunicorn listens (Heroku sets it)', 'port', heroku='platform'),
-    Variable('PRELOAD_APP', 'server',
-             "`1` builds the app in gunicorn's master before the fork (as `gunicorn --preload` does), "
-             "which then checks the upstream; workers never use the master's connections",
-             'preload_app', heroku='value'),
-    Variable('API_KEYS', 'api',
-             'comma-separated `name:key` (or a bare `key`, named `key-1`, `key-2`, …); keys of at least '
-             '16 of `A-Z a-z 0-9 . _ ~ + / = -`',
-             'api_keys', shown='{} (writes refused)', secret=True),
-    Variable('API_REQUIRE_KEY_FOR_READS', 'api', '`1`: reads need a key too (needs `API_KEYS`)',
-             'require_key_for_reads', heroku='value'),
-    Variable('API_MAX_BODY_BYTES', 'api', 'larger request bodies get 413 without being read (at least 1024)',
-             'max_body_bytes', shown='{} (1 MiB)'),
-    Variable('CORS_ALLOW_ORIGINS', 'api', 'comma-separated origins (`https://app.example.com`), or `*`',
-             'cors_allow_origins', shown='{} (same origin only)'),
-    Variable('EXPORT_BATCH_SIZE', 'api',
-             'documents per upstream request of an export (1 to 10000); one batch is held in memory',
-             'export_batch_size'),
-    Variable('LOG_LEVEL', 'observability',
-             '`DEBUG`, `INFO`, `WARNING` or `ERROR`; `DEBUG` adds one line per connection event',
-             'log_level', heroku='value'),
-    Variable('PROMETHEUS_MULTIPROC_DIR', 'observability',
-             "where gunicorn's workers keep their metric values (see [Metrics](#metrics)); emptied at start",
-             'metrics_dir', shown='a fresh temporary directory'),
-    Variable('COUCH_PORT', 'local',
-             'port of the local pouchdb-server that `make run` starts (`bin/local-couch`) and points '
-             '`CLOUDANT_URL` at (`Procfile.dev`)',
-             shown='5984', heroku='omitted'),
+    Variable(
+        'PRELOAD_APP',
+        'server',
+        "`1` builds the app in gunicorn's master before the fork (as `gunicorn --preload` does), "
+        "which then checks the upstream; workers never use the master's connections",
+        'preload_app',
+        heroku='value',
+    ),
+    Variable(
+        'API_KEYS',
+        'api',
+        'comma-separated `name:key` (or a bare `key`, named `key-1`, `key-2`, …); keys of at least '
+        '16 of `A-Z a-z 0-9 . _ ~ + / = -`',
+        'api_keys',
+        shown='{} (writes refused)',
+        secret=True,
+    ),
+    Variable(
+        'API_REQUIRE_KEY_FOR_READS',
+        'api',
+        '`1`: reads need a key too (needs `API_KEYS`)',
+        'require_key_for_reads',
+        heroku='value',
+    ),
+    Variable(
+        'API_MAX_BODY_BYTES',
+        'api',
+        'larger request bodies get 413 without being read (at least 1024)',
+        'max_body_bytes',
+        shown='{} (1 MiB)',
+    ),
+    Variable(
+        'CORS_ALLOW_ORIGINS',
+        'api',
+        'comma-separated origins (`https://app.example.com`), or `*`',
+        'cors_allow_origins',
+        shown='{} (same origin only)',
+    ),
+    Variable(
+        'EXPORT_BATCH_SIZE',
+        'api',
+        'documents per upstream request of an export (1 to 10000); one batch is held in memory',
+        'export_batch_size',
+    ),
+    Variable(
+        'LOG_LEVEL',
+        'observability',
+        '`DEBUG`, `INFO`, `WARNING` or `ERROR`; `DEBUG` adds one line per connection event',
+        'log_level',
+        heroku='value',
+    ),
+    Variable(
+        'PROMETHEUS_MULTIPROC_DIR',
+        'observability',
+        "where gunicorn's workers keep their metric values (see [Metrics](#metrics)); emptied at start",
+        'metrics_dir',
+        shown='a fresh temporary directory',
+    ),
+    Variable(
+        'COUCH_PORT',
+        'local',
+        'port of the local pouchdb-server that `make run` starts (`bin/local-couch`) and points '
+        '`CLOUDANT_URL` at (`Procfile.dev`)',
+        shown='5984',
+        heroku='omitted',
+    ),
 )
 BY_NAME: dict[str, Variable] = {variable.name: variable for variable in VARIABLES}
 assert len(BY_NAME) == len(VARIABLES), 'a variable is in the table twice'

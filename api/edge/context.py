@@ -1,4 +1,5 @@
 """The typed request context: what the middleware learns about a request, in one place."""
+
 from __future__ import annotations
 
 import contextvars

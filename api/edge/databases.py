@@ -1,4 +1,5 @@
 """The database allowlist: CLOUDANT_DATABASES, checked before any upstream call."""
+
 from __future__ import annotations
 
 from api.errors import Problem

@@ -1,4 +1,5 @@
 """Response headers every answer carries: no sniffing, no framing, caching decided per route."""
+
 from __future__ import annotations
 
 import falcon

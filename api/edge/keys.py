@@ -1,4 +1,5 @@
 """API keys: who may read and write through couchgate."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,12 @@ class ApiKeys:
         req.context.key_name = self.identify(req.get_header('Authorization'))
         needs_key = req.method not in READ_METHODS or self._require_for_reads
         if needs_key and req.context.key_name is None:
-            raise Problem(401, 'unauthorized', 'This request needs an API key: Authorization: Bearer <key>.',
-                          headers={'WWW-Authenticate': _REALM})
+            raise Problem(
+                401,
+                'unauthorized',
+                'This request needs an API key: Authorization: Bearer <key>.',
+                headers={'WWW-Authenticate': _REALM},
+            )
 
     def identify(self, authorization: str | None) -> str | None:
         """The name of the key presented, None if none is; a wrong key is a 401, also on public reads."""
@@ -57,6 +62,10 @@ class ApiKeys:
             if compare_digest(presented, digest):
                 found = name
         if scheme.lower() != 'bearer' or not token.strip() or found is None:
-            raise Problem(401, 'unauthorized', 'The API key is not valid.',
-                          headers={'WWW-Authenticate': f'{_REALM}, error="invalid_token"'})
+            raise Problem(
+                401,
+                'unauthorized',
+                'The API key is not valid.',
+                headers={'WWW-Authenticate': f'{_REALM}, error="invalid_token"'},
+            )
         return found

@@ -1,4 +1,5 @@
 """The request's edge: UTF-8 targets, JSON bodies of bounded size, refused before they are read."""
+
 from __future__ import annotations
 
 import io

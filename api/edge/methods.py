@@ -1,4 +1,5 @@
 """HTTP method sets, named once for the whole edge."""
+
 from __future__ import annotations
 
 # Change nothing: open to anonymous clients unless API_REQUIRE_KEY_FOR_READS (OPTIONS: CORS preflight).

@@ -1,4 +1,5 @@
 """Request-input helpers shared by the resources: every refusal names what it refuses."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The request log: an id per request, its upstream record in `Server-Timing`, one JSON line."""
+
 from __future__ import annotations
 
 import logging
@@ -29,15 +30,24 @@ class RequestLog:
             stop_recording(context.recording_token)
             context.recording_token = None
         resp.set_header('X-Request-ID', context.request_id)
-        resp.set_header('Server-Timing', (
-            f'cloudant;dur={record.upstream_ms};desc="requests={record.requests} new={record.new} '
-            f'reused={record.reused} discarded={record.discarded}"'))
-        log.info('request', extra={'fields': {
-            'request_id': context.request_id,
-            'method': req.method,
-            'path': req.path,
-            'status': resp.status_code,
-            'key_name': context.key_name,
-            'duration_ms': round((time.perf_counter() - context.started) * 1000, 1),
-            **record.log_fields(),
-        }})
+        resp.set_header(
+            'Server-Timing',
+            (
+                f'cloudant;dur={record.upstream_ms};desc="requests={record.requests} new={record.new} '
+                f'reused={record.reused} discarded={record.discarded}"'
+            ),
+        )
+        log.info(
+            'request',
+            extra={
+                'fields': {
+                    'request_id': context.request_id,
+                    'method': req.method,
+                    'path': req.path,
+                    'status': resp.status_code,
+                    'key_name': context.key_name,
+                    'duration_ms': round((time.perf_counter() - context.started) * 1000, 1),
+                    **record.log_fields(),
+                }
+            },
+        )

@@ -1,4 +1,5 @@
 """Strict JSON request bodies: what the client meant, or a 400 that says what is wrong."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from api.errors import Problem
 MAX_DEPTH = 32  # nested objects/arrays; documents and Mango selectors need far fewer
 # I-JSON (RFC 7493): beyond 2**53 integers lose precision in JavaScript, and a JavaScript server
 # (pouchdb) stores an overflowing number as null. One simple rule for every number.
-MAX_SAFE_INTEGER = 2 ** 53 - 1
+MAX_SAFE_INTEGER = 2**53 - 1
 NumberT = TypeVar('NumberT', int, float)
 _SURROGATE = re.compile('[\ud800-\udfff]')
 
@@ -74,8 +75,13 @@ def parse(data: bytes) -> object:
         raise Problem(400, 'invalid-json', 'The body is empty: send a JSON object.')
     try:
         # Decoded here, strictly: json.loads(bytes) would also guess UTF-16 and UTF-32.
-        value = json.loads(data.decode('utf-8'), object_pairs_hook=_object, parse_int=_integer,
-                           parse_float=_float, parse_constant=_constant)
+        value = json.loads(
+            data.decode('utf-8'),
+            object_pairs_hook=_object,
+            parse_int=_integer,
+            parse_float=_float,
+            parse_constant=_constant,
+        )
         _check_tree(value)
     except _Refused as refused:
         raise Problem(400, refused.problem_type, str(refused)) from None

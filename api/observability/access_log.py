@@ -1,4 +1,5 @@
 """gunicorn's access line as JSON, joined to the app's request line by request_id."""
+
 from __future__ import annotations
 
 import os
@@ -21,14 +22,19 @@ class JsonAccessLogger(glogging.Logger):
             return
         atoms = self.atoms(resp, req, environ, request_time)
         status = str(atoms['s'])
-        self.access_log.info('access', extra={'fields': {
-            # The app sets X-Request-ID on every response; '-' means the app never answered.
-            'request_id': atoms.get('{x-request-id}o', '-'),
-            'method': atoms['m'],
-            'path': atoms['U'],
-            'status': int(status) if status.isdigit() else status,
-            'bytes': atoms['B'] or 0,
-            'duration_ms': round(request_time.total_seconds() * 1000, 1),
-            'pid': os.getpid(),
-            'forwarded_for': atoms.get('{x-forwarded-for}i', atoms['h']),
-        }})
+        self.access_log.info(
+            'access',
+            extra={
+                'fields': {
+                    # The app sets X-Request-ID on every response; '-' means the app never answered.
+                    'request_id': atoms.get('{x-request-id}o', '-'),
+                    'method': atoms['m'],
+                    'path': atoms['U'],
+                    'status': int(status) if status.isdigit() else status,
+                    'bytes': atoms['B'] or 0,
+                    'duration_ms': round(request_time.total_seconds() * 1000, 1),
+                    'pid': os.getpid(),
+                    'forwarded_for': atoms.get('{x-forwarded-for}i', atoms['h']),
+                }
+            },
+        )

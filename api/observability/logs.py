@@ -1,4 +1,5 @@
 """JSON log lines on stdout: one object per line, easy to read in `heroku logs`."""
+
 from __future__ import annotations
 
 import json

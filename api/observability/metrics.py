@@ -3,6 +3,7 @@
 With PROMETHEUS_MULTIPROC_DIR set (gunicorn's master prepares it, see api/observability/multiprocess.py),
 prometheus_client keeps every value in a file per worker and /metrics adds up all workers.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,29 +30,47 @@ class Metrics(PoolListener):
         # In multiprocess mode the values live in files; registering them too would count twice.
         own = None if self._multiprocess_dir else CollectorRegistry()
         self.requests = Counter(
-            'couchgate_http_requests', 'API requests answered, by route template, method and status.',
-            ['route', 'method', 'status'], registry=own)
+            'couchgate_http_requests',
+            'API requests answered, by route template, method and status.',
+            ['route', 'method', 'status'],
+            registry=own,
+        )
         self.request_seconds = Histogram(
             'couchgate_http_request_duration_seconds',
             'Time to answer an API request (for /export: until the body starts to stream).',
-            ['route', 'method', 'status'], buckets=BUCKETS, registry=own)
+            ['route', 'method', 'status'],
+            buckets=BUCKETS,
+            registry=own,
+        )
         self.upstream_requests = Counter(
-            'couchgate_upstream_requests', 'Requests sent upstream, retries included.', registry=own)
+            'couchgate_upstream_requests', 'Requests sent upstream, retries included.', registry=own
+        )
         connections = Counter(
             'couchgate_upstream_connections',
-            'Upstream connection events: new (TCP+TLS connect), reused (pooled), '
-            'discarded (pool full).', ['event'], registry=own)
+            'Upstream connection events: new (TCP+TLS connect), reused (pooled), discarded (pool full).',
+            ['event'],
+            registry=own,
+        )
         self._connections = {event: connections.labels(event) for event in _CONNECTION_EVENTS}
         self.upstream_seconds = Histogram(
             'couchgate_upstream_request_duration_seconds',
-            'Time of one upstream call, body included unless streamed.', buckets=BUCKETS, registry=own)
+            'Time of one upstream call, body included unless streamed.',
+            buckets=BUCKETS,
+            registry=own,
+        )
         # Gauges are per worker (a pid label); dead workers' values go (gunicorn's child_exit hook).
         self.pool_size = Gauge(
-            'couchgate_pool_max_connections', 'Upstream connections each worker keeps pooled.',
-            registry=own, multiprocess_mode='liveall')
+            'couchgate_pool_max_connections',
+            'Upstream connections each worker keeps pooled.',
+            registry=own,
+            multiprocess_mode='liveall',
+        )
         self.in_use = Gauge(
-            'couchgate_pool_connections_in_use', 'Upstream connections checked out of the pool now.',
-            registry=own, multiprocess_mode='liveall')
+            'couchgate_pool_connections_in_use',
+            'Upstream connections checked out of the pool now.',
+            registry=own,
+            multiprocess_mode='liveall',
+        )
         self._pool_maxsize = settings.pool_maxsize
         self.start_in_worker()
         self._registry = own or self._multiprocess_registry()
@@ -97,8 +116,10 @@ class RequestMetrics:
     def process_response(self, req, resp, resource, req_succeeded):
         started = req.context.started  # api/edge/context.py: when the request was built
         # Labels from a closed set only: a client cannot create new series.
-        labels = (req.uri_template or '(unmatched)',
-                  req.method if req.method in falcon.COMBINED_METHODS else 'OTHER',
-                  str(resp.status_code))
+        labels = (
+            req.uri_template or '(unmatched)',
+            req.method if req.method in falcon.COMBINED_METHODS else 'OTHER',
+            str(resp.status_code),
+        )
         self._metrics.requests.labels(*labels).inc()
         self._metrics.request_seconds.labels(*labels).observe(time.perf_counter() - started)

@@ -4,6 +4,7 @@ Deliberately imports nothing of prometheus_client at module level: the library p
 multiprocess mode from PROMETHEUS_MULTIPROC_DIR when first imported, and workers inherit the
 master's modules, so the master must not import it before prepare() has set the variable.
 """
+
 from __future__ import annotations
 
 import glob
@@ -33,6 +34,7 @@ def prepare(configured: str | None) -> str:
 def worker_exited(pid: int) -> None:
     """Drop a dead worker's gauges; its counters stay, so totals never go down."""
     from prometheus_client import multiprocess  # only after prepare(): see the module docstring
+
     multiprocess.mark_process_dead(pid)
 
 

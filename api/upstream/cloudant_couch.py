@@ -1,4 +1,5 @@
 """The Couch port over ibmcloudant: CouchDB operations on the one pooled client of this worker."""
+
 from __future__ import annotations
 
 from collections.abc import Generator
@@ -35,24 +36,43 @@ class CloudantCouch:
                     self._has_up = False  # no /_up here (pouchdb-server): GET / from now on
             self._call(self._client.get_server_information)
 
-    def list(self, db: str, *, limit: int, start_key: str | None = None,
-             end_key: str | None = None, include_docs: bool = False,
-             descending: bool = False) -> Page:
-        result = self._all_docs(db, limit=limit + 1, start_key=start_key, end_key=end_key,
-                                include_docs=include_docs, descending=descending)
+    def list(
+        self,
+        db: str,
+        *,
+        limit: int,
+        start_key: str | None = None,
+        end_key: str | None = None,
+        include_docs: bool = False,
+        descending: bool = False,
+    ) -> Page:
+        result = self._all_docs(
+            db,
+            limit=limit + 1,
+            start_key=start_key,
+            end_key=end_key,
+            include_docs=include_docs,
+            descending=descending,
+        )
         # Inline, not a function per row: it showed in the benchmark's profile.
-        rows = [{'id': r['id'], 'rev': r['value']['rev'], 'doc': r.get('doc')} if include_docs
-                else {'id': r['id'], 'rev': r['value']['rev']}
-                for r in result['rows'] if 'error' not in r]
+        rows = [
+            {'id': r['id'], 'rev': r['value']['rev'], 'doc': r.get('doc')}
+            if include_docs
+            else {'id': r['id'], 'rev': r['value']['rev']}
+            for r in result['rows']
+            if 'error' not in r
+        ]
         more = len(rows) > limit
         return Page(rows[:limit], result.get('total_rows', 0), rows[limit]['id'] if more else None)
 
-    def documents(self, db: str, *, batch_size: int, start_key: str | None = None,
-                  end_key: str | None = None) -> Generator[Rows, None, None]:
+    def documents(
+        self, db: str, *, batch_size: int, start_key: str | None = None, end_key: str | None = None
+    ) -> Generator[Rows, None, None]:
         """Every document from start_key to end_key, in key order: one upstream request per batch."""
         while True:
-            rows = self._all_docs(db, include_docs=True, limit=batch_size + 1,
-                                  start_key=start_key, end_key=end_key)['rows']
+            rows = self._all_docs(
+                db, include_docs=True, limit=batch_size + 1, start_key=start_key, end_key=end_key
+            )['rows']
             yield [row['doc'] for row in rows[:batch_size] if row.get('doc')]
             if len(rows) <= batch_size:
                 return

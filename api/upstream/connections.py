@@ -5,6 +5,7 @@ reuse, discard and request sent. Each event is credited to the record of the API
 on the current thread, which the middleware marks with a context variable, and is told to a
 listener (the metrics).
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -17,7 +18,8 @@ from urllib3 import connection, connectionpool
 
 log = logging.getLogger('couchgate.upstream')
 _current: contextvars.ContextVar[UpstreamRecord | None] = contextvars.ContextVar(
-    'couchgate_upstream_record', default=None)
+    'couchgate_upstream_record', default=None
+)
 
 
 @dataclasses.dataclass
@@ -36,9 +38,13 @@ class UpstreamRecord:
 
     def log_fields(self) -> dict:
         """The counts as the JSON log lines name them."""
-        return {'upstream_requests': self.requests, 'new_connections': self.new,
-                'reused_connections': self.reused, 'discarded_connections': self.discarded,
-                'upstream_ms': self.upstream_ms}
+        return {
+            'upstream_requests': self.requests,
+            'new_connections': self.new,
+            'reused_connections': self.reused,
+            'discarded_connections': self.discarded,
+            'upstream_ms': self.upstream_ms,
+        }
 
 
 def start_recording(record: UpstreamRecord | None = None) -> tuple[UpstreamRecord, contextvars.Token]:
@@ -77,11 +83,17 @@ def _record(event: str, conn: Any) -> None:
     # The same events, not a second count: the listener hears exactly what requests are credited.
     getattr(conn, 'listener', NO_LISTENER).connection_event(event)
     if event != 'requests' and log.isEnabledFor(logging.DEBUG):
-        log.debug('upstream connection %s', event, extra={'fields': {
-            'event': event,
-            'upstream': f'{conn.host}:{conn.port}',
-            'local_port': getattr(conn, 'local_port', None),
-        }})
+        log.debug(
+            'upstream connection %s',
+            event,
+            extra={
+                'fields': {
+                    'event': event,
+                    'upstream': f'{conn.host}:{conn.port}',
+                    'local_port': getattr(conn, 'local_port', None),
+                }
+            },
+        )
 
 
 class _CountsConnects(connection.HTTPConnection):

@@ -3,6 +3,7 @@
 The real adapter (api/upstream/cloudant_couch.py) and the tests' fake both satisfy it, and mypy
 checks that where the container binds them. Failures arrive as API problems (api/errors.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,12 +40,21 @@ class Couch(Protocol):
     def ping(self) -> None:
         """The server answers; a 503/502 problem otherwise."""
 
-    def list(self, db: str, *, limit: int, start_key: str | None = None, end_key: str | None = None,
-             include_docs: bool = False, descending: bool = False) -> Page:
+    def list(
+        self,
+        db: str,
+        *,
+        limit: int,
+        start_key: str | None = None,
+        end_key: str | None = None,
+        include_docs: bool = False,
+        descending: bool = False,
+    ) -> Page:
         """One page of documents by id."""
 
-    def documents(self, db: str, *, batch_size: int, start_key: str | None = None,
-                  end_key: str | None = None) -> Generator[Rows, None, None]:
+    def documents(
+        self, db: str, *, batch_size: int, start_key: str | None = None, end_key: str | None = None
+    ) -> Generator[Rows, None, None]:
         """Every document from start_key to end_key in id order, one batch per upstream request."""
 
     def get(self, db: str, doc_id: str) -> Doc:
@@ -66,6 +76,9 @@ class Couch(Protocol):
 def stale_rev(rev: str | None) -> Problem:
     """What a write that names no rev, or an old one, gets when the document has another."""
     if rev is None:
-        return Problem(428, 'precondition-required',
-                       'The document exists: send If-Match with its current rev to change it.')
+        return Problem(
+            428,
+            'precondition-required',
+            'The document exists: send If-Match with its current rev to change it.',
+        )
     return Problem(412, 'precondition-failed', 'If-Match is not the current rev of the document.')

@@ -1,4 +1,5 @@
 """Upstream failures as API problems: what a client sees when the database fails."""
+
 from __future__ import annotations
 
 import contextlib
@@ -26,8 +27,12 @@ def translated(conflict: Problem | None = None, write: bool = False) -> Iterator
     except requests.exceptions.ReadTimeout:
         raise Problem(504, 'upstream-timeout', 'The database did not answer in time.' + maybe) from None
     except requests.exceptions.SSLError:
-        raise Problem(503, 'upstream-unavailable', 'TLS with the database failed (certificate not trusted?).',
-                      headers={'Retry-After': '5'}) from None
+        raise Problem(
+            503,
+            'upstream-unavailable',
+            'TLS with the database failed (certificate not trusted?).',
+            headers={'Retry-After': '5'},
+        ) from None
     except requests.exceptions.ConnectionError as e:
         detail = 'The database cannot be reached.' + ('' if _never_sent(e) else maybe)
         raise Problem(503, 'upstream-unavailable', detail, headers={'Retry-After': '1'}) from None
@@ -47,7 +52,7 @@ def _never_sent(e: requests.exceptions.ConnectionError) -> bool:
 
 
 def auth_refused() -> Problem:
-    return Problem(502, 'upstream-auth', 'The database refused couchgate\'s credentials.')
+    return Problem(502, 'upstream-auth', "The database refused couchgate's credentials.")
 
 
 # The client's own request was wrong; e.g. 413: the SDK escapes non-ASCII text, so a body under
@@ -63,9 +68,13 @@ def _from_status(e: ApiException, conflict: Problem | None) -> Problem:
     if status in _PASSED_ON:
         return Problem(status, _PASSED_ON[status], reason)
     if status == 429:
-        retry_after = (e.http_response.headers.get('Retry-After') if e.http_response is not None else None)
-        return Problem(429, 'too-many-requests', 'The database is throttling requests.',
-                       headers={'Retry-After': retry_after or '1'})
+        retry_after = e.http_response.headers.get('Retry-After') if e.http_response is not None else None
+        return Problem(
+            429,
+            'too-many-requests',
+            'The database is throttling requests.',
+            headers={'Retry-After': retry_after or '1'},
+        )
     if status in (401, 403):
         return auth_refused()
     return Problem(502, 'bad-gateway', f'The database answered {status}.')

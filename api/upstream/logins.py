@@ -1,4 +1,5 @@
 """Authentication shared by every thread of a worker: one login at a time, taken by all."""
+
 from __future__ import annotations
 
 import logging
@@ -89,8 +90,11 @@ class CookieSessionAuthenticator(CouchDbSessionAuthenticator):
         # The SDK gave the token manager the service URL, couchgate's session and its timeouts.
         manager = self.token_manager
         response = manager.http_client.post(
-            manager.url + '/_session', json={'name': manager.username, 'password': manager.password},
-            headers=manager.headers, **manager.http_config)
+            manager.url + '/_session',
+            json={'name': manager.username, 'password': manager.password},
+            headers=manager.headers,
+            **manager.http_config,
+        )
         if response.status_code == 429:
             raise ApiException(429, http_response=response)
         cookie = response.cookies.get('AuthSession') if response.ok else None
@@ -118,8 +122,9 @@ class SharedIAMTokens(IAMTokenManager):
             try:
                 self._fetch()
             except (requests.RequestException, LoginFailed) as e:
-                log.warning('IAM token refresh failed (%s); the current token is still valid',
-                            type(e).__name__)
+                log.warning(
+                    'IAM token refresh failed (%s); the current token is still valid', type(e).__name__
+                )
         return self.access_token
 
     def _fetch(self) -> None:

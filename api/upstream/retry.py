@@ -1,4 +1,5 @@
 """Which upstream requests may be sent again, and how long to wait before doing so."""
+
 from __future__ import annotations
 
 import random
@@ -38,11 +39,20 @@ class UpstreamRetry(Retry):
         kw.setdefault('max_wait', self.max_wait)
         return super().new(**kw)
 
-    def increment(self, method: str | None = None, url: str | None = None,  # type: ignore[override]
-                  response: BaseHTTPResponse | None = None, error: Exception | None = None,
-                  _pool: ConnectionPool | None = None, _stacktrace: TracebackType | None = None) -> Retry:
-        if error is not None and not self._is_connection_error(error) and (
-                isinstance(error, ReadTimeoutError) or method not in READS):
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,  # type: ignore[override]
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Retry:
+        if (
+            error is not None
+            and not self._is_connection_error(error)
+            and (isinstance(error, ReadTimeoutError) or method not in READS)
+        ):
             raise error.with_traceback(_stacktrace)
         if response is not None:
             wait = self.get_retry_after(response)
@@ -76,7 +86,16 @@ def may_repeat(method: str | None, url: str | None) -> bool:
 def upstream_retry(max_retries: int = 2, max_wait: float = 2.0) -> UpstreamRetry:
     """The policy of couchgate's session: at most `max_retries` repeats, waits of at most `max_wait` s."""
     return UpstreamRetry(
-        total=max_retries, connect=None, read=None, status=None, other=0, redirect=0,
-        allowed_methods=READS | GUARDED_WRITES, status_forcelist=THROTTLED,
-        backoff_factor=0.2, backoff_max=max_wait,
-        raise_on_status=False, max_wait=max_wait)
+        total=max_retries,
+        connect=None,
+        read=None,
+        status=None,
+        other=0,
+        redirect=0,
+        allowed_methods=READS | GUARDED_WRITES,
+        status_forcelist=THROTTLED,
+        backoff_factor=0.2,
+        backoff_max=max_wait,
+        raise_on_status=False,
+        max_wait=max_wait,
+    )

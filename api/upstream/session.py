@@ -1,4 +1,5 @@
 """The pooled, instrumented, fork-safe HTTP session every upstream call goes through."""
+
 from __future__ import annotations
 
 import functools
@@ -32,8 +33,14 @@ _adapters: weakref.WeakSet[PooledAdapter] = weakref.WeakSet()
 class PooledAdapter(HTTPAdapter):
     """A requests adapter with counting pools, its own CA bundle, and fresh pools after fork()."""
 
-    def __init__(self, *, pool_maxsize: int, ca_bundle: str | None = None,
-                 max_retries: Retry | int = 0, listener: PoolListener = NO_LISTENER) -> None:
+    def __init__(
+        self,
+        *,
+        pool_maxsize: int,
+        ca_bundle: str | None = None,
+        max_retries: Retry | int = 0,
+        listener: PoolListener = NO_LISTENER,
+    ) -> None:
         self._listener = listener
         # The adapter owns TLS trust: REQUESTS_CA_BUNDLE or session settings cannot override it.
         self._verify = ca_bundle or True
@@ -41,23 +48,38 @@ class PooledAdapter(HTTPAdapter):
         self._fork_lock = threading.Lock()
         self._inherited: list[PoolManager] = []
         self._sizes = (4, pool_maxsize)  # (pools, connections per pool), for fresh pools after fork
-        super().__init__(pool_connections=self._sizes[0], pool_maxsize=pool_maxsize, pool_block=False,
-                         max_retries=max_retries)
+        super().__init__(
+            pool_connections=self._sizes[0],
+            pool_maxsize=pool_maxsize,
+            pool_block=False,
+            max_retries=max_retries,
+        )
         _adapters.add(self)
 
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
         # urllib3 only calls these to make a pool: a partial hands each new pool the listener.
         self.poolmanager.pool_classes_by_scheme = {
             'http': functools.partial(CountingHTTPConnectionPool, listener=self._listener),
-            'https': functools.partial(CountingHTTPSConnectionPool, listener=self._listener)}
+            'https': functools.partial(CountingHTTPSConnectionPool, listener=self._listener),
+        }
 
-    def send(self, request: PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: bool | str = True, cert: Any = None, proxies: Mapping[str, str] | None = None) -> Response:
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> Response:
         if self._pid != os.getpid():
             self.forget_inherited_connections()
-        return super().send(request, stream=stream, timeout=timeout, verify=self._verify,
-                            cert=cert, proxies=proxies)
+        return super().send(
+            request, stream=stream, timeout=timeout, verify=self._verify, cert=cert, proxies=proxies
+        )
 
     def forget_inherited_connections(self) -> int:
         """Start with empty pools in a forked child; returns how many open connections it left behind."""
@@ -84,8 +106,13 @@ def _idle_connections(manager: PoolManager) -> int:
     # urllib3 fills a pool's queue with None placeholders; the rest are open, idle connections.
     # keys(), not iteration: urllib3's RecentlyUsedContainer refuses to be iterated.
     pools = [manager.pools[key] for key in manager.pools.keys()]  # noqa: SIM118
-    return sum(1 for pool in pools if pool.pool for conn in list(pool.pool.queue)
-               if conn is not None and not conn.is_closed)
+    return sum(
+        1
+        for pool in pools
+        if pool.pool
+        for conn in list(pool.pool.queue)
+        if conn is not None and not conn.is_closed
+    )
 
 
 def reset_after_fork() -> tuple[int, int]:
@@ -117,9 +144,13 @@ class InstrumentedSession(requests.Session):
             self.listener.upstream_call(seconds)
 
 
-def build_session(*, pool_maxsize: int, ca_bundle: str | None = None,
-                  retries: Retry | None = None,
-                  listener: PoolListener = NO_LISTENER) -> InstrumentedSession:
+def build_session(
+    *,
+    pool_maxsize: int,
+    ca_bundle: str | None = None,
+    retries: Retry | None = None,
+    listener: PoolListener = NO_LISTENER,
+) -> InstrumentedSession:
     """One session per worker process: every upstream request of the worker goes through it."""
     session = InstrumentedSession()
     # Only the CLOUDANT_* settings decide where and how we connect, not proxy or CA variables.
@@ -128,9 +159,12 @@ def build_session(*, pool_maxsize: int, ca_bundle: str | None = None,
     # are never stored in it (the cookie authenticator carries its own, per request).
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=()))
     session.listener = listener
-    adapter = PooledAdapter(pool_maxsize=pool_maxsize, ca_bundle=ca_bundle,
-                            max_retries=retries if retries is not None else upstream_retry(),
-                            listener=listener)
+    adapter = PooledAdapter(
+        pool_maxsize=pool_maxsize,
+        ca_bundle=ca_bundle,
+        max_retries=retries if retries is not None else upstream_retry(),
+        listener=listener,
+    )
     session.mount('http://', adapter)
     session.mount('https://', adapter)
     return session

@@ -1,4 +1,5 @@
 """A client that leaves mid-export, against real gunicorn: the upstream connection goes back to the pool."""
+
 import socket
 from pathlib import Path
 
@@ -35,8 +36,9 @@ def big_db(make_db, couch_admin):
 
 def in_use_by_worker(web) -> dict[str, float]:
     text = requests.get(web.url + '/metrics', timeout=10).text
-    [family] = [f for f in text_string_to_metric_families(text)
-                if f.name == 'couchgate_pool_connections_in_use']
+    [family] = [
+        f for f in text_string_to_metric_families(text) if f.name == 'couchgate_pool_connections_in_use'
+    ]
     return {s.labels['pid']: s.value for s in family.samples}
 
 

@@ -3,6 +3,7 @@
 What a test client cannot show: how the real server frames bodies (Content-Length, chunked, both),
 decodes paths before routing, and what its own headers say.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,9 +33,15 @@ def db(couch_admin):
 
 @pytest.fixture(scope='module')
 def server(tls_front_server, ca_bundle, db):
-    with WebProcess(WEB_CONCURRENCY='1', GUNICORN_THREADS='2', CLOUDANT_URL=tls_front_server.url,
-                    CLOUDANT_CA_BUNDLE=ca_bundle, CLOUDANT_DATABASES=db, API_KEYS=TEST_KEYS,
-                    API_MAX_BODY_BYTES=str(LIMIT)) as gunicorn:
+    with WebProcess(
+        WEB_CONCURRENCY='1',
+        GUNICORN_THREADS='2',
+        CLOUDANT_URL=tls_front_server.url,
+        CLOUDANT_CA_BUNDLE=ca_bundle,
+        CLOUDANT_DATABASES=db,
+        API_KEYS=TEST_KEYS,
+        API_MAX_BODY_BYTES=str(LIMIT),
+    ) as gunicorn:
         gunicorn.wait_ready('/healthz')
         yield gunicorn
 
@@ -83,7 +90,7 @@ def head(method: str, path: str, *headers: str) -> str:
 
 
 def chunked(data: bytes, size: int = 1000) -> bytes:
-    pieces = [data[i:i + size] for i in range(0, len(data), size)]
+    pieces = [data[i : i + size] for i in range(0, len(data), size)]
     return b''.join(b'%x\r\n%s\r\n' % (len(p), p) for p in pieces) + b'0\r\n\r\n'
 
 
@@ -96,45 +103,69 @@ def test_no_version_banner_and_security_headers_from_the_real_server(server):
 
 
 def test_a_declared_huge_body_gets_413_without_being_sent(server, db):
-    answer = exchange(server, head('PUT', f'/v1/{db}/docs/huge', 'Content-Type: application/json',
-                                   f'Content-Length: {100 * 1024 * 1024}'))
+    answer = exchange(
+        server,
+        head(
+            'PUT',
+            f'/v1/{db}/docs/huge',
+            'Content-Type: application/json',
+            f'Content-Length: {100 * 1024 * 1024}',
+        ),
+    )
     assert_problem(answer, 413, 'payload-too-large')
 
 
 def test_a_chunked_body_over_the_limit_gets_413(server, db):
     data = json.dumps({'a': 'x' * (2 * LIMIT)}).encode()
-    answer = exchange(server, head('PUT', f'/v1/{db}/docs/big', 'Content-Type: application/json',
-                                   'Transfer-Encoding: chunked'), chunked(data))
+    answer = exchange(
+        server,
+        head('PUT', f'/v1/{db}/docs/big', 'Content-Type: application/json', 'Transfer-Encoding: chunked'),
+        chunked(data),
+    )
     assert_problem(answer, 413, 'payload-too-large')
 
 
 def test_a_chunked_body_within_the_limit_is_stored(server, db, couch_admin):
     data = json.dumps({'via': 'chunks', 'pad': 'x' * 2000}).encode()
-    answer = exchange(server, head('PUT', f'/v1/{db}/docs/chunked', 'Content-Type: application/json',
-                                   'Transfer-Encoding: chunked'), chunked(data))
+    answer = exchange(
+        server,
+        head('PUT', f'/v1/{db}/docs/chunked', 'Content-Type: application/json', 'Transfer-Encoding: chunked'),
+        chunked(data),
+    )
     assert answer.status_code == 201
     assert couch_admin.get(f'{db}/chunked').json()['via'] == 'chunks'
 
 
 def test_content_length_with_chunked_is_refused_not_guessed(server, db, couch_admin):
     data = b'{"a": 1}'
-    answer = exchange(server, head('PUT', f'/v1/{db}/docs/smuggled', 'Content-Type: application/json',
-                                   f'Content-Length: {len(data)}', 'Transfer-Encoding: chunked'),
-                      chunked(data))
+    answer = exchange(
+        server,
+        head(
+            'PUT',
+            f'/v1/{db}/docs/smuggled',
+            'Content-Type: application/json',
+            f'Content-Length: {len(data)}',
+            'Transfer-Encoding: chunked',
+        ),
+        chunked(data),
+    )
     assert answer.status_code == 400
     assert couch_admin.get(f'{db}/smuggled').status_code == 404
 
 
-@pytest.mark.parametrize('path, status, problem', [
-    ('/v1/{db}/docs/%C0%AE%C0%AE%2F_users', 400, 'invalid-encoding'),
-    ('/v1/{db}/docs/..', 400, 'invalid-document-id'),
-    ('/v1/{db}/docs/.', 400, 'invalid-document-id'),
-    ('/v1/{db}/docs/%2e%2e', 400, 'invalid-document-id'),
-    ('/v1/{db}/docs/%5F_design%2Fx', 400, 'invalid-document-id'),
-    ('/v1/{db}/docs/x%0D%0ASet-Cookie:%20a=b', 400, 'invalid-document-id'),
-    ('/v1/%5Fusers/docs', 404, 'unknown-database'),
-    ('/v1/{db}/docs?limit=1&limit=2', 400, 'invalid-parameter'),
-])
+@pytest.mark.parametrize(
+    'path, status, problem',
+    [
+        ('/v1/{db}/docs/%C0%AE%C0%AE%2F_users', 400, 'invalid-encoding'),
+        ('/v1/{db}/docs/..', 400, 'invalid-document-id'),
+        ('/v1/{db}/docs/.', 400, 'invalid-document-id'),
+        ('/v1/{db}/docs/%2e%2e', 400, 'invalid-document-id'),
+        ('/v1/{db}/docs/%5F_design%2Fx', 400, 'invalid-document-id'),
+        ('/v1/{db}/docs/x%0D%0ASet-Cookie:%20a=b', 400, 'invalid-document-id'),
+        ('/v1/%5Fusers/docs', 404, 'unknown-database'),
+        ('/v1/{db}/docs?limit=1&limit=2', 400, 'invalid-parameter'),
+    ],
+)
 def test_paths_as_the_real_server_decodes_them(server, db, path, status, problem):
     answer = exchange(server, head('GET', path.format(db=db)))
     assert_problem(answer, status, problem)

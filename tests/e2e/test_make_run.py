@@ -1,4 +1,5 @@
 """`make run` itself, in a copy of the repository: serves, then stops on Ctrl-C leaving nothing behind."""
+
 import os
 import shutil
 import signal
@@ -20,8 +21,11 @@ INSTALLED = ('.venv', 'node_modules')  # linked, not copied: the copy must not r
 def repo_copy(tmp_path):
     copy = tmp_path / 'couchgate'
     # copy2 keeps modification times, so make sees the linked installs as up to date.
-    shutil.copytree(REPO_ROOT, copy, ignore=shutil.ignore_patterns(
-        *INSTALLED, '.data', '.git', '__pycache__', '*.egg-info', 'build'))
+    shutil.copytree(
+        REPO_ROOT,
+        copy,
+        ignore=shutil.ignore_patterns(*INSTALLED, '.data', '.git', '__pycache__', '*.egg-info', 'build'),
+    )
     for name in INSTALLED:
         (copy / name).symlink_to(REPO_ROOT / name, target_is_directory=True)
     return copy
@@ -71,12 +75,20 @@ def refuses(port: int) -> bool:
 def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_path):
     port, couch_port = free_port(), free_port()
     env = make_env(PORT=str(port), COUCH_PORT=str(couch_port))
-    assert subprocess.run(['make', '-q', 'install'], cwd=repo_copy, env=env).returncode == 0, \
+    assert subprocess.run(['make', '-q', 'install'], cwd=repo_copy, env=env).returncode == 0, (
         'the copy would reinstall: run `make install` in the repository first'
+    )
     log = tmp_path / 'make-run.log'
     with open(log, 'w') as out:
-        make = subprocess.Popen(['make', 'run'], cwd=repo_copy, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        make = subprocess.Popen(
+            ['make', 'run'],
+            cwd=repo_copy,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         deadline, ready = time.monotonic() + 120, None
         while ready != 200:
@@ -85,8 +97,9 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
                 ready = requests.get(f'http://127.0.0.1:{port}/readyz', timeout=10).status_code
             except requests.RequestException:
                 time.sleep(0.2)  # the poll interval; readiness decides
-        docs = requests.get(f'http://127.0.0.1:{port}/v1/foundbite/docs', timeout=10,
-                            headers={'Connection': 'close'})
+        docs = requests.get(
+            f'http://127.0.0.1:{port}/v1/foundbite/docs', timeout=10, headers={'Connection': 'close'}
+        )
         # Both workers up, so the snapshot below holds every process there will be.
         while log.read_text().count('Booting worker with pid') < 2:
             assert time.monotonic() < deadline, f'workers not booted:\n{log.read_text()}'
@@ -105,9 +118,11 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
             os.killpg(make.pid, signal.SIGKILL)
             make.wait()
     output = log.read_text()
-    print(f'\nscenario 6: /readyz 200, /v1/foundbite/docs {docs.status_code} ({len(docs.json()["rows"])} rows); '
-          f'{len(processes)} processes under make; SIGINT -> make exit {code} after {stopped:.1f} s; '
-          f'left behind {left}')
+    print(
+        f'\nscenario 6: /readyz 200, /v1/foundbite/docs {docs.status_code} ({len(docs.json()["rows"])} rows); '
+        f'{len(processes)} processes under make; SIGINT -> make exit {code} after {stopped:.1f} s; '
+        f'left behind {left}'
+    )
     assert docs.status_code == 200 and len(docs.json()['rows']) == 25
     assert len(processes) >= 5  # honcho, gunicorn's master and two workers, pouchdb-server
     assert left == []

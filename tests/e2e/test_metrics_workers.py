@@ -1,4 +1,5 @@
 """/metrics from the Procfile's web process with two workers, checked against the TLS front's counts."""
+
 import contextlib
 import os
 import signal
@@ -35,8 +36,11 @@ def scrape(web) -> dict:
     """{(sample name, frozenset of labels): value} of one /metrics response."""
     result = requests.get(web.url + '/metrics', timeout=10)
     assert result.status_code == 200 and result.headers['content-type'].startswith('text/plain')
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(result.text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(result.text)
+        for s in family.samples
+    }
 
 
 def scrape_until(web, holds, what: str) -> dict:
@@ -105,8 +109,14 @@ def kill_a_worker_and_check(web, front, db):
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
     # gunicorn's master reaps it (child_exit) and starts a replacement: poll until /metrics shows that.
-    wait_for(lambda: (workers := per_worker(scrape(web), 'couchgate_pool_max_connections'))
-             and victim not in workers and len(workers) == 2, 'the replacement worker in /metrics')
+    wait_for(
+        lambda: (
+            (workers := per_worker(scrape(web), 'couchgate_pool_max_connections'))
+            and victim not in workers
+            and len(workers) == 2
+        ),
+        'the replacement worker in /metrics',
+    )
     samples = scrape(web)
     assert value(samples, 'couchgate_http_requests_total', **DOCS_ROUTE) == sent
     assert value(samples, 'couchgate_upstream_connections_total', event='new') == 2
@@ -117,8 +127,11 @@ def test_a_preloaded_app_reports_gauges_for_each_worker_and_none_for_the_master(
         for _ in range(10):
             assert requests.get(f'{web.url}/v1/{db}/docs', timeout=10).status_code == 200
         # With preload_app a worker sets its gauges in post_fork: wait until every worker has.
-        samples = scrape_until(web, lambda s: len(per_worker(s, 'couchgate_pool_max_connections')) == WORKERS,
-                               "every worker's gauges in /metrics")
+        samples = scrape_until(
+            web,
+            lambda s: len(per_worker(s, 'couchgate_pool_max_connections')) == WORKERS,
+            "every worker's gauges in /metrics",
+        )
         master = web.pid
     gauges = per_worker(samples, 'couchgate_pool_max_connections')
     assert master not in gauges

@@ -1,4 +1,5 @@
 """The Procfile's `release:` line against a fresh server that has an admin, behind the TLS front."""
+
 import json
 import subprocess
 import uuid
@@ -25,10 +26,19 @@ def admin_server(tmp_path_factory, server_ssl_context):
 
 def run_release(front_url, ca_bundle, databases, **env):
     command = shell_command(process_command('release', REPO_ROOT / 'Procfile'))
-    env = clean_env(**dict({'CLOUDANT_URL': front_url, 'CLOUDANT_CA_BUNDLE': ca_bundle,
-                            'CLOUDANT_DATABASES': ','.join(databases)}, **env))
-    return subprocess.run(['/bin/sh', '-c', command], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = clean_env(
+        **dict(
+            {
+                'CLOUDANT_URL': front_url,
+                'CLOUDANT_CA_BUNDLE': ca_bundle,
+                'CLOUDANT_DATABASES': ','.join(databases),
+            },
+            **env,
+        )
+    )
+    return subprocess.run(
+        ['/bin/sh', '-c', command], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def state(admin, databases):
@@ -44,8 +54,10 @@ def test_release_creates_the_databases_then_changes_nothing(admin_server, ca_bun
     after_first, requests_first = state(admin, databases), front.request_count
     second = run_release(front.url, ca_bundle, databases, CLOUDANT_USERNAME=ADMIN, CLOUDANT_PASSWORD=PASSWORD)
     second_methods = [r.method for r in front.requests[requests_first:]]
-    print(f'\nscenario 5: first run exit {first.returncode}: {first.stdout.splitlines()}; '
-          f'second run exit {second.returncode}: {second.stdout.splitlines()}, methods {second_methods}')
+    print(
+        f'\nscenario 5: first run exit {first.returncode}: {first.stdout.splitlines()}; '
+        f'second run exit {second.returncode}: {second.stdout.splitlines()}, methods {second_methods}'
+    )
     assert first.returncode == 0, first.stderr
     assert [f'database {db} at {front.url} created' in first.stdout for db in databases] == [True, True]
     assert set(databases) <= set(after_first[0])
@@ -56,14 +68,20 @@ def test_release_creates_the_databases_then_changes_nothing(admin_server, ca_bun
     assert state(admin, databases) == after_first
 
 
-@pytest.mark.parametrize('env, expected', [
-    ({'CLOUDANT_USERNAME': ADMIN, 'CLOUDANT_PASSWORD': 'Wr0ng-' + PASSWORD},
-     'HTTP 401 unauthorized reading database {db} at {url} (check the credentials)'),
-    # Creating without credentials is a request pouchdb-server never answers: the timeout ends it.
-    ({'CLOUDANT_READ_TIMEOUT': '1'}, 'no answer in time creating database {db} at {url}'),
-])
+@pytest.mark.parametrize(
+    'env, expected',
+    [
+        (
+            {'CLOUDANT_USERNAME': ADMIN, 'CLOUDANT_PASSWORD': 'Wr0ng-' + PASSWORD},
+            'HTTP 401 unauthorized reading database {db} at {url} (check the credentials)',
+        ),
+        # Creating without credentials is a request pouchdb-server never answers: the timeout ends it.
+        ({'CLOUDANT_READ_TIMEOUT': '1'}, 'no answer in time creating database {db} at {url}'),
+    ],
+)
 def test_release_fails_with_one_line_naming_status_and_database_never_the_secret(
-        admin_server, ca_bundle, env, expected):
+    admin_server, ca_bundle, env, expected
+):
     admin, front = admin_server
     db = 'orders' + uuid.uuid4().hex[:6]
     result = run_release(front.url, ca_bundle, [db], **env)
@@ -79,7 +97,8 @@ def test_release_without_databases_only_checks_the_server(admin_server, ca_bundl
     result = run_release(front.url, ca_bundle, [], CLOUDANT_USERNAME=ADMIN, CLOUDANT_PASSWORD=PASSWORD)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        f'release: upstream {front.url} answers; CLOUDANT_DATABASES is empty, nothing to create']
+        f'release: upstream {front.url} answers; CLOUDANT_DATABASES is empty, nothing to create'
+    ]
 
 
 def test_release_fails_with_one_line_when_nothing_listens(ca_bundle):
@@ -94,4 +113,5 @@ def test_release_with_a_bad_setting_names_the_variable(ca_bundle):
     result = run_release('https://127.0.0.1:1', ca_bundle, ['_users'], CLOUDANT_PASSWORD=PASSWORD)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "release: configuration error: CLOUDANT_DATABASES: '_users' is not an allowed database name"]
+        "release: configuration error: CLOUDANT_DATABASES: '_users' is not an allowed database name"
+    ]

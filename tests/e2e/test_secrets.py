@@ -6,6 +6,7 @@ cookie and a key sent in a query string), serves a mix of good and bad requests,
 everything gunicorn, the app and every library printed, and every response, is searched for
 each secret in every form it could take.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,20 +26,42 @@ from tests.support.tls_front import TLSFront
 
 USER, PASSWORD = 'alice', 'pw:S3cret/Upstream@1'
 API_KEY, OTHER_API_KEY = 'secret-api-key-7f3a9c1e5b', 'secret-ops-key-2d8e6b4a0c'
-WRONG_KEY, CLIENT_COOKIE, QUERY_KEY = 'secret-wrong-key-9b1d', 'secret-client-cookie-4c2e', 'secret-in-query-8a6f'
+WRONG_KEY, CLIENT_COOKIE, QUERY_KEY = (
+    'secret-wrong-key-9b1d',
+    'secret-client-cookie-4c2e',
+    'secret-in-query-8a6f',
+)
 IAM_APIKEY, IAM_REFRESH = 'secret-iam-apikey-3e7b', 'secret-iam-refresh-5f9d'
-IAM_TOKEN = jwt.encode({'iat': int(time.time()), 'exp': int(time.time()) + 3600, 'sub': 'secret-iam-subject'},
-                       'secret-iam-signing-key-of-32-bytes!', algorithm='HS256')
+IAM_TOKEN = jwt.encode(
+    {'iat': int(time.time()), 'exp': int(time.time()) + 3600, 'sub': 'secret-iam-subject'},
+    'secret-iam-signing-key-of-32-bytes!',
+    algorithm='HS256',
+)
 
 
 def forms(secret: str) -> set[str]:
     """The secret as it could appear: raw, percent-encoded, base64 (alone and as user:secret), in JSON."""
     b64 = base64.b64encode(secret.encode()).decode()
-    return {secret, quote(secret, safe=''), b64.rstrip('='), json.dumps(secret)[1:-1],
-            base64.b64encode(f'{USER}:{secret}'.encode()).decode().rstrip('=')}
+    return {
+        secret,
+        quote(secret, safe=''),
+        b64.rstrip('='),
+        json.dumps(secret)[1:-1],
+        base64.b64encode(f'{USER}:{secret}'.encode()).decode().rstrip('='),
+    }
 
 
-SECRETS = {PASSWORD, API_KEY, OTHER_API_KEY, WRONG_KEY, CLIENT_COOKIE, QUERY_KEY, IAM_APIKEY, IAM_REFRESH, IAM_TOKEN}
+SECRETS = {
+    PASSWORD,
+    API_KEY,
+    OTHER_API_KEY,
+    WRONG_KEY,
+    CLIENT_COOKIE,
+    QUERY_KEY,
+    IAM_APIKEY,
+    IAM_REFRESH,
+    IAM_TOKEN,
+}
 # Basic credentials and CouchDB's AuthSession cookie both start with base64("alice:").
 MARKERS = {base64.b64encode(f'{USER}:'.encode()).decode(), 'AuthSession', 'secret-iam-subject'}
 
@@ -51,8 +74,15 @@ class FakeIAM(BaseHTTPRequestHandler):
     def do_POST(self):
         form = parse_qs(self.rfile.read(int(self.headers['Content-Length'])).decode())
         FakeIAM.apikeys_seen.append(form.get('apikey', [''])[0])
-        body = json.dumps({'access_token': IAM_TOKEN, 'refresh_token': IAM_REFRESH, 'token_type': 'Bearer',
-                           'expires_in': 3600, 'expiration': int(time.time()) + 3600}).encode()
+        body = json.dumps(
+            {
+                'access_token': IAM_TOKEN,
+                'refresh_token': IAM_REFRESH,
+                'token_type': 'Bearer',
+                'expires_in': 3600,
+                'expiration': int(time.time()) + 3600,
+            }
+        ).encode()
         self.send_response(200)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(body)))
@@ -66,8 +96,10 @@ class FakeIAM(BaseHTTPRequestHandler):
 @pytest.fixture(scope='module')
 def upstream(tmp_path_factory, server_ssl_context):
     """A server of its own with a real user (alice) and her database, behind a TLS front."""
-    with PouchServer(tmp_path_factory.mktemp('pouch-secrets')) as pouch, \
-            TLSFront(('127.0.0.1', pouch.port), server_ssl_context) as front:
+    with (
+        PouchServer(tmp_path_factory.mktemp('pouch-secrets')) as pouch,
+        TLSFront(('127.0.0.1', pouch.port), server_ssl_context) as front,
+    ):
         admin = CouchAdmin(pouch.url)
         user = {'name': USER, 'password': PASSWORD, 'roles': [], 'type': 'user'}
         assert admin.put(f'_users/org.couchdb.user:{USER}', json=user).status_code == 201
@@ -110,9 +142,15 @@ def exercise(url: str) -> list[requests.Response]:
 @pytest.mark.parametrize('auth', ['BASIC', 'COUCHDB_SESSION', 'IAM'])
 def test_no_secret_reaches_logs_or_responses_at_debug(auth, upstream, iam, ca_bundle, capsys):
     host = upstream.url.removeprefix('https://')
-    env = {'WEB_CONCURRENCY': '1', 'GUNICORN_THREADS': '2',
-           'LOG_LEVEL': 'DEBUG', 'CLOUDANT_DATABASES': 'vault', 'CLOUDANT_CA_BUNDLE': ca_bundle,
-           'API_KEYS': f'ci:{API_KEY},ops:{OTHER_API_KEY}', 'CLOUDANT_AUTH_TYPE': auth}
+    env = {
+        'WEB_CONCURRENCY': '1',
+        'GUNICORN_THREADS': '2',
+        'LOG_LEVEL': 'DEBUG',
+        'CLOUDANT_DATABASES': 'vault',
+        'CLOUDANT_CA_BUNDLE': ca_bundle,
+        'API_KEYS': f'ci:{API_KEY},ops:{OTHER_API_KEY}',
+        'CLOUDANT_AUTH_TYPE': auth,
+    }
     if auth == 'IAM':
         env.update(CLOUDANT_URL=upstream.url, CLOUDANT_APIKEY=IAM_APIKEY, CLOUDANT_IAM_URL=iam)
     else:  # the credentials come in CLOUDANT_URL's userinfo, percent-encoded as a URL needs them
@@ -122,14 +160,16 @@ def test_no_secret_reaches_logs_or_responses_at_debug(auth, upstream, iam, ca_bu
         responses = exercise(server.url)
     output = server.output()
 
-    everything = output + ''.join(
-        f'{r.status_code} {dict(r.headers)} {r.text}' for r in responses)
-    leaks = sorted({f for s in SECRETS for f in forms(s) if f in everything}
-                   | {m for m in MARKERS if m in everything})
+    everything = output + ''.join(f'{r.status_code} {dict(r.headers)} {r.text}' for r in responses)
+    leaks = sorted(
+        {f for s in SECRETS for f in forms(s) if f in everything} | {m for m in MARKERS if m in everything}
+    )
     with capsys.disabled():
-        print(f'\n{auth}: {len(output.splitlines())} lines of output and {len(responses)} responses scanned '
-              f'for {len(SECRETS)} secrets in {sum(len(forms(s)) for s in SECRETS) + len(MARKERS)} forms: '
-              f'{len(leaks)} found')
+        print(
+            f'\n{auth}: {len(output.splitlines())} lines of output and {len(responses)} responses scanned '
+            f'for {len(SECRETS)} secrets in {sum(len(forms(s)) for s in SECRETS) + len(MARKERS)} forms: '
+            f'{len(leaks)} found'
+        )
     assert leaks == []
 
     statuses = [r.status_code for r in responses]

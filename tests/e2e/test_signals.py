@@ -1,4 +1,5 @@
 """Signals as a dyno sees them: SIGTERM with requests in flight, and a worker SIGKILLed."""
+
 import os
 import re
 import signal
@@ -16,8 +17,9 @@ from tests.support.poll import wait_for
 from tests.support.tls_front import TLSFront
 from tests.support.web import THREADS, WORKERS, new_connections_by_pid, seed_documents, web_env
 
-GRACEFUL_TIMEOUT = int(re.search(r'^graceful_timeout = (\d+)', (REPO_ROOT / 'gunicorn.conf.py').read_text(),
-                                 re.M).group(1))
+GRACEFUL_TIMEOUT = int(
+    re.search(r'^graceful_timeout = (\d+)', (REPO_ROOT / 'gunicorn.conf.py').read_text(), re.M).group(1)
+)
 
 
 @pytest.fixture
@@ -43,9 +45,10 @@ def test_sigterm_finishes_in_flight_requests_and_opens_nothing_new(slow_front, c
         proxy.hold()
         with ThreadPoolExecutor(len(in_flight)) as pool:
             started = front.request_count
-            futures = [pool.submit(requests.get, f'{web.url}/v1/{db}/docs/{i}', timeout=60) for i in in_flight]
-            wait_for(lambda: front.request_count == started + len(in_flight),
-                     'requests reaching upstream')
+            futures = [
+                pool.submit(requests.get, f'{web.url}/v1/{db}/docs/{i}', timeout=60) for i in in_flight
+            ]
+            wait_for(lambda: front.request_count == started + len(in_flight), 'requests reaching upstream')
             accepted, forwarded = front.accepted_connections, front.request_count
             signalled = time.monotonic()
             web.send_signal(signal.SIGTERM)  # to every process of the group, as Heroku does
@@ -55,10 +58,12 @@ def test_sigterm_finishes_in_flight_requests_and_opens_nothing_new(slow_front, c
         # Raises if the master is still running when the graceful timeout since the signal is over.
         code = web.proc.wait(max(0.1, signalled + GRACEFUL_TIMEOUT - time.monotonic()))
         stopped = time.monotonic() - signalled
-    print(f'\nscenario 3: {len(in_flight)} in flight at SIGTERM: statuses {[r.status_code for r in responses]}, '
-          f'master exit {code} after {stopped:.1f} s (graceful_timeout {GRACEFUL_TIMEOUT} s), '
-          f'TLS connections accepted at signal {accepted}, after {front.accepted_connections}, '
-          f'upstream requests at signal {forwarded}, after {front.request_count}')
+    print(
+        f'\nscenario 3: {len(in_flight)} in flight at SIGTERM: statuses {[r.status_code for r in responses]}, '
+        f'master exit {code} after {stopped:.1f} s (graceful_timeout {GRACEFUL_TIMEOUT} s), '
+        f'TLS connections accepted at signal {accepted}, after {front.accepted_connections}, '
+        f'upstream requests at signal {forwarded}, after {front.request_count}'
+    )
     assert [r.status_code for r in responses] == [200] * len(in_flight)
     assert [r.json()['_id'] for r in responses] == in_flight
     assert code == 0
@@ -80,8 +85,9 @@ def test_a_killed_worker_is_replaced_and_the_new_one_opens_its_own_connections(f
             warm = read_documents(web.url, db, ids, 400, 16)
             assert warm.errors == [] and set(warm.statuses) == {200}
             # Wait for every access line of the warm-up: the per-worker counts below are then final.
-            web.wait_for(lambda: set(warm.request_ids) <= {line['request_id']
-                                                           for line in web.lines('gunicorn.access')})
+            web.wait_for(
+                lambda: set(warm.request_ids) <= {line['request_id'] for line in web.lines('gunicorn.access')}
+            )
             by_pid_before = new_connections_by_pid(web)
             if max(by_pid_before.values()) == THREADS:
                 break
@@ -89,8 +95,10 @@ def test_a_killed_worker_is_replaced_and_the_new_one_opens_its_own_connections(f
         [victim] = set(web.worker_pids()) - {survivor}
         before = front.accepted_connections
         os.kill(victim, signal.SIGKILL)
-        replacement = web.wait_for(lambda: next((p for p in web.worker_pids() if p not in (victim, survivor)),
-                                                None), what='a replacement worker')
+        replacement = web.wait_for(
+            lambda: next((p for p in web.worker_pids() if p not in (victim, survivor)), None),
+            what='a replacement worker',
+        )
         after = []
         while not any(line['pid'] == replacement for line in web.lines('gunicorn.access')):
             assert len(after) < 10, 'the replacement worker never served a request'
@@ -98,10 +106,12 @@ def test_a_killed_worker_is_replaced_and_the_new_one_opens_its_own_connections(f
         assert web.stop() == 0
     by_pid = new_connections_by_pid(web)
     grown = front.accepted_connections - before
-    print(f'\nscenario 4: killed worker {victim}, replaced by {replacement}; after the kill '
-          f'{sum(len(r.statuses) for r in after)} requests, errors {sum(len(r.errors) for r in after)}, '
-          f'statuses {sorted({s for r in after for s in r.statuses})}; TLS connections accepted before {before}, '
-          f'after {front.accepted_connections}; new_connections by worker {dict(by_pid)}')
+    print(
+        f'\nscenario 4: killed worker {victim}, replaced by {replacement}; after the kill '
+        f'{sum(len(r.statuses) for r in after)} requests, errors {sum(len(r.errors) for r in after)}, '
+        f'statuses {sorted({s for r in after for s in r.statuses})}; TLS connections accepted before {before}, '
+        f'after {front.accepted_connections}; new_connections by worker {dict(by_pid)}'
+    )
     for result in after:
         assert result.errors == [] and result.corrupted == []
         assert set(result.statuses) == {200}

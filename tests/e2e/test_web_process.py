@@ -1,4 +1,5 @@
 """The Procfile's `web` line under load, as on a dyno: connections counted at the TLS front."""
+
 import pytest
 
 from tests.support.gunicorn_process import WebProcess
@@ -46,10 +47,12 @@ def test_2000_requests_from_16_clients_use_at_most_one_connection_per_thread(fro
         assert web.stop() == 0
     assert_clean(result)
     accepted, logged = front.accepted_connections, total(web.lines('couchgate.request'), 'new_connections')
-    print(f'\nscenario 1: {REQUESTS} requests, {CLIENTS} clients: {len(result.errors)} errors, '
-          f'statuses {sorted(set(result.statuses))}, TLS connections accepted {accepted}, '
-          f'new_connections logged {logged}, upstream requests {front.request_count}; per worker: '
-          f'requests {dict(requests_by_pid(web))}, new connections {dict(new_connections_by_pid(web))}')
+    print(
+        f'\nscenario 1: {REQUESTS} requests, {CLIENTS} clients: {len(result.errors)} errors, '
+        f'statuses {sorted(set(result.statuses))}, TLS connections accepted {accepted}, '
+        f'new_connections logged {logged}, upstream requests {front.request_count}; per worker: '
+        f'requests {dict(requests_by_pid(web))}, new connections {dict(new_connections_by_pid(web))}'
+    )
     assert 1 <= accepted <= WORKERS * THREADS
     assert logged == accepted
     assert total(web.lines('couchgate.request'), 'discarded_connections') == 0
@@ -57,7 +60,8 @@ def test_2000_requests_from_16_clients_use_at_most_one_connection_per_thread(fro
 
 
 def test_a_preloaded_master_that_used_the_upstream_hands_no_connection_to_its_workers(
-        front, ca_bundle, documents):
+    front, ca_bundle, documents
+):
     db, ids = documents
     with WebProcess(**web_env(front, ca_bundle, db, PRELOAD_APP='1')) as web:
         web.wait_ready()
@@ -67,11 +71,13 @@ def test_a_preloaded_master_that_used_the_upstream_hands_no_connection_to_its_wo
     [check] = web.lines('couchgate.server', 'upstream ready')
     resets = web.lines('couchgate.server', 'pool reset after fork')
     accepted, logged = front.accepted_connections, total(web.json_lines(), 'new_connections')
-    print(f'\nscenario 2 (preload): {REQUESTS} requests: {len(result.errors)} errors, '
-          f'{len(result.corrupted)} corrupted, TLS connections accepted {accepted} (master {check["new_connections"]}), '
-          f'new_connections logged {logged}, inherited connections dropped per worker '
-          f'{[line["inherited_connections"] for line in resets]}; per worker: requests '
-          f'{dict(requests_by_pid(web))}, new connections {dict(new_connections_by_pid(web))}')
+    print(
+        f'\nscenario 2 (preload): {REQUESTS} requests: {len(result.errors)} errors, '
+        f'{len(result.corrupted)} corrupted, TLS connections accepted {accepted} (master {check["new_connections"]}), '
+        f'new_connections logged {logged}, inherited connections dropped per worker '
+        f'{[line["inherited_connections"] for line in resets]}; per worker: requests '
+        f'{dict(requests_by_pid(web))}, new connections {dict(new_connections_by_pid(web))}'
+    )
     # The master opened a connection before the fork, and every worker left it behind.
     assert check['pid'] == web.pid and check['new_connections'] == 1
     assert {line['pid'] for line in resets} == set(web.worker_pids())

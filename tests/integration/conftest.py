@@ -6,6 +6,7 @@ changes it with `@pytest.mark.app_env(upstream='proxy', NAME='value', ...)`: `up
 fixture it talks to (default `front`), the rest are settings. `make_client(*databases,
 upstream=None, **env)` builds more apps, over `db` unless databases are named.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """A database off the allowlist is a 404, and the server never hears of the request."""
+
 from tests.support.problems import assert_problem
 
 

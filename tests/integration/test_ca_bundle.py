@@ -1,4 +1,5 @@
 """CLOUDANT_CA_BUNDLE is the one trust the upstream client uses, whatever REQUESTS_CA_BUNDLE says."""
+
 import certifi
 import trustme
 

@@ -1,5 +1,6 @@
 """One pooled session per worker, counted at the server side (the TLS front): reused by every request
 and thread, never shared with a forked child, closed when the worker exits."""
+
 import json
 import logging
 import os

@@ -1,4 +1,5 @@
 """Seeding the demo data (api.cli.demo) into the real server: once, whatever runs before."""
+
 import uuid
 
 from api.cli import demo

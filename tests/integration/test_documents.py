@@ -1,4 +1,5 @@
 """One document against the real server, through the TLS front: its life, and ids that reach exactly it."""
+
 from urllib.parse import quote
 
 import pytest

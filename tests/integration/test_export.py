@@ -1,4 +1,5 @@
 """Export against the real server behind the counting TLS front: paging, order, connections."""
+
 import json
 import logging
 

@@ -1,4 +1,5 @@
 """A flaky upstream, injected by the fault proxy: what clients see, and what happens at the server."""
+
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -67,7 +68,8 @@ def test_a_blackhole_is_a_504_within_the_read_timeout_and_frees_every_thread(pro
 
 
 def test_refused_connections_are_a_503_with_retry_after_and_a_write_is_not_applied(
-        proxy, client, db, couch_admin):
+    proxy, client, db, couch_admin
+):
     assert client.simulate_get(f'/v1/{db}/docs').status_code == 200
     proxy.refuse()
     read, took = timed(lambda: client.simulate_get(f'/v1/{db}/docs/a'))
@@ -93,8 +95,10 @@ def test_a_post_cut_off_after_it_was_sent_is_never_repeated(proxy, client, db, c
     rows = couch_admin.get(f'{db}/_all_docs', params={'include_docs': 'true'}).json()['rows']
     copies = [row for row in rows if row['doc'].get('marker') == 'once']
     assert len(copies) == 1  # applied once, by the one request the server got
-    print(f'\nreset {"mid" if after_head else "before"} answer of a POST: client {result.status_code}, '
-          f'POSTs at the server {len(proxy.requests)}, copies stored {len(copies)}')
+    print(
+        f'\nreset {"mid" if after_head else "before"} answer of a POST: client {result.status_code}, '
+        f'POSTs at the server {len(proxy.requests)}, copies stored {len(copies)}'
+    )
 
 
 def test_a_put_that_creates_is_not_repeated_after_a_reset(proxy, client, db, couch_admin):

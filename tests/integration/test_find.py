@@ -1,12 +1,14 @@
 """Mango queries against the real server: fields and limit applied, an unknown operator a 400."""
+
 from tests.support.problems import assert_problem
 
 
 def test_find_runs_mango_queries_and_maps_bad_ones_to_400(client, db, couch_admin):
     docs = [{'_id': f'f{i}', 'cuisine': 'thai' if i % 2 else 'lao', 'n': i} for i in range(6)]
     couch_admin.post(f'{db}/_bulk_docs', json={'docs': docs})
-    found = client.simulate_post(f'/v1/{db}/find', json={
-        'selector': {'cuisine': 'thai'}, 'fields': ['_id', 'n'], 'limit': 2})
+    found = client.simulate_post(
+        f'/v1/{db}/find', json={'selector': {'cuisine': 'thai'}, 'fields': ['_id', 'n'], 'limit': 2}
+    )
     assert found.status_code == 200
     assert [d['_id'] for d in found.json['docs']] == ['f1', 'f3']
     assert set(found.json['docs'][0]) == {'_id', 'n'}

@@ -4,6 +4,7 @@ Every row states the answer it must get (status and problem type) and where upst
 After the table, the allowed database must hold exactly the documents the accepted rows wrote,
 and no other database on the server may have changed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,9 +38,17 @@ class Row:
 def put(name, doc_id, body=None, status=201, problem=None, **kw):
     """A PUT of a document whose id arrives percent-encoded, as a client would send it."""
     upstream = kw.pop('upstream', doc_id if status < 500 and problem in (None, 'not-found') else None)
-    return Row(name, 'PUT', f'/docs/{quote(doc_id, safe="")}', status, problem,
-               body={'who': doc_id} if body is None else body, upstream=upstream,
-               stores=doc_id if status == 201 else None, **kw)
+    return Row(
+        name,
+        'PUT',
+        f'/docs/{quote(doc_id, safe="")}',
+        status,
+        problem,
+        body={'who': doc_id} if body is None else body,
+        upstream=upstream,
+        stores=doc_id if status == 201 else None,
+        **kw,
+    )
 
 
 def body(name, payload, status=400, problem='invalid-json', headers=JSON, **kw):
@@ -71,13 +80,22 @@ ROWS = [
     put('local-doc', '_local/x', status=400, problem='invalid-document-id'),
     Row('decoded-dotdot-path', 'GET', '/docs/../_users', 200, upstream='../_users'),  # the row above made it
     Row('get-all-docs-as-id', 'GET', '/docs/_all_docs', 400, 'invalid-document-id'),
-    Row('delete-local-doc', 'DELETE', '/docs/_local/x', 400, 'invalid-document-id', headers={'If-Match': '"1-a"'}),
+    Row(
+        'delete-local-doc',
+        'DELETE',
+        '/docs/_local/x',
+        400,
+        'invalid-document-id',
+        headers={'If-Match': '"1-a"'},
+    ),
     Row('overlong-utf8-dots', 'GET', '/docs/%C0%AE%C0%AE%2F_users', 400, 'invalid-encoding'),
     Row('invalid-utf8-id', 'GET', '/docs/%FF', 400, 'invalid-encoding'),
     Row('empty-id', 'GET', '/docs/', 400, 'invalid-document-id'),
     # Databases off the allowlist: 404 before any upstream request.
     Row('system-db', 'GET', '!/v1/_users/docs', 404, 'unknown-database'),
-    Row('encoded-system-db', 'PUT', '!/v1/%5Fusers/docs/org.couchdb.user:x', 404, 'unknown-database', body={}),
+    Row(
+        'encoded-system-db', 'PUT', '!/v1/%5Fusers/docs/org.couchdb.user:x', 404, 'unknown-database', body={}
+    ),
     Row('replicator-db', 'POST', '!/v1/_replicator/docs', 404, 'unknown-database', body={'a': 1}),
     Row('other-existing-db', 'GET', '!/v1/{other}/docs/keep', 404, 'unknown-database'),
     Row('db-dot-segments', 'GET', '!/v1/{db}/../_users/docs', 404, 'not-found'),
@@ -101,65 +119,171 @@ ROWS = [
     body('deleted-flag', {'_deleted': True}, problem='reserved-field'),
     body('attachments', {'_attachments': {'x': {'data': 'eA=='}}}, problem='reserved-field'),
     body('id-mismatch', {'_id': 'other'}, problem='id-mismatch'),
-    body('text-plain', b'{"a": 1}', status=415, problem='unsupported-media-type',
-         headers={'Content-Type': 'text/plain'}),
-    body('form-encoded', b'a=1', status=415, problem='unsupported-media-type',
-         headers={'Content-Type': 'application/x-www-form-urlencoded'}),
+    body(
+        'text-plain',
+        b'{"a": 1}',
+        status=415,
+        problem='unsupported-media-type',
+        headers={'Content-Type': 'text/plain'},
+    ),
+    body(
+        'form-encoded',
+        b'a=1',
+        status=415,
+        problem='unsupported-media-type',
+        headers={'Content-Type': 'application/x-www-form-urlencoded'},
+    ),
     body('no-content-type', b'{"a": 1}', status=415, problem='unsupported-media-type', headers={}),
-    body('latin1-charset', b'{"a": 1}', status=415, problem='unsupported-media-type',
-         headers={'Content-Type': 'application/json; charset=latin-1'}),
+    body(
+        'latin1-charset',
+        b'{"a": 1}',
+        status=415,
+        problem='unsupported-media-type',
+        headers={'Content-Type': 'application/json; charset=latin-1'},
+    ),
     body('over-one-mib', b'{"a": "' + b'x' * MiB + b'"}', status=413, problem='payload-too-large'),
-    body('chunked-over-limit', b'{"a": "' + b'x' * MiB + b'"}', status=413, problem='payload-too-large',
-         headers=dict(JSON, **{'Transfer-Encoding': 'chunked'}),
-         extras={'CONTENT_LENGTH': '', 'wsgi.input_terminated': True}),
-    body('chunked-without-end-signal', b'{"a": 1}', status=411, problem='length-required',
-         headers=dict(JSON, **{'Transfer-Encoding': 'chunked'}), extras={'CONTENT_LENGTH': ''}),
-    body('length-and-chunked', b'{"a": 1}', problem='bad-request',
-         headers=dict(JSON, **{'Transfer-Encoding': 'chunked'}), extras={'wsgi.input_terminated': True}),
-    body('gzip-transfer-coding', b'{"a": 1}', status=501, problem='not-implemented',
-         headers=dict(JSON, **{'Transfer-Encoding': 'gzip, chunked'})),
+    body(
+        'chunked-over-limit',
+        b'{"a": "' + b'x' * MiB + b'"}',
+        status=413,
+        problem='payload-too-large',
+        headers=dict(JSON, **{'Transfer-Encoding': 'chunked'}),
+        extras={'CONTENT_LENGTH': '', 'wsgi.input_terminated': True},
+    ),
+    body(
+        'chunked-without-end-signal',
+        b'{"a": 1}',
+        status=411,
+        problem='length-required',
+        headers=dict(JSON, **{'Transfer-Encoding': 'chunked'}),
+        extras={'CONTENT_LENGTH': ''},
+    ),
+    body(
+        'length-and-chunked',
+        b'{"a": 1}',
+        problem='bad-request',
+        headers=dict(JSON, **{'Transfer-Encoding': 'chunked'}),
+        extras={'wsgi.input_terminated': True},
+    ),
+    body(
+        'gzip-transfer-coding',
+        b'{"a": 1}',
+        status=501,
+        problem='not-implemented',
+        headers=dict(JSON, **{'Transfer-Encoding': 'gzip, chunked'}),
+    ),
     # Keys.
     Row('write-without-key', 'PUT', '/docs/nokey', 401, 'unauthorized', body={'a': 1}, anonymous=True),
-    Row('write-with-wrong-key', 'PUT', '/docs/badkey', 401, 'unauthorized', body={'a': 1}, anonymous=True,
-        headers={'Authorization': 'Bearer wrong-key-0123456789abcdef'}),
-    Row('key-with-extra-byte', 'DELETE', '/docs/existing', 401, 'unauthorized', anonymous=True,
-        headers={'Authorization': f'Bearer {TEST_KEY}x', 'If-Match': '"1-a"'}),
-    Row('basic-auth-instead', 'POST', '/docs', 401, 'unauthorized', body={'a': 1}, anonymous=True,
-        headers={'Authorization': 'Basic dGVzdHM6dGVzdA=='}),
+    Row(
+        'write-with-wrong-key',
+        'PUT',
+        '/docs/badkey',
+        401,
+        'unauthorized',
+        body={'a': 1},
+        anonymous=True,
+        headers={'Authorization': 'Bearer wrong-key-0123456789abcdef'},
+    ),
+    Row(
+        'key-with-extra-byte',
+        'DELETE',
+        '/docs/existing',
+        401,
+        'unauthorized',
+        anonymous=True,
+        headers={'Authorization': f'Bearer {TEST_KEY}x', 'If-Match': '"1-a"'},
+    ),
+    Row(
+        'basic-auth-instead',
+        'POST',
+        '/docs',
+        401,
+        'unauthorized',
+        body={'a': 1},
+        anonymous=True,
+        headers={'Authorization': 'Basic dGVzdHM6dGVzdA=='},
+    ),
     Row('find-without-key', 'POST', '/find', 401, 'unauthorized', body={'selector': {}}, anonymous=True),
-    Row('read-with-wrong-key', 'GET', '/docs/existing', 401, 'unauthorized', anonymous=True,
-        headers={'Authorization': 'Bearer nope'}),
+    Row(
+        'read-with-wrong-key',
+        'GET',
+        '/docs/existing',
+        401,
+        'unauthorized',
+        anonymous=True,
+        headers={'Authorization': 'Bearer nope'},
+    ),
     Row('public-read-without-key', 'GET', '/docs/existing', 200, anonymous=True, upstream='existing'),
     # Query values.
-    *[Row(f'limit={v}', 'GET', f'/docs?limit={v}', 400, 'invalid-parameter')
-      for v in ['-1', '0', '1001', 'abc', '1e3', '99999999999999999999', '1&limit=2']],
+    *[
+        Row(f'limit={v}', 'GET', f'/docs?limit={v}', 400, 'invalid-parameter')
+        for v in ['-1', '0', '1001', 'abc', '1e3', '99999999999999999999', '1&limit=2']
+    ],
     Row('include-docs-yes', 'GET', '/docs?include_docs=yes', 400, 'invalid-parameter'),
     Row('ten-kb-start-key', 'GET', '/docs?start_key=' + 'k' * 10240, 400, 'invalid-parameter'),
     Row('invalid-utf8-query', 'GET', '/docs?start_key=%C0%AE', 400, 'invalid-encoding'),
     Row('nul-start-key', 'GET', '/docs?start_key=%00&limit=5', 200, upstream='_all_docs'),
     Row('selector-string', 'POST', '/find', 400, 'invalid-query', body={'selector': 'x'}),
     Row('find-negative-limit', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'limit': -1}),
-    Row('find-huge-limit', 'POST', '/find', 400, 'invalid-json', body={'selector': {}, 'limit': 10 ** 30}),
+    Row('find-huge-limit', 'POST', '/find', 400, 'invalid-json', body={'selector': {}, 'limit': 10**30}),
     Row('find-unknown-field', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'skip': 1}),
     Row('find-limit-as-string', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'limit': '10'}),
-    Row('find-fields-not-a-list', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'fields': 'a'}),
+    Row(
+        'find-fields-not-a-list', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'fields': 'a'}
+    ),
     Row('find-bookmark-number', 'POST', '/find', 400, 'invalid-query', body={'selector': {}, 'bookmark': 7}),
     Row('post-id-not-a-string', 'POST', '/docs', 400, 'invalid-document-id', body={'_id': 5}),
     Row('post-with-a-rev', 'POST', '/docs', 400, 'reserved-field', body={'_id': 'r', '_rev': '1-a'}),
-    Row('find-unknown-operator', 'POST', '/find', 400, 'bad-request', body={'selector': {'n': {'$bad': 1}}},
-        upstream='_find'),
+    Row(
+        'find-unknown-operator',
+        'POST',
+        '/find',
+        400,
+        'bad-request',
+        body={'selector': {'n': {'$bad': 1}}},
+        upstream='_find',
+    ),
     # Revs, methods, routes, request ids.
     Row('if-match-star', 'DELETE', '/docs/existing', 400, 'invalid-if-match', headers={'If-Match': '*'}),
-    Row('if-match-weak', 'DELETE', '/docs/existing', 400, 'invalid-if-match', headers={'If-Match': 'W/"1-a"'}),
-    Row('if-match-path-in-rev', 'DELETE', '/docs/existing', 400, 'invalid-if-match',
-        headers={'If-Match': '"1-a/../../_users"'}),
-    Row('if-match-two-revs', 'PUT', '/docs/existing', 400, 'invalid-if-match', body={'v': 2},
-        headers={'If-Match': '"1-a", "2-b"'}),
-    Row('stale-rev-put', 'PUT', '/docs/existing', 412, 'precondition-failed', upstream='existing',
-        body={'v': 2}, headers={'If-Match': '"1-0000"'}),
+    Row(
+        'if-match-weak', 'DELETE', '/docs/existing', 400, 'invalid-if-match', headers={'If-Match': 'W/"1-a"'}
+    ),
+    Row(
+        'if-match-path-in-rev',
+        'DELETE',
+        '/docs/existing',
+        400,
+        'invalid-if-match',
+        headers={'If-Match': '"1-a/../../_users"'},
+    ),
+    Row(
+        'if-match-two-revs',
+        'PUT',
+        '/docs/existing',
+        400,
+        'invalid-if-match',
+        body={'v': 2},
+        headers={'If-Match': '"1-a", "2-b"'},
+    ),
+    Row(
+        'stale-rev-put',
+        'PUT',
+        '/docs/existing',
+        412,
+        'precondition-failed',
+        upstream='existing',
+        body={'v': 2},
+        headers={'If-Match': '"1-0000"'},
+    ),
     Row('patch-not-allowed', 'PATCH', '/docs', 405, 'method-not-allowed', body={'a': 1}),
     Row('unknown-route', 'GET', '/nope', 404, 'not-found'),
-    Row('request-id-header-injection', 'GET', '!/healthz', 200, headers={'X-Request-ID': 'a\r\nSet-Cookie: x=1'}),
+    Row(
+        'request-id-header-injection',
+        'GET',
+        '!/healthz',
+        200,
+        headers={'X-Request-ID': 'a\r\nSet-Cookie: x=1'},
+    ),
 ]
 
 
@@ -169,8 +293,10 @@ def test_at_least_forty_hostile_inputs_are_in_the_table():
 
 def _snapshot(couch_admin, skip: str) -> dict:
     names = [n for n in couch_admin.get('_all_dbs').json() if n != skip]
-    return {n: {k: couch_admin.get(quote(n, safe='')).json()[k] for k in ('doc_count', 'update_seq')}
-            for n in names}
+    return {
+        n: {k: couch_admin.get(quote(n, safe='')).json()[k] for k in ('doc_count', 'update_seq')}
+        for n in names
+    }
 
 
 def _send(client, anonymous_client, row: Row, db: str, other: str):
@@ -184,11 +310,13 @@ def _send(client, anonymous_client, row: Row, db: str, other: str):
         data = json.dumps(data).encode()
         headers.setdefault('Content-Type', 'application/json')
     return (anonymous_client if row.anonymous else client).simulate_request(
-        row.method, path, query_string=query or None, body=data, headers=headers, extras=extras)
+        row.method, path, query_string=query or None, body=data, headers=headers, extras=extras
+    )
 
 
-def test_hostile_inputs_get_their_answer_and_reach_nothing_else(client, front, db, make_db, couch_admin,
-                                                                capsys):
+def test_hostile_inputs_get_their_answer_and_reach_nothing_else(
+    client, front, db, make_db, couch_admin, capsys
+):
     other = make_db()
     assert couch_admin.put(f'{db}/existing', json=EXISTING).status_code == 201
     assert couch_admin.put(f'{other}/keep', json={'v': 1}).status_code == 201
@@ -212,7 +340,9 @@ def test_hostile_inputs_get_their_answer_and_reach_nothing_else(client, front, d
             failures.append(f'{row.name}: 401 without WWW-Authenticate: Bearer')
         if row.status == 405 and 'GET' not in result.headers.get('allow', ''):
             failures.append(f'{row.name}: 405 without Allow')
-        if 'set-cookie' in result.headers or result.headers['x-request-id'] == row.headers.get('X-Request-ID'):
+        if 'set-cookie' in result.headers or result.headers['x-request-id'] == row.headers.get(
+            'X-Request-ID'
+        ):
             failures.append(f'{row.name}: a header was injected')
     assert not failures, '\n'.join(failures)
     with capsys.disabled():

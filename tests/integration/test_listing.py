@@ -13,7 +13,15 @@ def test_listing_pages_through_every_document(client, db, couch_admin):
         assert ('link' in page.headers) == bool(url)
     assert seen == [d['_id'] for d in docs]
 
-    window = client.simulate_get(f'/v1/{db}/docs', params={
-        'start_key': 'k010', 'end_key': 'k005', 'descending': 'true', 'include_docs': 'true', 'limit': 3})
+    window = client.simulate_get(
+        f'/v1/{db}/docs',
+        params={
+            'start_key': 'k010',
+            'end_key': 'k005',
+            'descending': 'true',
+            'include_docs': 'true',
+            'limit': 3,
+        },
+    )
     assert [r['id'] for r in window.json['rows']] == ['k010', 'k009', 'k008']
     assert window.json['rows'][0]['doc']['n'] == 10 and window.json['rows'][0]['rev'].startswith('1-')

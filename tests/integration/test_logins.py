@@ -1,4 +1,5 @@
 """Logins under threads: one POST /_session for 16 threads, one IAM refresh, bounded waits."""
+
 import logging
 import time
 import uuid
@@ -50,6 +51,7 @@ def expire_every_session(pouch, admin) -> None:
     """A new server secret invalidates every cookie; poll until an old one reads as 401."""
     old = requests.post(f'{pouch.url}/_session', json={'name': USER, 'password': PASSWORD}, timeout=10)
     admin.put('_config/couch_httpd_auth/secret', json=uuid.uuid4().hex)
+
     def refused():
         return requests.get(f'{pouch.url}/members/a', cookies=old.cookies, timeout=10).status_code == 401
 
@@ -76,8 +78,10 @@ def test_sixteen_threads_with_an_expired_session_log_in_once(secured, secured_pr
     assert [r.path for r in proxy.requests if r.method == 'POST'] == ['/_session']
     assert proxy.count('GET', '/members/a', 200) == 16
     assert PASSWORD not in caplog.text
-    print(f'\nexpired session x 16 threads: 401s {proxy.count("GET", "/members/a", 401)}, '
-          f'POST /_session at the server {proxy.count("POST", "/_session")}, then 200s {statuses.count(200)}')
+    print(
+        f'\nexpired session x 16 threads: 401s {proxy.count("GET", "/members/a", 401)}, '
+        f'POST /_session at the server {proxy.count("POST", "/_session")}, then 200s {statuses.count(200)}'
+    )
 
 
 def test_the_shared_session_never_stores_the_servers_cookies(secured_proxy, ca_bundle):
@@ -110,8 +114,14 @@ def test_an_iam_endpoint_refusing_the_key_is_a_502_not_a_client_error(proxy, mak
     db = make_db()
     with FakeIAM() as iam:
         iam.refuse(400)
-        client = make_client(db, upstream=proxy, CLOUDANT_AUTH_TYPE='IAM', CLOUDANT_APIKEY='unknown-key',
-                             CLOUDANT_IAM_URL=iam.url, **FAST)
+        client = make_client(
+            db,
+            upstream=proxy,
+            CLOUDANT_AUTH_TYPE='IAM',
+            CLOUDANT_APIKEY='unknown-key',
+            CLOUDANT_IAM_URL=iam.url,
+            **FAST,
+        )
         result = client.simulate_get(f'/v1/{db}/docs')
     assert_problem(result, 502, 'upstream-auth')
     assert 'unknown-key' not in result.text
@@ -129,8 +139,14 @@ def test_an_iam_token_is_refreshed_once_before_it_expires(proxy, make_client, db
     with FakeIAM() as iam:
         # Issued 3000 s ago, valid 600 s more: past 80 % of its life, so due for refresh, not expired.
         iam.lifetime(age=3000, remaining=600)
-        client = make_client(upstream=proxy, GUNICORN_THREADS='16', CLOUDANT_AUTH_TYPE='IAM',
-                             CLOUDANT_APIKEY='test-apikey', CLOUDANT_IAM_URL=iam.url, **FAST)
+        client = make_client(
+            upstream=proxy,
+            GUNICORN_THREADS='16',
+            CLOUDANT_AUTH_TYPE='IAM',
+            CLOUDANT_APIKEY='test-apikey',
+            CLOUDANT_IAM_URL=iam.url,
+            **FAST,
+        )
         assert client.simulate_get(f'/v1/{db}/docs/a').status_code == 200
         assert len(iam.requests) == 1
         iam.lifetime(age=0, remaining=3600)
@@ -140,14 +156,22 @@ def test_an_iam_token_is_refreshed_once_before_it_expires(proxy, make_client, db
     assert statuses == [200] * 64
     first, refresh = iam.requests  # exactly one refresh for 64 requests on 16 threads
     assert refresh.at < first.exp
-    print(f'\nIAM: token requests {len(iam.requests)} (1 login + 1 refresh, {first.exp - refresh.at:.0f} s '
-          f'before expiry) for 65 reads on 16 threads')
+    print(
+        f'\nIAM: token requests {len(iam.requests)} (1 login + 1 refresh, {first.exp - refresh.at:.0f} s '
+        f'before expiry) for 65 reads on 16 threads'
+    )
 
 
 def test_a_hung_token_endpoint_fails_fast_and_does_not_block_the_next_requests(proxy, make_client, db):
     with FakeIAM() as iam:
-        client = make_client(upstream=proxy, GUNICORN_THREADS='8', CLOUDANT_AUTH_TYPE='IAM',
-                             CLOUDANT_APIKEY='test-apikey', CLOUDANT_IAM_URL=iam.url, **FAST)
+        client = make_client(
+            upstream=proxy,
+            GUNICORN_THREADS='8',
+            CLOUDANT_AUTH_TYPE='IAM',
+            CLOUDANT_APIKEY='test-apikey',
+            CLOUDANT_IAM_URL=iam.url,
+            **FAST,
+        )
         iam.hang()
 
         def timed_get(_):
@@ -164,5 +188,7 @@ def test_a_hung_token_endpoint_fails_fast_and_does_not_block_the_next_requests(p
     assert status == 200 and took < BOUND
     assert proxy.count('GET', f'/{db}/a') == 1  # nothing went upstream without a token
     slowest = max(t for _, t in hung)
-    print(f'\nIAM hung: 8 threads answered {sorted(s for s, _ in hung)} within {slowest:.1f} s '
-          f'with {len(iam.requests) - 1} token request(s); after release 200 in {took:.1f} s')
+    print(
+        f'\nIAM hung: 8 threads answered {sorted(s for s, _ in hung)} within {slowest:.1f} s '
+        f'with {len(iam.requests) - 1} token request(s); after release 200 in {took:.1f} s'
+    )

@@ -1,4 +1,5 @@
 """The pool feeds the metrics from its own events: the same counts the request records, and the front, see."""
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.config import Settings
@@ -8,8 +9,11 @@ from api.upstream.session import build_session
 
 
 def samples(metrics: Metrics) -> dict:
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(metrics.render().decode()) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(metrics.render().decode())
+        for s in family.samples
+    }
 
 
 def test_the_pool_reports_each_event_it_credits_to_requests(front, ca_bundle):
@@ -26,8 +30,10 @@ def test_the_pool_reports_each_event_it_credits_to_requests(front, ca_bundle):
     finally:
         stop_recording(token)
     seen = samples(metrics)
-    connections = {event: seen[('couchgate_upstream_connections_total', frozenset({('event', event)}))]
-                   for event in ('new', 'reused', 'discarded')}
+    connections = {
+        event: seen[('couchgate_upstream_connections_total', frozenset({('event', event)}))]
+        for event in ('new', 'reused', 'discarded')
+    }
     assert connections == {'new': record.new, 'reused': record.reused, 'discarded': record.discarded}
     assert connections == {'new': 3, 'reused': 1, 'discarded': 2}
     assert front.accepted_connections == 3

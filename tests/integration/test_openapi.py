@@ -4,6 +4,7 @@ Valid and invalid requests are generated for every documented operation and sent
 app, whose upstream is the real server behind the TLS front. Every check schemathesis has runs:
 no 5xx, and every status, header, content type and body as documented.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -24,22 +25,35 @@ GENERATED = {'cases': 0}
 # schemathesis's coverage phase only puts [A-Za-z0-9] into headers: it cannot build a quoted
 # If-Match ("<rev>"), so what it sends there as valid is not, and gets a 400.
 _PRECONDITIONS = ['2xx', '304', '401', '403', '404', '409', '412', '428']
-CONFIG = schemathesis.Config.from_dict({
-    'headers': KEY_HEADER,
-    'generation': {'mode': 'all', 'max-examples': MAX_EXAMPLES, 'database': 'none'},
-    'checks': {
-        'positive_data_acceptance': {'expected-statuses': _PRECONDITIONS},
-        'missing_required_header': {'expected-statuses': ['400', '401', '428']},
-    },
-    'operations': [{
-        'include-operation-id': 'find',
-        'checks': {'positive_data_acceptance': {'expected-statuses': ['2xx', '400']}},
-    }, *[{
-        'include-operation-id': operation,
-        'phases': {'coverage': {'checks': {
-            'positive_data_acceptance': {'expected-statuses': [*_PRECONDITIONS, '400']}}}},
-    } for operation in ('putDocument', 'deleteDocument')]],
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        'headers': KEY_HEADER,
+        'generation': {'mode': 'all', 'max-examples': MAX_EXAMPLES, 'database': 'none'},
+        'checks': {
+            'positive_data_acceptance': {'expected-statuses': _PRECONDITIONS},
+            'missing_required_header': {'expected-statuses': ['400', '401', '428']},
+        },
+        'operations': [
+            {
+                'include-operation-id': 'find',
+                'checks': {'positive_data_acceptance': {'expected-statuses': ['2xx', '400']}},
+            },
+            *[
+                {
+                    'include-operation-id': operation,
+                    'phases': {
+                        'coverage': {
+                            'checks': {
+                                'positive_data_acceptance': {'expected-statuses': [*_PRECONDITIONS, '400']}
+                            }
+                        }
+                    },
+                }
+                for operation in ('putDocument', 'deleteDocument')
+            ],
+        ],
+    }
+)
 
 
 # The document is built before the server exists (pytest collects one test per operation from it),
@@ -47,7 +61,9 @@ CONFIG = schemathesis.Config.from_dict({
 DB = 'fuzzed'
 _settings = Settings.from_env({'CLOUDANT_DATABASES': DB, 'API_KEYS': TEST_KEYS})
 schema = schemathesis.openapi.from_dict(
-    testing.TestClient(create_app(build_injector(_settings))).simulate_get('/openapi.json').json, config=CONFIG)
+    testing.TestClient(create_app(build_injector(_settings))).simulate_get('/openapi.json').json,
+    config=CONFIG,
+)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """The upstream is killed and restarted while 16 threads read: no 500, no hang, and the pool heals."""
+
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -10,16 +11,24 @@ from tests.support.pouch import CouchAdmin, PouchServer
 THREADS = 16
 
 
-def test_reads_during_an_upstream_restart_fail_cleanly_then_all_succeed(tmp_path, server_ssl_context,
-                                                                       make_client):
+def test_reads_during_an_upstream_restart_fail_cleanly_then_all_succeed(
+    tmp_path, server_ssl_context, make_client
+):
     # On disk, not in memory: the data must outlive the restart.
-    with PouchServer(tmp_path, in_memory=False) as pouch, \
-            FaultProxy(('127.0.0.1', pouch.port), server_ssl_context) as proxy:
+    with (
+        PouchServer(tmp_path, in_memory=False) as pouch,
+        FaultProxy(('127.0.0.1', pouch.port), server_ssl_context) as proxy,
+    ):
         admin = CouchAdmin(pouch.url)
         assert admin.put('reads').status_code == 201
         assert admin.put('reads/a', json={'k': 1}).status_code == 201
-        client = make_client('reads', upstream=proxy, GUNICORN_THREADS=str(THREADS),
-                             CLOUDANT_CONNECT_TIMEOUT='2', CLOUDANT_READ_TIMEOUT='5')
+        client = make_client(
+            'reads',
+            upstream=proxy,
+            GUNICORN_THREADS=str(THREADS),
+            CLOUDANT_CONNECT_TIMEOUT='2',
+            CLOUDANT_READ_TIMEOUT='5',
+        )
         phase, results, stop = ['up'], [], threading.Event()
 
         def hammer():
@@ -53,7 +62,9 @@ def test_reads_during_an_upstream_restart_fail_cleanly_then_all_succeed(tmp_path
         assert count('back') == count('back', 200)  # once it is back, every read succeeds
         assert max(took for _, _, took in results) < 30  # no thread ever held past Heroku's limit
         wait_for(lambda: proxy.open_connections <= THREADS, 'connections back within the pool size')
-        print(f'\nrestart: {len(results)} reads; up {count("up")}, down {count("down")} '
-              f'(503: {count("down", 503)}, 504: {count("down", 504)}, 200: {count("down", 200)}), '
-              f'back {count("back")} all 200; connections accepted {proxy.accepted_connections}, '
-              f'open at the end {proxy.open_connections}')
+        print(
+            f'\nrestart: {len(results)} reads; up {count("up")}, down {count("down")} '
+            f'(503: {count("down", 503)}, 504: {count("down", 504)}, 200: {count("down", 200)}), '
+            f'back {count("back")} all 200; connections accepted {proxy.accepted_connections}, '
+            f'open at the end {proxy.open_connections}'
+        )

@@ -1,4 +1,5 @@
 """The real app in process, its upstream the real server behind a counting TLS front (or a proxy)."""
+
 from __future__ import annotations
 
 from falcon import testing
@@ -11,12 +12,17 @@ from tests.support.api_keys import KEY_HEADER, TEST_KEYS
 
 def app_settings(upstream, ca_bundle: str, *databases: str, **env: str) -> Settings:
     """The app's settings for `upstream` (anything with a .url); unless `env` sets API_KEYS, TEST_KEYS."""
-    return Settings.from_env(dict({
-        'CLOUDANT_URL': upstream.url,
-        'CLOUDANT_CA_BUNDLE': ca_bundle,
-        'CLOUDANT_DATABASES': ','.join(databases),
-        'API_KEYS': TEST_KEYS,
-    }, **env))
+    return Settings.from_env(
+        dict(
+            {
+                'CLOUDANT_URL': upstream.url,
+                'CLOUDANT_CA_BUNDLE': ca_bundle,
+                'CLOUDANT_DATABASES': ','.join(databases),
+                'API_KEYS': TEST_KEYS,
+            },
+            **env,
+        )
+    )
 
 
 def app_client(upstream, ca_bundle: str, *databases: str, **env: str) -> testing.TestClient:

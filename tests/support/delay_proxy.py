@@ -49,8 +49,9 @@ class DelayProxy:
         except OSError:
             client_writer.close()
             return
-        await asyncio.gather(self._pipe(client_reader, up_writer, held=True),
-                             self._pipe(up_reader, client_writer, held=False))
+        await asyncio.gather(
+            self._pipe(client_reader, up_writer, held=True), self._pipe(up_reader, client_writer, held=False)
+        )
 
     async def _pipe(self, reader, writer, held: bool) -> None:
         try:

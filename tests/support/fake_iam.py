@@ -35,16 +35,16 @@ class FakeIAM:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (the name http.server calls)
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.rfile.read(int(self.headers.get('Content-Length', 0)))
                 fake._answer(self)
 
             def log_message(self, *args):
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-iam", daemon=True)
+        self.url = f'http://127.0.0.1:{self._server.server_address[1]}'
+        self._thread = threading.Thread(target=self._server.serve_forever, name='fake-iam', daemon=True)
 
     def __enter__(self) -> FakeIAM:
         self._thread.start()
@@ -83,10 +83,10 @@ class FakeIAM:
         if self._refusal is not None:
             with self._lock:
                 self.requests.append(TokenRequest(now, None))
-            body = json.dumps({"errorCode": "BXNIM0415E", "errorMessage": "API key not found"}).encode()
+            body = json.dumps({'errorCode': 'BXNIM0415E', 'errorMessage': 'API key not found'}).encode()
             handler.send_response(self._refusal)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(body)))
+            handler.send_header('Content-Type', 'application/json')
+            handler.send_header('Content-Length', str(len(body)))
             handler.end_headers()
             handler.wfile.write(body)
             return
@@ -94,12 +94,22 @@ class FakeIAM:
             iat, exp = int(now) - self._age, int(now) + self._remaining
             self.requests.append(TokenRequest(now, exp))
             serial = len(self.requests)
-        token = jwt.encode({"iat": iat, "exp": exp, "sub": "couchgate-test", "jti": str(serial)},
-                           "test-only-key-not-a-secret-0123456789", algorithm="HS256")
-        body = json.dumps({"access_token": token, "refresh_token": "unused", "token_type": "Bearer",
-                           "expires_in": exp - iat, "expiration": exp}).encode()
+        token = jwt.encode(
+            {'iat': iat, 'exp': exp, 'sub': 'couchgate-test', 'jti': str(serial)},
+            'test-only-key-not-a-secret-0123456789',
+            algorithm='HS256',
+        )
+        body = json.dumps(
+            {
+                'access_token': token,
+                'refresh_token': 'unused',
+                'token_type': 'Bearer',
+                'expires_in': exp - iat,
+                'expiration': exp,
+            }
+        ).encode()
         handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header('Content-Type', 'application/json')
+        handler.send_header('Content-Length', str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)

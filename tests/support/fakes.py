@@ -1,5 +1,6 @@
 """Hand-written fakes for unit tests: an in-memory Couch port with the real port's semantics,
 and the real app built around one."""
+
 from __future__ import annotations
 
 import itertools
@@ -26,8 +27,9 @@ class FakeCouch:
     def _db(self, name: str, call: str) -> dict:
         self.calls.append((call, name))
         if self.unavailable:
-            raise Problem(503, 'upstream-unavailable', 'The database cannot be reached.',
-                          headers={'Retry-After': '1'})
+            raise Problem(
+                503, 'upstream-unavailable', 'The database cannot be reached.', headers={'Retry-After': '1'}
+            )
         if name not in self.dbs:
             raise Problem(404, 'not-found', 'not_found: Database does not exist.')
         return self.dbs[name]
@@ -42,20 +44,25 @@ class FakeCouch:
             ids = [i for i in ids if (i <= start_key if descending else i >= start_key)]
         if end_key is not None:
             ids = [i for i in ids if (i >= end_key if descending else i <= end_key)]
-        rows = [dict({'id': i, 'rev': docs[i]['_rev']}, **({'doc': docs[i]} if include_docs else {}))
-                for i in ids[:limit]]
+        rows = [
+            dict({'id': i, 'rev': docs[i]['_rev']}, **({'doc': docs[i]} if include_docs else {}))
+            for i in ids[:limit]
+        ]
         return Page(rows, len(docs), ids[limit] if len(ids) > limit else None)
 
     def documents(self, db, *, batch_size, start_key=None, end_key=None):
         """Like the real port: a generator of batches; `closed` tells whether it was closed."""
         self.closed = False
-        ids = [i for i in sorted(self._db(db, 'documents'))
-               if (start_key is None or i >= start_key) and (end_key is None or i <= end_key)]
+        ids = [
+            i
+            for i in sorted(self._db(db, 'documents'))
+            if (start_key is None or i >= start_key) and (end_key is None or i <= end_key)
+        ]
         try:
             for at in range(0, max(len(ids), 1), batch_size):
                 if at:
                     self._db(db, 'documents')  # one upstream call per batch, the failure switch included
-                yield [dict(self.dbs[db][i]) for i in ids[at:at + batch_size]]
+                yield [dict(self.dbs[db][i]) for i in ids[at : at + batch_size]]
         finally:
             self.closed = True
 
@@ -96,7 +103,7 @@ class FakeCouch:
         if any(key.startswith('$') for key in selector if key not in ('$and', '$or')):
             raise Problem(400, 'bad-request', 'bad_request: invalid operator')
         hits = [d for d in docs.values() if all(d.get(k) == v for k, v in selector.items())]
-        return {'docs': hits[:query['limit']], 'bookmark': 'nil'}
+        return {'docs': hits[: query['limit']], 'bookmark': 'nil'}
 
 
 class ExplodingCouch(FakeCouch):

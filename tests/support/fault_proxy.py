@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tests.support.tls_front import TLSFront, _UpstreamUnavailable
 
-REASONS = {429: "Too Many Requests", 503: "Service Unavailable"}
+REASONS = {429: 'Too Many Requests', 503: 'Service Unavailable'}
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class FaultProxy(TLSFront):
     heal() ends them all. Counting is the TLS front's (connections, requests) plus `answers`.
     """
 
-    def __init__(self, upstream: tuple[str, int], ssl_context, host: str = "127.0.0.1") -> None:
+    def __init__(self, upstream: tuple[str, int], ssl_context, host: str = '127.0.0.1') -> None:
         super().__init__(upstream, ssl_context, host)
         self.answers: list[Answer] = []
         self._holds: dict[tuple[str, str], Hold] = {}
@@ -80,10 +80,16 @@ class FaultProxy(TLSFront):
 
     def answer_next(self, count: int, status: int, retry_after: str | int) -> None:
         """Answer the next `count` requests with `status` and Retry-After, without forwarding them."""
-        body = json.dumps({"error": "too_many_requests" if status == 429 else "unavailable",
-                           "reason": "injected by the fault proxy"}).encode()
-        head = (f"HTTP/1.1 {status} {REASONS[status]}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nRetry-After: {retry_after}\r\n\r\n").encode()
+        body = json.dumps(
+            {
+                'error': 'too_many_requests' if status == 429 else 'unavailable',
+                'reason': 'injected by the fault proxy',
+            }
+        ).encode()
+        head = (
+            f'HTTP/1.1 {status} {REASONS[status]}\r\nContent-Type: application/json\r\n'
+            f'Content-Length: {len(body)}\r\nRetry-After: {retry_after}\r\n\r\n'
+        ).encode()
         with self._lock:
             self._canned.extend([head + body] * count)
 
@@ -105,15 +111,24 @@ class FaultProxy(TLSFront):
     def count(self, method: str, path: str, status: int | None = ...) -> int:
         """How many answers requests to (method, path) got; only those with `status`, if given."""
         with self._lock:
-            return sum(1 for a in self.answers if (a.method, a.path) == (method, path)
-                       and (status is ... or a.status == status))
+            return sum(
+                1
+                for a in self.answers
+                if (a.method, a.path) == (method, path) and (status is ... or a.status == status)
+            )
 
     async def _stop_listening(self) -> None:
         self._server.close()
 
     async def _listen(self):
-        return await asyncio.start_server(self._serve, self.host, self.port or 0, ssl=self._ssl_context,
-                                          ssl_handshake_timeout=10, ssl_shutdown_timeout=5)
+        return await asyncio.start_server(
+            self._serve,
+            self.host,
+            self.port or 0,
+            ssl=self._ssl_context,
+            ssl_handshake_timeout=10,
+            ssl_shutdown_timeout=5,
+        )
 
     def _take(self, pending: list):
         with self._lock:
@@ -121,10 +136,10 @@ class FaultProxy(TLSFront):
 
     def _answered(self, request, status: int | None) -> None:
         with self._lock:
-            self.answers.append(Answer(request.method, request.target.split("?")[0], status))
+            self.answers.append(Answer(request.method, request.target.split('?')[0], status))
 
     async def _exchange(self, client, request) -> bool:
-        hold = self._holds.get((request.method, request.target.split("?")[0]))
+        hold = self._holds.get((request.method, request.target.split('?')[0]))
         if hold is not None:
             await hold.wait()
         if self._latency:
@@ -134,7 +149,7 @@ class FaultProxy(TLSFront):
             await client.reader.read()  # until the client gives up and closes
             return False
         if (canned := self._take(self._canned)) is not None:
-            self._answered(request, int(canned.split(b" ", 2)[1]))  # before the client can see it
+            self._answered(request, int(canned.split(b' ', 2)[1]))  # before the client can see it
             client.writer.write(canned)
             await client.writer.drain()
             return True
@@ -155,14 +170,13 @@ class FaultProxy(TLSFront):
 
     async def _send_upstream(self, client, request):
         reader, head = await super()._send_upstream(client, request)
-        self._answered(request, int(head.split(b" ", 2)[1]))
+        self._answered(request, int(head.split(b' ', 2)[1]))
         return reader, head
 
 
 def _abort_with_reset(writer: asyncio.StreamWriter) -> None:
     # Linger 0: close() sends RST instead of FIN, as a crashed or reset peer does.
-    sock = writer.get_extra_info("socket")
+    sock = writer.get_extra_info('socket')
     if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
     writer.transport.abort()
-

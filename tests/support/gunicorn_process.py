@@ -23,8 +23,10 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 # Variables of the outer environment that would change what the process does (api/config/settings.py's,
 # gunicorn's GUNICORN_CMD_ARGS, prometheus_client's directory, requests' CA bundle).
-_OURS = re.compile(r'^(CLOUDANT_|GUNICORN_|API_|CORS_|EXPORT_|WEB_CONCURRENCY$|PORT$|PRELOAD_APP$|LOG_LEVEL$'
-                   r'|PROMETHEUS_MULTIPROC_DIR$|REQUESTS_CA_BUNDLE$)')
+_OURS = re.compile(
+    r'^(CLOUDANT_|GUNICORN_|API_|CORS_|EXPORT_|WEB_CONCURRENCY$|PORT$|PRELOAD_APP$|LOG_LEVEL$'
+    r'|PROMETHEUS_MULTIPROC_DIR$|REQUESTS_CA_BUNDLE$)'
+)
 _BOOTED = re.compile(r'Booting worker with pid: (\d+)')
 
 
@@ -51,11 +53,20 @@ class WebProcess:
 
     def __enter__(self) -> WebProcess:
         # exec (shell_command): the shell becomes gunicorn's master, as on a dyno.
-        self.proc = subprocess.Popen(['/bin/sh', '-c', shell_command(self.command)], cwd=REPO_ROOT,
-                                     env=self._env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, start_new_session=True)
-        self._readers = [threading.Thread(target=self._read, args=(name, stream), daemon=True)
-                         for name, stream in (('stdout', self.proc.stdout), ('stderr', self.proc.stderr))]
+        self.proc = subprocess.Popen(
+            ['/bin/sh', '-c', shell_command(self.command)],
+            cwd=REPO_ROOT,
+            env=self._env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self._readers = [
+            threading.Thread(target=self._read, args=(name, stream), daemon=True)
+            for name, stream in (('stdout', self.proc.stdout), ('stderr', self.proc.stderr))
+        ]
         for reader in self._readers:
             reader.start()
         return self
@@ -81,8 +92,10 @@ class WebProcess:
             while not (value := predicate()):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or (self.proc.poll() is not None and not self._reading()):
-                    raise AssertionError(f'{what}: not within {timeout:g} s (exit code {self.proc.poll()})\n'
-                                         f'stderr tail:\n' + '\n'.join(self._lines['stderr'][-20:]))
+                    raise AssertionError(
+                        f'{what}: not within {timeout:g} s (exit code {self.proc.poll()})\n'
+                        f'stderr tail:\n' + '\n'.join(self._lines['stderr'][-20:])
+                    )
                 self._changed.wait(min(remaining, 0.5))
             return value
 
@@ -101,8 +114,10 @@ class WebProcess:
                 except requests.RequestException:
                     pass
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise AssertionError(f'{self.url}{path} not 200 within {timeout:g} s '
-                                         f'(exit code {self.proc.poll()}):\n{self.stderr}')
+                    raise AssertionError(
+                        f'{self.url}{path} not 200 within {timeout:g} s '
+                        f'(exit code {self.proc.poll()}):\n{self.stderr}'
+                    )
                 # Doubles as the poll interval: wakes at once on new output (a worker booted).
                 with self._changed:
                     self._changed.wait(0.2)
@@ -141,8 +156,11 @@ class WebProcess:
         return [json.loads(line) for line in lines if line.startswith('{')]
 
     def lines(self, logger: str, message: str | None = None) -> list[dict]:
-        return [line for line in self.json_lines()
-                if line['logger'] == logger and (message is None or line['message'] == message)]
+        return [
+            line
+            for line in self.json_lines()
+            if line['logger'] == logger and (message is None or line['message'] == message)
+        ]
 
     def worker_pids(self) -> list[int]:
         """Pids of the workers booted so far, in order."""

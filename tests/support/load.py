@@ -35,8 +35,9 @@ def read_documents(base_url: str, db: str, doc_ids: list[str], total: int, concu
             for n in numbers:
                 doc_id, request_id = doc_ids[n % len(doc_ids)], f'load-{run}-{n}'
                 try:
-                    response = session.get(f'{base_url}/v1/{db}/docs/{doc_id}', timeout=30,
-                                           headers={'X-Request-ID': request_id})
+                    response = session.get(
+                        f'{base_url}/v1/{db}/docs/{doc_id}', timeout=30, headers={'X-Request-ID': request_id}
+                    )
                 except requests.RequestException as e:
                     result.errors.append(f'{request_id}: {type(e).__name__}')
                     continue

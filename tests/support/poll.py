@@ -11,5 +11,5 @@ def wait_for(condition, what: str, deadline: float = DEADLINE, interval: float =
     """Return once condition() is true; fail naming `what` if it is not within `deadline` seconds."""
     give_up = time.monotonic() + deadline
     while not condition():
-        assert time.monotonic() < give_up, f"timed out after {deadline} s waiting for {what}"
+        assert time.monotonic() < give_up, f'timed out after {deadline} s waiting for {what}'
         time.sleep(interval)  # the poll interval; the condition, not the clock, decides

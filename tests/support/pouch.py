@@ -13,7 +13,7 @@ import requests
 from tests.support.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-POUCHDB_SERVER = REPO_ROOT / "node_modules" / "pouchdb-server" / "bin" / "pouchdb-server"
+POUCHDB_SERVER = REPO_ROOT / 'node_modules' / 'pouchdb-server' / 'bin' / 'pouchdb-server'
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
@@ -21,7 +21,7 @@ STOP_TIMEOUT = 10.0
 def free_port() -> int:
     """A port nobody listens on right now (the OS picks it)."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
 
 
@@ -30,11 +30,11 @@ class PouchServer:
 
     def __init__(self, workdir: str | Path | None = None, *, in_memory: bool = True) -> None:
         # It writes config.json and log.txt into its cwd: give it a directory of its own.
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="pouch-"))
+        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix='pouch-'))
         self.in_memory = in_memory
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = self.workdir / "server.log"
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.log_path = self.workdir / 'server.log'
         self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> PouchServer:
@@ -45,28 +45,42 @@ class PouchServer:
         self.stop()
 
     def start(self) -> None:
-        data_dir = self.workdir / "data"
+        data_dir = self.workdir / 'data'
         data_dir.mkdir(parents=True, exist_ok=True)
         # Without --unhandled-rejections=warn some rejected requests crash it.
-        cmd = ["node", "--unhandled-rejections=warn", str(POUCHDB_SERVER),
-               "-p", str(self.port), "-o", "127.0.0.1", "-d", str(data_dir), "-n"]
+        cmd = [
+            'node',
+            '--unhandled-rejections=warn',
+            str(POUCHDB_SERVER),
+            '-p',
+            str(self.port),
+            '-o',
+            '127.0.0.1',
+            '-d',
+            str(data_dir),
+            '-n',
+        ]
         if self.in_memory:
-            cmd.append("-m")
-        with open(self.log_path, "ab") as log:
-            self._proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=log,
-                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            cmd.append('-m')
+        with open(self.log_path, 'ab') as log:
+            self._proc = subprocess.Popen(
+                cmd, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         self._wait_until_up()
 
     def _wait_until_up(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.url + "/", timeout=2, headers={"Connection": "close"}).status_code == 200:
+                if (
+                    requests.get(self.url + '/', timeout=2, headers={'Connection': 'close'}).status_code
+                    == 200
+                ):
                     return
             except requests.RequestException:
                 pass
             # It logs EADDRINUSE but stays alive, so the exit check alone would not see it.
-            if "is already in use" in self.log_tail():
+            if 'is already in use' in self.log_tail():
                 break
             try:
                 # Doubles as the poll interval and as the "did it die?" check.
@@ -76,8 +90,9 @@ class PouchServer:
                 pass
         code = self._proc.poll()
         self.stop()
-        raise RuntimeError(f"pouchdb-server did not come up on {self.url} (exit code {code}); "
-                           f"log tail:\n{self.log_tail()}")
+        raise RuntimeError(
+            f'pouchdb-server did not come up on {self.url} (exit code {code}); log tail:\n{self.log_tail()}'
+        )
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -99,17 +114,17 @@ class PouchServer:
 
     def log_tail(self, lines: int = 40) -> str:
         try:
-            text = self.log_path.read_text(errors="replace")
+            text = self.log_path.read_text(errors='replace')
         except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+            return ''
+        return '\n'.join(text.splitlines()[-lines:])
 
 
 class CouchAdmin:
     """Direct, uncounted access to the local server for test set-up and checks."""
 
     def __init__(self, base_url: str, *, auth: tuple[str, str] | None = None, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url.rstrip('/')
         self.timeout = timeout
         self.session = requests.Session()
         self.session.trust_env = False
@@ -117,23 +132,23 @@ class CouchAdmin:
         # The server drops idle keep-alive connections after ~5 s; a fresh connection
         # per call avoids ever racing that close. The timeout matters too: some admin
         # requests without credentials hang once an admin exists.
-        self.session.headers["Connection"] = "close"
+        self.session.headers['Connection'] = 'close'
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        kwargs.setdefault("timeout", self.timeout)
-        return self.session.request(method, f"{self.base_url}/{path.lstrip('/')}", **kwargs)
+        kwargs.setdefault('timeout', self.timeout)
+        return self.session.request(method, f'{self.base_url}/{path.lstrip("/")}', **kwargs)
 
     def get(self, path: str, **kwargs) -> requests.Response:
-        return self.request("GET", path, **kwargs)
+        return self.request('GET', path, **kwargs)
 
     def put(self, path: str, **kwargs) -> requests.Response:
-        return self.request("PUT", path, **kwargs)
+        return self.request('PUT', path, **kwargs)
 
     def post(self, path: str, **kwargs) -> requests.Response:
-        return self.request("POST", path, **kwargs)
+        return self.request('POST', path, **kwargs)
 
     def delete(self, path: str, **kwargs) -> requests.Response:
-        return self.request("DELETE", path, **kwargs)
+        return self.request('DELETE', path, **kwargs)
 
     def close(self) -> None:
         self.session.close()

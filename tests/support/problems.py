@@ -1,4 +1,5 @@
 """One check of a problem document (RFC 9457), for falcon.testing's Result and requests' Response."""
+
 from __future__ import annotations
 
 PROBLEM_JSON = 'application/problem+json'  # written out, not imported: the test states the contract

@@ -13,6 +13,7 @@ def stop_process(proc: subprocess.Popen, timeout: float, *, group: bool = False)
     With `group`, every process of the child's group is signalled (a child started with
     start_new_session=True leads its own group), as Heroku signals every process of a dyno.
     """
+
     def send(sig: int) -> None:
         if group:
             os.killpg(proc.pid, sig)

@@ -1,4 +1,5 @@
 """Reading the app's request log lines (logger couchgate.request) from pytest's caplog."""
+
 from __future__ import annotations
 
 import logging

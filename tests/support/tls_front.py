@@ -7,9 +7,11 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 
-HEAD_END = b"\r\n\r\n"
-BAD_GATEWAY = (b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n"
-               b"Connection: close\r\n\r\nupstream unavailable\n")
+HEAD_END = b'\r\n\r\n'
+BAD_GATEWAY = (
+    b'HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n'
+    b'Connection: close\r\n\r\nupstream unavailable\n'
+)
 PIECE = 64 * 1024
 
 
@@ -46,11 +48,11 @@ class _UpstreamUnavailable(Exception):
 
 
 def _parse_head(head: bytes) -> tuple[str, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
+    lines = head.decode('latin-1').split('\r\n')
     fields = {}
     for line in lines[1:]:
         if line:
-            name, _, value = line.partition(":")
+            name, _, value = line.partition(':')
             fields[name.strip().lower()] = value.strip().lower()
     return lines[0], fields
 
@@ -59,7 +61,7 @@ async def _copy_exact(reader, size, emit) -> None:
     while size:
         data = await reader.read(min(size, PIECE))
         if not data:
-            raise asyncio.IncompleteReadError(b"", size)
+            raise asyncio.IncompleteReadError(b'', size)
         size -= len(data)
         await emit(data)
 
@@ -67,23 +69,23 @@ async def _copy_exact(reader, size, emit) -> None:
 async def _copy_chunked(reader, emit) -> None:
     # Copies the framing too, so the bytes pass through unchanged.
     while True:
-        size_line = await reader.readuntil(b"\r\n")
+        size_line = await reader.readuntil(b'\r\n')
         await emit(size_line)
-        size = int(size_line.split(b";")[0], 16)
+        size = int(size_line.split(b';')[0], 16)
         if size == 0:
             break
         await _copy_exact(reader, size + 2, emit)
-    while (trailer := await reader.readuntil(b"\r\n")) != b"\r\n":
+    while (trailer := await reader.readuntil(b'\r\n')) != b'\r\n':
         await emit(trailer)
     await emit(trailer)
 
 
 async def _copy_body(reader, fields, emit) -> bool:
     """Copy a framed body; False if the message has no framing headers."""
-    if "chunked" in fields.get("transfer-encoding", ""):
+    if 'chunked' in fields.get('transfer-encoding', ''):
         await _copy_chunked(reader, emit)
-    elif "content-length" in fields:
-        await _copy_exact(reader, int(fields["content-length"]), emit)
+    elif 'content-length' in fields:
+        await _copy_exact(reader, int(fields['content-length']), emit)
     else:
         return False
     return True
@@ -97,7 +99,9 @@ class TLSFront:
     Every request passes through _exchange(): the place for later fault injection.
     """
 
-    def __init__(self, upstream: tuple[str, int], ssl_context: ssl.SSLContext, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, upstream: tuple[str, int], ssl_context: ssl.SSLContext, host: str = '127.0.0.1'
+    ) -> None:
         self.upstream = upstream
         self.host = host
         self.port: int | None = None
@@ -110,7 +114,7 @@ class TLSFront:
         self._clients: set[_Client] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    url = property(lambda self: f"https://{self.host}:{self.port}")
+    url = property(lambda self: f'https://{self.host}:{self.port}')
     accepted_connections = property(lambda self: self._locked(lambda: self._accepted))
     upstream_connections_opened = property(lambda self: self._locked(lambda: self._upstream_opened))
     requests = property(lambda self: self._locked(lambda: list(self._requests)))
@@ -130,15 +134,16 @@ class TLSFront:
 
     def start(self) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="tls-front", daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name='tls-front', daemon=True)
         self._thread.start()
         self._server = self._call(self._listen())
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _listen(self):
         # A short shutdown timeout: clients rarely answer close_notify, don't keep sockets 30 s.
-        return await asyncio.start_server(self._serve, self.host, 0, ssl=self._ssl_context,
-                                          ssl_handshake_timeout=10, ssl_shutdown_timeout=5)
+        return await asyncio.start_server(
+            self._serve, self.host, 0, ssl=self._ssl_context, ssl_handshake_timeout=10, ssl_shutdown_timeout=5
+        )
 
     def stop(self) -> None:
         if self._loop is None:
@@ -226,7 +231,7 @@ class TLSFront:
         client.busy = True  # from its first byte on, a request is never cut by close_idle_connections()
         head = first + await client.reader.readuntil(HEAD_END)
         request_line, fields = _parse_head(head)
-        method, target, version = request_line.split(" ", 2)
+        method, target, version = request_line.split(' ', 2)
         parts = [head]
 
         async def keep(data):
@@ -234,15 +239,15 @@ class TLSFront:
 
         # Buffered (unlike responses) so it can be replayed on a fresh upstream connection.
         await _copy_body(client.reader, fields, keep)
-        tokens = fields.get("connection", "")
-        wants_close = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
-        return _Request(method, target, b"".join(parts), wants_close)
+        tokens = fields.get('connection', '')
+        wants_close = 'close' in tokens or (version == 'HTTP/1.0' and 'keep-alive' not in tokens)
+        return _Request(method, target, b''.join(parts), wants_close)
 
     async def _exchange(self, client: _Client, request: _Request) -> bool:
         """Forward one request, stream its response back; False if the client connection must close."""
         up_reader, head = await self._send_upstream(client, request)
         status_line, fields = _parse_head(head)
-        while 100 <= (status := int(status_line.split(" ", 2)[1])) < 200 and status != 101:
+        while 100 <= (status := int(status_line.split(' ', 2)[1])) < 200 and status != 101:
             client.writer.write(head)  # interim (100 Continue): forward, the real answer follows
             head = await up_reader.readuntil(HEAD_END)
             status_line, fields = _parse_head(head)
@@ -252,8 +257,8 @@ class TLSFront:
             await client.writer.drain()
 
         await to_client(head)
-        upstream_closes = "close" in fields.get("connection", "")
-        if request.method != "HEAD" and status not in (204, 304):
+        upstream_closes = 'close' in fields.get('connection', '')
+        if request.method != 'HEAD' and status not in (204, 304):
             if not await _copy_body(up_reader, fields, to_client):
                 # Delimited by the upstream closing: only closing tells the client it ended.
                 while data := await up_reader.read(PIECE):

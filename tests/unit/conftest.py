@@ -4,6 +4,7 @@
 unless the settings name API_KEYS themselves. A module or test changes the settings with
 `@pytest.mark.app_env(NAME='value', ...)`, or builds more apps with `make_client(fake=None, **env)`.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,9 @@ DEFAULT_ENV = {'CLOUDANT_DATABASES': 'foundbite', 'API_KEYS': TEST_KEYS}
 def couch() -> FakeCouch:
     """The fake behind `client`: foundbite holds d00 … d29 (rev 1-fake, n = 0 … 29)."""
     fake = FakeCouch('foundbite')
-    fake.dbs['foundbite'].update({f'd{i:02d}': {'_id': f'd{i:02d}', '_rev': '1-fake', 'n': i}
-                                  for i in range(30)})
+    fake.dbs['foundbite'].update(
+        {f'd{i:02d}': {'_id': f'd{i:02d}', '_rev': '1-fake', 'n': i} for i in range(30)}
+    )
     return fake
 
 
@@ -29,6 +31,7 @@ def make_client(app_env, couch):
     """make_client(fake=None, **env) -> a TestClient of the real app over `fake` (default: the
     `couch` fixture), its settings DEFAULT_ENV, then the app_env markers', then `env`: nothing
     of the process's environment."""
+
     def make(fake: FakeCouch | None = None, **env: str) -> testing.TestClient:
         env = dict(app_env, **env)
         headers = KEY_HEADER if 'API_KEYS' not in env else None

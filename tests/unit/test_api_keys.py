@@ -1,4 +1,5 @@
 """API keys: writes need one, reads may; keys are named, compared in constant time and never logged."""
+
 from __future__ import annotations
 
 import hmac
@@ -20,7 +21,14 @@ pytestmark = pytest.mark.app_env(API_KEYS=f'ci:{KEY},ops:{OTHER_KEY}')
 def test_writes_without_a_valid_key_get_401_with_a_bearer_challenge(client, couch):
     missing = client.simulate_put('/v1/foundbite/docs/x', json={'a': 1})
     assert missing.status_code == 401 and missing.headers['www-authenticate'] == 'Bearer realm="couchgate"'
-    for header in [f'Bearer {KEY}x', f'bearer {KEY[:-1]}', f'Basic {KEY}', 'Bearer', f'Token {KEY}', 'Bearer é']:
+    for header in [
+        f'Bearer {KEY}x',
+        f'bearer {KEY[:-1]}',
+        f'Basic {KEY}',
+        'Bearer',
+        f'Token {KEY}',
+        'Bearer é',
+    ]:
         wrong = client.simulate_put('/v1/foundbite/docs/x', json={'a': 1}, headers={'Authorization': header})
         assert wrong.status_code == 401, header
         assert wrong.headers['www-authenticate'] == 'Bearer realm="couchgate", error="invalid_token"'
@@ -54,7 +62,10 @@ def test_reads_need_a_key_when_configured_but_health_and_docs_never_do(make_clie
 
 def test_public_reads_refuse_a_wrong_key_rather_than_ignore_it(client):
     assert client.simulate_get('/v1/foundbite/docs/d01').status_code == 200
-    assert client.simulate_get('/v1/foundbite/docs/d01', headers={'Authorization': 'Bearer nope'}).status_code == 401
+    assert (
+        client.simulate_get('/v1/foundbite/docs/d01', headers={'Authorization': 'Bearer nope'}).status_code
+        == 401
+    )
 
 
 def test_a_wrong_method_is_405_and_an_unknown_route_404_before_any_key_check(client):
@@ -67,7 +78,9 @@ def test_the_log_line_names_the_key_and_never_holds_it(client, caplog):
     client.simulate_put('/v1/foundbite/docs/a', json={}, headers=BEARER)
     client.simulate_get('/v1/foundbite/docs/a')
     assert [line['key_name'] for line in request_lines(caplog)] == ['ci', None]
-    assert KEY not in caplog.text and all(KEY not in json.dumps(r.__dict__, default=str) for r in caplog.records)
+    assert KEY not in caplog.text and all(
+        KEY not in json.dumps(r.__dict__, default=str) for r in caplog.records
+    )
 
 
 def test_every_configured_key_is_compared_with_no_early_exit(client, monkeypatch):
@@ -94,15 +107,18 @@ def test_keys_carry_names_and_bare_keys_are_numbered():
     assert SECRET not in repr(s)
 
 
-@pytest.mark.parametrize('raw, message', [
-    ('ci:short-secret', 'key 1 (ci) must be at least 16'),
-    (f'ci:{SECRET}, ci:{SECRET}x', 'unique'),
-    (f'a:{SECRET},b:{SECRET}', 'unique'),
-    (f'bad name:{SECRET}', 'the name of key 1'),
-    (f'ci:{SECRET} with space', 'key 1'),
-    (f'ci:{SECRET}é', 'key 1'),
-    (f'ci:x:{SECRET}', 'key 1'),
-])
+@pytest.mark.parametrize(
+    'raw, message',
+    [
+        ('ci:short-secret', 'key 1 (ci) must be at least 16'),
+        (f'ci:{SECRET}, ci:{SECRET}x', 'unique'),
+        (f'a:{SECRET},b:{SECRET}', 'unique'),
+        (f'bad name:{SECRET}', 'the name of key 1'),
+        (f'ci:{SECRET} with space', 'key 1'),
+        (f'ci:{SECRET}é', 'key 1'),
+        (f'ci:x:{SECRET}', 'key 1'),
+    ],
+)
 def test_bad_keys_stop_start_up_naming_the_entry_never_the_key(raw, message):
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({'API_KEYS': raw})

@@ -1,4 +1,5 @@
 """The benchmark's report from a made-up result: targets judged right, table and chart written."""
+
 from bench.report import BEGIN, END, check_targets, update_readme, write_all
 from bench.targets import TARGETS
 
@@ -7,24 +8,64 @@ def made_up(couchgate_rps, couchgate_p50, tls):
     runs = []
     for n in (1, 16):
         for target, rps, p50 in zip(TARGETS, (50, 180, couchgate_rps, 200), (300, 24, couchgate_p50, 22)):
-            runs.append({'target': target, 'connections': n, 'rps': rps, 'p50_ms': p50, 'p99_ms': 2 * p50,
-                         'errors': 0, 'tls_connections': tls if target == 'couchgate' else 16,
-                         'app_cpu_s': 1.0, 'app_cpu_ms_per_request': 0.5, 'requests': 1000})
-    return {'generated': 'now', 'runs': runs,
-            'config': {'rtt_ms': 20, 'duration_s': 8, 'warmup_s': 2, 'workers': 2, 'threads': 8,
-                       'concurrency': 16, 'sweep': [1, 16], 'docs': 1000, 'limit': 100, 'query': 'limit=100'},
-            'machine': {'cpu': 'x', 'cores': 2, 'memory_gb': 1, 'os': 'Linux', 'python': '3.11', 'node': '20',
-                        'load_before': '0', 'load_after': '0'},
-            'export': {'documents': 1000, 'megabytes': 0.2, 'docs_per_s': 9000, 'rss_before_mb': 50,
-                       'peak_rss_growth_mb': 3.0}}
+            runs.append(
+                {
+                    'target': target,
+                    'connections': n,
+                    'rps': rps,
+                    'p50_ms': p50,
+                    'p99_ms': 2 * p50,
+                    'errors': 0,
+                    'tls_connections': tls if target == 'couchgate' else 16,
+                    'app_cpu_s': 1.0,
+                    'app_cpu_ms_per_request': 0.5,
+                    'requests': 1000,
+                }
+            )
+    return {
+        'generated': 'now',
+        'runs': runs,
+        'config': {
+            'rtt_ms': 20,
+            'duration_s': 8,
+            'warmup_s': 2,
+            'workers': 2,
+            'threads': 8,
+            'concurrency': 16,
+            'sweep': [1, 16],
+            'docs': 1000,
+            'limit': 100,
+            'query': 'limit=100',
+        },
+        'machine': {
+            'cpu': 'x',
+            'cores': 2,
+            'memory_gb': 1,
+            'os': 'Linux',
+            'python': '3.11',
+            'node': '20',
+            'load_before': '0',
+            'load_after': '0',
+        },
+        'export': {
+            'documents': 1000,
+            'megabytes': 0.2,
+            'docs_per_s': 9000,
+            'rss_before_mb': 50,
+            'peak_rss_growth_mb': 3.0,
+        },
+    }
 
 
 def test_targets_hold_or_not_by_the_issues_numbers():
     holds = {t['goal']: t['holds'] for t in check_targets(made_up(185, 24.5, 16))}
     assert all(holds.values()), holds
     failed = [t['goal'] for t in check_targets(made_up(150, 30, 17)) if not t['holds']]
-    assert failed == ['throughput ≥ 0.9 × upstream direct', 'p50 within 3 ms of upstream direct',
-                      'upstream TLS connections ≤ workers × threads (16)']
+    assert failed == [
+        'throughput ≥ 0.9 × upstream direct',
+        'p50 within 3 ms of upstream direct',
+        'upstream TLS connections ≤ workers × threads (16)',
+    ]
 
 
 def test_write_all_writes_json_markdown_and_a_png(tmp_path):

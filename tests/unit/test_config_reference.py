@@ -1,4 +1,5 @@
 """api/config/variables.py: the code reads the environment through it; README and app.json follow it."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,8 +56,9 @@ def test_only_the_settings_read_the_environment() -> None:
     # Writing is allowed (gunicorn's master exports the metrics directory to its workers).
     reading = re.compile(r'os\.environ(?!\s*\[[^]]+\]\s*=)|os\.getenv|environ\.get')
     sources = [*ROOT.joinpath('api').rglob('*.py'), ROOT / 'gunicorn.conf.py', ROOT / 'container.py']
-    readers = {str(path.relative_to(ROOT)) for path in sources
-               if reading.search(path.read_text(encoding='utf-8'))}
+    readers = {
+        str(path.relative_to(ROOT)) for path in sources if reading.search(path.read_text(encoding='utf-8'))
+    }
     assert readers == {'api/config/settings.py'}
 
 
@@ -96,6 +98,6 @@ def test_app_json_holds_every_variable_a_dyno_reads_except_those_heroku_sets() -
 def test_readme_keeps_the_table_in_its_configuration_section() -> None:
     readme = README.read_text(encoding='utf-8')
     start = readme.index('\n## Configuration\n')
-    section = readme[start:readme.index('\n## ', start + 1)]
+    section = readme[start : readme.index('\n## ', start + 1)]
     assert config_reference.START in section and config_reference.END in section
     assert all(f'| `{variable.name}`' in section for variable in VARIABLES)

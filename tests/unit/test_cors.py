@@ -1,4 +1,5 @@
 """CORS: answered for the origins of CORS_ALLOW_ORIGINS only, exact origins or a lone star."""
+
 import pytest
 
 from api.config import ConfigError, Settings
@@ -14,9 +15,14 @@ def test_cors_answers_only_the_listed_origins(make_client):
     assert allowed.headers['access-control-allow-origin'] == 'https://app.example.com'
     assert 'ETag' in allowed.headers['access-control-expose-headers'] and allowed.headers['vary'] == 'Origin'
     assert 'access-control-allow-credentials' not in allowed.headers
-    preflight = client.simulate_options('/v1/foundbite/docs/d01', headers={
-        'Origin': 'https://app.example.com', 'Access-Control-Request-Method': 'PUT',
-        'Access-Control-Request-Headers': 'authorization, content-type, if-match'})
+    preflight = client.simulate_options(
+        '/v1/foundbite/docs/d01',
+        headers={
+            'Origin': 'https://app.example.com',
+            'Access-Control-Request-Method': 'PUT',
+            'Access-Control-Request-Headers': 'authorization, content-type, if-match',
+        },
+    )
     assert preflight.status_code == 200 and 'PUT' in preflight.headers['access-control-allow-methods']
     assert 'authorization' in preflight.headers['access-control-allow-headers']
     for origin in ['https://evil.example.com', 'https://app.example.com.evil.com', 'null']:

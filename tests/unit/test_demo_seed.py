@@ -1,4 +1,5 @@
 """The demo data (api.cli.demo): deterministic documents, and failures that give up and say so safely."""
+
 import time
 
 import pytest

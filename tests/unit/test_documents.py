@@ -1,4 +1,5 @@
 """One document: GET with its ETag, PUT and DELETE guarded by If-Match, POST to create."""
+
 import pytest
 
 from tests.support.fakes import FakeCouch
@@ -22,7 +23,7 @@ def test_get_missing_document_is_404(client):
 
 def test_responses_keep_unicode_and_numbers_exact_even_beyond_64_bits(make_client):
     couch = FakeCouch('foundbite')
-    doc = {'_id': 'd1', '_rev': '1-x', 'name': 'crème brûlée ☕', 'big': 2 ** 70, 'ratio': 0.1, 'n': -3}
+    doc = {'_id': 'd1', '_rev': '1-x', 'name': 'crème brûlée ☕', 'big': 2**70, 'ratio': 0.1, 'n': -3}
     couch.dbs['foundbite']['d1'] = doc
     result = make_client(couch).simulate_get('/v1/foundbite/docs/d1')
     assert result.status_code == 200
@@ -42,13 +43,16 @@ def test_put_creates_then_requires_if_match(client):
     assert_problem(stale, 412, 'precondition-failed')
 
 
-@pytest.mark.parametrize('body, problem_type', [
-    ({'_id': 'other'}, 'id-mismatch'),
-    ({'_rev': '9-x'}, 'rev-mismatch'),
-    ({'_deleted': True}, 'reserved-field'),
-    ([1, 2], 'invalid-body'),
-    ('text', 'invalid-body'),
-])
+@pytest.mark.parametrize(
+    'body, problem_type',
+    [
+        ({'_id': 'other'}, 'id-mismatch'),
+        ({'_rev': '9-x'}, 'rev-mismatch'),
+        ({'_deleted': True}, 'reserved-field'),
+        ([1, 2], 'invalid-body'),
+        ('text', 'invalid-body'),
+    ],
+)
 def test_put_rejects_bad_bodies(client, couch, body, problem_type):
     assert_problem(client.simulate_put('/v1/foundbite/docs/x', json=body), 400, problem_type)
     assert couch.calls == []
@@ -60,8 +64,11 @@ def test_put_rejects_malformed_json(client):
 
 
 def test_put_accepts_matching_id_and_rev_in_body(client):
-    result = client.simulate_put('/v1/foundbite/docs/d03', json={'_id': 'd03', '_rev': '1-fake', 'n': 33},
-                                 headers={'If-Match': '"1-fake"'})
+    result = client.simulate_put(
+        '/v1/foundbite/docs/d03',
+        json={'_id': 'd03', '_rev': '1-fake', 'n': 33},
+        headers={'If-Match': '"1-fake"'},
+    )
     assert result.status_code == 200
 
 
@@ -69,7 +76,9 @@ def test_delete_requires_current_rev(client):
     assert_problem(client.simulate_delete('/v1/foundbite/docs/d02'), 428, 'precondition-required')
     stale = client.simulate_delete('/v1/foundbite/docs/d02', headers={'If-Match': '"0-old"'})
     assert_problem(stale, 412, 'precondition-failed')
-    assert client.simulate_delete('/v1/foundbite/docs/d02', headers={'If-Match': '"1-fake"'}).status_code == 204
+    assert (
+        client.simulate_delete('/v1/foundbite/docs/d02', headers={'If-Match': '"1-fake"'}).status_code == 204
+    )
     missing = client.simulate_delete('/v1/foundbite/docs/d02', headers={'If-Match': '"1-fake"'})
     assert_problem(missing, 404, 'not-found')
 
@@ -82,13 +91,19 @@ def test_post_creates_with_server_or_given_id(client):
     given = client.simulate_post('/v1/foundbite/docs', json={'_id': 'a/b', 'a': 1})
     assert given.headers['location'] == '/v1/foundbite/docs/a%2Fb'
     assert_problem(client.simulate_post('/v1/foundbite/docs', json={'_id': 'a/b'}), 409, 'conflict')
-    assert_problem(client.simulate_post('/v1/foundbite/docs', json={'_id': '_design/x'}),
-                   400, 'invalid-document-id')
+    assert_problem(
+        client.simulate_post('/v1/foundbite/docs', json={'_id': '_design/x'}), 400, 'invalid-document-id'
+    )
 
 
-@pytest.mark.parametrize('method, path', [('GET', '/v1/foundbite/docs/_design'),
-                                          ('PUT', '/v1/foundbite/docs/_local'),
-                                          ('DELETE', '/v1/foundbite/docs/_all_docs')])
+@pytest.mark.parametrize(
+    'method, path',
+    [
+        ('GET', '/v1/foundbite/docs/_design'),
+        ('PUT', '/v1/foundbite/docs/_local'),
+        ('DELETE', '/v1/foundbite/docs/_all_docs'),
+    ],
+)
 def test_underscore_ids_are_400_on_every_route(client, couch, method, path):
     result = client.simulate_request(method, path, json={}, headers={'If-Match': '"1-x"'})
     assert_problem(result, 400, 'invalid-document-id')

@@ -1,4 +1,5 @@
 """GET /v1/{db}/export through the real app with a fake Couch port: NDJSON, batches, closing."""
+
 import json
 import logging
 
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.app_env(CLOUDANT_DATABASES='foundbite,empty,missing', E
 def couch():
     """23 documents (three batches of at most 10), an empty database; `missing` is allowed but absent."""
     fake = FakeCouch('foundbite', 'empty')
-    fake.dbs['foundbite'].update({f'd{i:02d}': {'_id': f'd{i:02d}', '_rev': '1-fake', 'n': i}
-                                  for i in range(23)})
+    fake.dbs['foundbite'].update(
+        {f'd{i:02d}': {'_id': f'd{i:02d}', '_rev': '1-fake', 'n': i} for i in range(23)}
+    )
     return fake
 
 

@@ -1,4 +1,5 @@
 """/healthz answers from the process alone; /readyz asks the upstream."""
+
 from tests.support.problems import assert_problem
 
 

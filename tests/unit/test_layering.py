@@ -1,4 +1,5 @@
 """The layers are the packages, and imports point down only (README, "How it is built")."""
+
 from __future__ import annotations
 
 import ast
@@ -11,19 +12,45 @@ ROOT = Path(__file__).resolve().parents[2]
 # module prefix -> what it must never import. Entry points (api.wsgi, api.release, api.cli.*,
 # gunicorn.conf.py) and the composition root (container) may import anything.
 FORBIDDEN = {
-    'api.upstream': ('falcon', 'api.edge', 'api.observability', 'api.app', 'api.gunicorn_hooks', 'resources',
-                     'container'),
-    'api.edge': ('api.observability', 'api.app', 'api.gunicorn_hooks', 'resources', 'container',
-                 'api.upstream.session', 'api.upstream.cloudant_couch', 'api.upstream.logins',
-                 'ibmcloudant', 'requests', 'urllib3'),
+    'api.upstream': (
+        'falcon',
+        'api.edge',
+        'api.observability',
+        'api.app',
+        'api.gunicorn_hooks',
+        'resources',
+        'container',
+    ),
+    'api.edge': (
+        'api.observability',
+        'api.app',
+        'api.gunicorn_hooks',
+        'resources',
+        'container',
+        'api.upstream.session',
+        'api.upstream.cloudant_couch',
+        'api.upstream.logins',
+        'ibmcloudant',
+        'requests',
+        'urllib3',
+    ),
     'api.observability': ('api.edge', 'api.app', 'resources', 'container'),
     'api.config': ('falcon', 'api.edge', 'api.upstream', 'api.observability', 'resources', 'container'),
     'api.errors': ('api.edge', 'api.upstream', 'resources', 'container'),
     'api.app': ('container', 'api.upstream.session', 'api.upstream.cloudant_couch'),
     # Resources call the Couch port; the session, the SDK and the logins are out of their reach.
-    'resources': ('container', 'api.upstream.session', 'api.upstream.cloudant_couch', 'api.upstream.logins',
-                  'api.upstream.retry', 'api.upstream.failures', 'ibmcloudant', 'ibm_cloud_sdk_core',
-                  'requests', 'urllib3'),
+    'resources': (
+        'container',
+        'api.upstream.session',
+        'api.upstream.cloudant_couch',
+        'api.upstream.logins',
+        'api.upstream.retry',
+        'api.upstream.failures',
+        'ibmcloudant',
+        'ibm_cloud_sdk_core',
+        'requests',
+        'urllib3',
+    ),
 }
 
 
@@ -65,8 +92,17 @@ def test_imports_point_down_only(module):
 
 
 def test_every_module_of_api_and_resources_is_under_a_rule_or_an_entry_point():
-    entry_points = {'api', 'api.wsgi', 'api.release', 'api.bootstrap', 'api.gunicorn_hooks', 'api.cli',
-                    'api.cli.demo', 'api.cli.procfile', 'api.cli.config_reference'}
+    entry_points = {
+        'api',
+        'api.wsgi',
+        'api.release',
+        'api.bootstrap',
+        'api.gunicorn_hooks',
+        'api.cli',
+        'api.cli.demo',
+        'api.cli.procfile',
+        'api.cli.config_reference',
+    }
     loose = sorted(m for m in modules() if not rule_for(m) and m not in entry_points)
     assert not loose, f'add these to FORBIDDEN or to the entry points: {loose}'
 
@@ -80,8 +116,11 @@ def test_the_rule_catches_a_forbidden_import(tmp_path):
 
 
 def test_only_the_composition_root_and_entry_points_name_the_concrete_couch():
-    users = sorted(m for m, path in modules().items() if 'api.upstream.cloudant_couch' in imports(path)
-                   and m != 'api.upstream.cloudant_couch')
+    users = sorted(
+        m
+        for m, path in modules().items()
+        if 'api.upstream.cloudant_couch' in imports(path) and m != 'api.upstream.cloudant_couch'
+    )
     container = imports(ROOT / 'container.py')
     assert users == []
     assert 'api.upstream.cloudant_couch' in container

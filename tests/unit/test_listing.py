@@ -1,4 +1,5 @@
 """GET /v1/{db}/docs: pages of rows by id, a next link, parameters checked before any upstream call."""
+
 import pytest
 
 from tests.support.problems import assert_problem
@@ -20,17 +21,26 @@ def test_following_next_reaches_the_last_page_without_next(client):
 
 
 def test_list_passes_keys_docs_and_order(client):
-    result = client.simulate_get('/v1/foundbite/docs',
-                                 params={'limit': 2, 'start_key': 'd10', 'end_key': 'd05',
-                                         'include_docs': 'true', 'descending': 'true'})
+    result = client.simulate_get(
+        '/v1/foundbite/docs',
+        params={
+            'limit': 2,
+            'start_key': 'd10',
+            'end_key': 'd05',
+            'include_docs': 'true',
+            'descending': 'true',
+        },
+    )
     assert [r['id'] for r in result.json['rows']] == ['d10', 'd09']
     assert result.json['rows'][0]['doc']['n'] == 10
-    assert result.json['next'] == ('/v1/foundbite/docs?start_key=d08&end_key=d05'
-                                   '&include_docs=true&descending=true&limit=2')
+    assert result.json['next'] == (
+        '/v1/foundbite/docs?start_key=d08&end_key=d05&include_docs=true&descending=true&limit=2'
+    )
 
 
-@pytest.mark.parametrize('query', ['limit=0', 'limit=1001', 'limit=abc', 'limit=-1',
-                                   'include_docs=maybe', 'descending=2'])
+@pytest.mark.parametrize(
+    'query', ['limit=0', 'limit=1001', 'limit=abc', 'limit=-1', 'include_docs=maybe', 'descending=2']
+)
 def test_list_rejects_bad_parameters_naming_them(client, couch, query):
     result = client.simulate_get('/v1/foundbite/docs', query_string=query)
     body = assert_problem(result, 400, 'invalid-parameter')

@@ -1,4 +1,5 @@
 """Metrics in one process: requests counted by route template, the multiprocess directory."""
+
 import os
 
 import pytest
@@ -17,9 +18,12 @@ def test_requests_are_counted_by_route_template_never_by_raw_path(client):
     client.simulate_request('BREW', '/healthz')  # any client-chosen word: one series for them all
     result = client.simulate_get('/metrics')
     assert result.headers['content-type'].startswith('text/plain; version=')
-    counted = {tuple(sorted(s.labels.items())): s.value
-               for family in text_string_to_metric_families(result.text) for s in family.samples
-               if s.name == 'couchgate_http_requests_total'}
+    counted = {
+        tuple(sorted(s.labels.items())): s.value
+        for family in text_string_to_metric_families(result.text)
+        for s in family.samples
+        if s.name == 'couchgate_http_requests_total'
+    }
     assert counted == {
         (('method', 'GET'), ('route', '/healthz'), ('status', '200')): 1,
         (('method', 'GET'), ('route', '/v1/{db}/docs/{doc_id:path}'), ('status', '404')): 1,

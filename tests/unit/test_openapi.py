@@ -1,4 +1,5 @@
 """The OpenAPI document and the router describe the same API; the docs page needs no network."""
+
 from __future__ import annotations
 
 import re
@@ -18,9 +19,12 @@ pytestmark = pytest.mark.app_env(CLOUDANT_DATABASES='foundbite,orders', API_KEYS
 
 def routed_operations(app: falcon.App) -> set[tuple[str, str]]:
     """(OpenAPI path, method) for every responder the router reaches; Falcon's defaults left out."""
-    return {(re.sub(r'\{(\w+)(:\w+)?\}', r'{\1}', route.path), method.method.lower())
-            for route in inspect.inspect_routes(app) for method in route.methods
-            if not method.internal and method.method.lower() in METHODS}
+    return {
+        (re.sub(r'\{(\w+)(:\w+)?\}', r'{\1}', route.path), method.method.lower())
+        for route in inspect.inspect_routes(app)
+        for method in route.methods
+        if not method.internal and method.method.lower() in METHODS
+    }
 
 
 def documented_operations(document: dict) -> set[tuple[str, str]]:
@@ -51,14 +55,18 @@ def test_the_document_is_valid_openapi_3_1_with_valid_schemas(client):
     for name, schema in document['components']['schemas'].items():
         jsonschema_rs.validator_for(dict(schema, components=document['components']))  # compiles, regexes too
     operations = [item[m] for item in document['paths'].values() for m in METHODS if m in item]
-    assert all('200' in op['responses'] or '201' in op['responses'] or '204' in op['responses']
-               for op in operations)
+    assert all(
+        '200' in op['responses'] or '201' in op['responses'] or '204' in op['responses'] for op in operations
+    )
 
 
 def test_the_document_lists_the_allowlist_and_the_key_policy(make_client):
     public = make_client().simulate_get('/openapi.json').json
-    locked = make_client(API_KEYS='ci:abcdefghijklmnop0123', API_REQUIRE_KEY_FOR_READS='1').simulate_get(
-        '/openapi.json').json
+    locked = (
+        make_client(API_KEYS='ci:abcdefghijklmnop0123', API_REQUIRE_KEY_FOR_READS='1')
+        .simulate_get('/openapi.json')
+        .json
+    )
     listing = '/v1/{db}/docs'
     assert public['paths'][listing]['parameters'][0]['schema']['enum'] == ['foundbite', 'orders']
     assert public['paths'][listing]['get']['security'] == [{}, {'apiKey': []}]
@@ -67,10 +75,22 @@ def test_the_document_lists_the_allowlist_and_the_key_policy(make_client):
     assert public['paths']['/healthz']['get']['security'] == []
 
 
-@pytest.mark.parametrize('doc_id, accepted', [
-    ('a', True), ('a/b', True), ('..%2F', True), ('...', True), ('.a', True), ('é', True),
-    ('_design/x', False), ('.', False), ('..', False), ('a\nb', False), ('', False),
-])
+@pytest.mark.parametrize(
+    'doc_id, accepted',
+    [
+        ('a', True),
+        ('a/b', True),
+        ('..%2F', True),
+        ('...', True),
+        ('.a', True),
+        ('é', True),
+        ('_design/x', False),
+        ('.', False),
+        ('..', False),
+        ('a\nb', False),
+        ('', False),
+    ],
+)
 def test_the_documented_id_pattern_matches_what_the_api_accepts(doc_id, accepted):
     assert bool(re.search(DOC_ID_PATTERN, doc_id)) is accepted
 

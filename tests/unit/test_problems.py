@@ -1,4 +1,5 @@
 """Every error is a problem document with a stable type; an unexpected one says nothing of its cause."""
+
 from tests.support.fakes import ExplodingCouch
 from tests.support.problems import assert_problem
 

@@ -44,22 +44,28 @@ def test_the_dev_procfile_lists_web_first_so_honcho_gives_it_port():
     assert 'bin/local-couch' in processes['couch']
 
 
-@pytest.mark.parametrize('command', [
-    'gunicorn --config gunicorn.conf.py api.wsgi:app',
-    'gunicorn --bind [::]:${PORT} app:app',
-])
+@pytest.mark.parametrize(
+    'command',
+    [
+        'gunicorn --config gunicorn.conf.py api.wsgi:app',
+        'gunicorn --bind [::]:${PORT} app:app',
+    ],
+)
 def test_a_simple_command_replaces_the_shell(command):
     assert shell_command(command) == f'exec {command}'
 
 
-@pytest.mark.parametrize('command', [
-    'python -m api.cli.demo && gunicorn app:app',
-    'migrate; serve',
-    'serve | tee log',
-    'FOO=1 serve',
-    '(cd sub && serve)',
-    'if true; then serve; fi',
-])
+@pytest.mark.parametrize(
+    'command',
+    [
+        'python -m api.cli.demo && gunicorn app:app',
+        'migrate; serve',
+        'serve | tee log',
+        'FOO=1 serve',
+        '(cd sub && serve)',
+        'if true; then serve; fi',
+    ],
+)
 def test_lists_pipelines_and_assignments_run_as_written(command):
     assert shell_command(command) == command
 
@@ -67,8 +73,12 @@ def test_lists_pipelines_and_assignments_run_as_written(command):
 def test_running_a_process_execs_it_in_the_procfile_directory(tmp_path):
     (tmp_path / 'show.py').write_text('import os\nprint(os.getpid(), os.getcwd())\n')
     path = write_procfile(tmp_path, f'show: {sys.executable} show.py\n')
-    runner = subprocess.Popen([sys.executable, '-m', 'api.cli.procfile', 'show', '--procfile', str(path)],
-                              cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    runner = subprocess.Popen(
+        [sys.executable, '-m', 'api.cli.procfile', 'show', '--procfile', str(path)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     out, _ = runner.communicate(timeout=30)
     pid, cwd = out.split()
     # Same pid: no shell or Python parent is left in between to swallow SIGTERM.
@@ -79,8 +89,13 @@ def test_running_a_process_execs_it_in_the_procfile_directory(tmp_path):
 
 def test_running_a_missing_process_exits_2_with_a_clear_message(tmp_path):
     path = write_procfile(tmp_path, 'worker: true\n')
-    result = subprocess.run([sys.executable, '-m', 'api.cli.procfile', 'web', '--procfile', str(path)],
-                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, '-m', 'api.cli.procfile', 'web', '--procfile', str(path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert "no 'web' process" in result.stderr
 

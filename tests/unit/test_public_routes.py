@@ -1,5 +1,6 @@
 """Which routes need no key: one attribute (`public`) decides it for the key check and for the
 OpenAPI document's `security`, so the two cannot disagree."""
+
 from __future__ import annotations
 
 import re
@@ -49,6 +50,9 @@ def test_the_openapi_document_names_exactly_the_public_routes(couch):
     public = {re.sub(r':\w+', '', path) for path, resource in routes(injector).items() if is_public(resource)}
     public.add('/openapi.json')  # added by create_app, public too
     document = testing.TestClient(create_app(injector)).simulate_get('/openapi.json').json
-    documented = {path for path, item in document['paths'].items()
-                  if all(op['security'] == [] for m, op in item.items() if m != 'parameters')}
+    documented = {
+        path
+        for path, item in document['paths'].items()
+        if all(op['security'] == [] for m, op in item.items() if m != 'parameters')
+    }
     assert documented == public

@@ -1,4 +1,5 @@
 """Request bodies: over API_MAX_BODY_BYTES a 413 before the body is read, chunked ones included."""
+
 from __future__ import annotations
 
 import io
@@ -36,8 +37,11 @@ def _call(app, environ) -> testing.Result:
 
 def test_a_body_over_the_limit_is_refused_before_a_byte_is_read(client):
     stream = CountingStream(100 * 1024 * 1024)
-    environ = testing.create_environ(method='PUT', path='/v1/foundbite/docs/big', headers=dict(
-        KEY_HEADER, **{'Content-Type': 'application/json', 'Content-Length': str(stream.size)}))
+    environ = testing.create_environ(
+        method='PUT',
+        path='/v1/foundbite/docs/big',
+        headers=dict(KEY_HEADER, **{'Content-Type': 'application/json', 'Content-Length': str(stream.size)}),
+    )
     environ['wsgi.input'] = stream
     assert_problem(_call(client.app, environ), 413, 'payload-too-large')
     assert stream.read_bytes == 0
@@ -46,15 +50,21 @@ def test_a_body_over_the_limit_is_refused_before_a_byte_is_read(client):
 def test_a_chunked_body_is_read_to_one_byte_past_the_limit_and_no_further(make_client):
     app = make_client(API_MAX_BODY_BYTES='4096').app
     stream = CountingStream(None)
-    environ = testing.create_environ(method='PUT', path='/v1/foundbite/docs/big', headers=dict(
-        KEY_HEADER, **{'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked'}))
+    environ = testing.create_environ(
+        method='PUT',
+        path='/v1/foundbite/docs/big',
+        headers=dict(KEY_HEADER, **{'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked'}),
+    )
     environ.update({'wsgi.input': stream, 'wsgi.input_terminated': True})
     assert _call(app, environ).status_code == 413 and stream.read_bytes == 4097
 
 
 def test_a_chunked_body_within_the_limit_is_stored(client, couch):
-    environ = testing.create_environ(method='PUT', path='/v1/foundbite/docs/chunked', headers=dict(
-        KEY_HEADER, **{'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked'}))
+    environ = testing.create_environ(
+        method='PUT',
+        path='/v1/foundbite/docs/chunked',
+        headers=dict(KEY_HEADER, **{'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked'}),
+    )
     environ.update({'wsgi.input': io.BytesIO(b'{"via": "chunks"}'), 'wsgi.input_terminated': True})
     assert _call(client.app, environ).status_code == 201
     assert couch.dbs['foundbite']['chunked']['via'] == 'chunks'

@@ -1,4 +1,5 @@
 """The retry policy: what may be repeated, when, and how long to wait; its settings."""
+
 import pytest
 from urllib3 import HTTPResponse
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
@@ -7,17 +8,20 @@ from api.config import ConfigError, Settings
 from api.upstream.retry import may_repeat, upstream_retry
 
 
-@pytest.mark.parametrize('method, url, repeatable', [
-    ('GET', '/db/doc', True),
-    ('HEAD', '/db', True),
-    ('PUT', '/db/doc?rev=1-abc', True),
-    ('DELETE', '/db/doc?rev=1-abc', True),
-    ('PUT', '/db/doc', False),  # creates: a repeat of an applied create would answer 409
-    ('DELETE', '/db/doc', False),
-    ('POST', '/db', False),
-    ('POST', '/db/_find', False),
-    ('PUT', '/db/doc?revs=true', False),
-])
+@pytest.mark.parametrize(
+    'method, url, repeatable',
+    [
+        ('GET', '/db/doc', True),
+        ('HEAD', '/db', True),
+        ('PUT', '/db/doc?rev=1-abc', True),
+        ('DELETE', '/db/doc?rev=1-abc', True),
+        ('PUT', '/db/doc', False),  # creates: a repeat of an applied create would answer 409
+        ('DELETE', '/db/doc', False),
+        ('POST', '/db', False),
+        ('POST', '/db/_find', False),
+        ('PUT', '/db/doc?revs=true', False),
+    ],
+)
 def test_only_reads_and_revision_guarded_writes_may_be_repeated(method, url, repeatable):
     assert may_repeat(method, url) is repeatable
 
@@ -78,8 +82,10 @@ def test_retry_settings_have_defaults_and_bounds():
     assert (s.max_retries, s.retry_max_wait) == (2, 2.0)
     s = Settings.from_env({'CLOUDANT_MAX_RETRIES': '0', 'CLOUDANT_RETRY_MAX_WAIT': '0.5'})
     assert (s.max_retries, s.retry_max_wait) == (0, 0.5)
-    for env, variable in [({'CLOUDANT_MAX_RETRIES': '-1'}, 'CLOUDANT_MAX_RETRIES'),
-                          ({'CLOUDANT_MAX_RETRIES': '11'}, 'CLOUDANT_MAX_RETRIES'),
-                          ({'CLOUDANT_RETRY_MAX_WAIT': 'long'}, 'CLOUDANT_RETRY_MAX_WAIT')]:
+    for env, variable in [
+        ({'CLOUDANT_MAX_RETRIES': '-1'}, 'CLOUDANT_MAX_RETRIES'),
+        ({'CLOUDANT_MAX_RETRIES': '11'}, 'CLOUDANT_MAX_RETRIES'),
+        ({'CLOUDANT_RETRY_MAX_WAIT': 'long'}, 'CLOUDANT_RETRY_MAX_WAIT'),
+    ]:
         with pytest.raises(ConfigError, match=variable):
             Settings.from_env(env)

@@ -1,4 +1,5 @@
 """The Cloudant client the container builds: its timeouts reach the login calls, bodies go uncompressed."""
+
 import pytest
 from ibm_cloud_sdk_core.authenticators import Authenticator
 from ibmcloudant import CloudantV1
@@ -8,12 +9,19 @@ from api.upstream.logins import CookieSessionAuthenticator, SharedIAMAuthenticat
 from container import build_injector
 
 
-@pytest.mark.parametrize('auth, kind', [
-    ({'CLOUDANT_AUTH_TYPE': 'COUCHDB_SESSION', 'CLOUDANT_USERNAME': 'u', 'CLOUDANT_PASSWORD': 'p'},
-     CookieSessionAuthenticator),
-    ({'CLOUDANT_AUTH_TYPE': 'IAM', 'CLOUDANT_APIKEY': 'k', 'CLOUDANT_IAM_URL': 'http://127.0.0.1:9'},
-     SharedIAMAuthenticator),
-])
+@pytest.mark.parametrize(
+    'auth, kind',
+    [
+        (
+            {'CLOUDANT_AUTH_TYPE': 'COUCHDB_SESSION', 'CLOUDANT_USERNAME': 'u', 'CLOUDANT_PASSWORD': 'p'},
+            CookieSessionAuthenticator,
+        ),
+        (
+            {'CLOUDANT_AUTH_TYPE': 'IAM', 'CLOUDANT_APIKEY': 'k', 'CLOUDANT_IAM_URL': 'http://127.0.0.1:9'},
+            SharedIAMAuthenticator,
+        ),
+    ],
+)
 def test_timeouts_reach_the_login_calls_too(auth, kind):
     settings = Settings.from_env(dict(auth, CLOUDANT_CONNECT_TIMEOUT='3', CLOUDANT_READ_TIMEOUT='7'))
     injector = build_injector(settings)

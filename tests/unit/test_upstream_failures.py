@@ -1,4 +1,5 @@
 """Upstream answers the client caused are passed on as the client's problem, not the gateway's."""
+
 import pytest
 from ibm_cloud_sdk_core import ApiException
 
@@ -6,9 +7,15 @@ from api.errors import Problem
 from api.upstream.failures import translated
 
 
-@pytest.mark.parametrize('status, problem_type', [
-    (400, 'bad-request'), (404, 'not-found'), (412, 'precondition-failed'), (413, 'payload-too-large'),
-])
+@pytest.mark.parametrize(
+    'status, problem_type',
+    [
+        (400, 'bad-request'),
+        (404, 'not-found'),
+        (412, 'precondition-failed'),
+        (413, 'payload-too-large'),
+    ],
+)
 def test_a_client_error_from_the_database_is_passed_on(status, problem_type):
     with pytest.raises(Problem) as caught, translated(write=True):
         raise ApiException(status, message='from the database')
