@@ -47,7 +47,8 @@ class Production(Module):
     def authenticator(self, settings: Settings) -> Authenticator:
         if settings.auth_type == 'BASIC':
             return BasicAuthenticator(_checked(settings.username), _checked(settings.password))
-        # Both log in once for all threads (api/upstream/logins.py); ibmcloudant's own do not, or poll for 60 s.
+        # Both log in once for all threads (api/upstream/logins.py); ibmcloudant's own do not,
+        # or poll for 60 s.
         if settings.auth_type == 'COUCHDB_SESSION':
             return CookieSessionAuthenticator(_checked(settings.username), _checked(settings.password))
         if settings.auth_type == 'IAM':

@@ -4,10 +4,10 @@ import logging
 import os
 
 from api.bootstrap import settings_or_exit
+from api.gunicorn_hooks import check_upstream, close_pools, pool_warning, reset_pools_after_fork
 from api.observability import multiprocess as metrics_dir
 from api.observability.access_log import JsonAccessLogger
 from api.observability.logs import configure_logging
-from api.gunicorn_hooks import check_upstream, close_pools, pool_warning, reset_pools_after_fork
 
 _settings = settings_or_exit('couchgate')  # one clear line, before any worker starts
 configure_logging(_settings.log_level)  # the master's own lines are JSON on stdout too

@@ -42,12 +42,12 @@ class UpstreamRetry(Retry):
     def increment(
         self,
         method: str | None = None,
-        url: str | None = None,  # type: ignore[override]
+        url: str | None = None,
         response: BaseHTTPResponse | None = None,
         error: Exception | None = None,
         _pool: ConnectionPool | None = None,
         _stacktrace: TracebackType | None = None,
-    ) -> Retry:
+    ) -> UpstreamRetry:
         if (
             error is not None
             and not self._is_connection_error(error)

@@ -1,0 +1,48 @@
+"""The OpenAPI 3.1 description of every route; tests hold it and the router to each other."""
+
+from __future__ import annotations
+
+import re
+
+from api.config import Settings
+from api.edge.methods import READ_METHODS
+from api.edge.openapi.parts import DOC_ID_PATTERN
+from api.edge.openapi.paths import paths as describe_paths
+from api.edge.openapi.schemas import schemas
+
+__all__ = ['DOC_ID_PATTERN', 'document']
+
+
+def document(settings: Settings, public: frozenset[str]) -> dict:
+    """The OpenAPI document for an app built from `settings` (its databases, its key policy);
+    `public` holds the route templates whose resources never need a key."""
+    paths = describe_paths(settings)
+    _secure(paths, settings, public)
+    return {
+        'openapi': '3.1.0',
+        'info': {
+            'title': 'couchgate',
+            'version': '1',
+            'description': 'A REST API over Cloudant/CouchDB. Errors are application/problem+json.',
+        },
+        'paths': paths,
+        'components': {
+            'schemas': schemas(),
+            'securitySchemes': {
+                'apiKey': {'type': 'http', 'scheme': 'bearer', 'description': 'An API key from API_KEYS'}
+            },
+        },
+    }
+
+
+def _secure(paths: dict, settings: Settings, public: frozenset[str]) -> None:
+    """Each operation's security, by the rules the key check applies (api/edge/keys.py)."""
+    key: list[dict[str, list[str]]] = [{'apiKey': []}]
+    read = key if settings.require_key_for_reads else [{}, *key]
+    public_paths = {re.sub(r'\{(\w+):\w+\}', r'{\1}', template) for template in public}
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method != 'parameters':
+                operation['security'] = (
+                    [] if path in public_paths else read if method.upper() in READ_METHODS else key
+                )

@@ -1,0 +1,54 @@
+"""Building blocks of the OpenAPI document: schemas of ids, revs and keys, response helpers."""
+
+from __future__ import annotations
+
+from api.edge.request_input import MAX_ID_LENGTH, REV_PATTERN
+
+CONTROL = '\\u0000-\\u001f\\u007f'
+# 1-1024 characters, none a control character, not starting with "_", and not "." or "..".
+DOC_ID_PATTERN = f'^(?:[^_.{CONTROL}][^{CONTROL}]*|\\.[^.{CONTROL}][^{CONTROL}]*|\\.\\.[^{CONTROL}]+)$'
+# Keys of a body: none starting with "_"; `extra` lists the exceptions ("_id", "_rev").
+FIELD_NAME = '^(?:$|[^_]{extra})'
+
+
+def ref(name: str) -> dict:
+    return {'$ref': f'#/components/schemas/{name}'}
+
+
+def json_response(schema: dict, description: str = 'OK', **headers: dict) -> dict:
+    response = {'description': description, 'content': {'application/json': {'schema': schema}}}
+    if headers:
+        response['headers'] = headers
+    return response
+
+
+def problems(*statuses: int) -> dict:
+    problem = {'application/problem+json': {'schema': ref('Problem')}}
+    return {str(s): {'description': 'A problem (RFC 9457)', 'content': problem} for s in statuses}
+
+
+def header(description: str, required: bool = True) -> dict:
+    return {'description': description, 'required': required, 'schema': {'type': 'string'}}
+
+
+def body(schema: dict) -> dict:
+    return {'required': True, 'content': {'application/json': {'schema': schema}}}
+
+
+def param(name: str, where: str, schema: dict, description: str, required: bool = False) -> dict:
+    return {
+        'name': name,
+        'in': where,
+        'required': required or where == 'path',
+        'description': description,
+        'schema': schema,
+    }
+
+
+DOC_ID = {'type': 'string', 'minLength': 1, 'maxLength': MAX_ID_LENGTH, 'pattern': DOC_ID_PATTERN}
+IF_MATCH = {'type': 'string', 'pattern': REV_PATTERN.replace('^', '^"').replace('$', '"$')}
+KEY_PARAM = {'type': 'string', 'maxLength': MAX_ID_LENGTH}
+ETAG = header('"<rev>" of the document')
+UPSTREAM = (429, 502, 503, 504)
+META = {'tags': ['meta']}
+DOCUMENTS = {'tags': ['documents']}

@@ -1,0 +1,196 @@
+"""The OpenAPI document's paths: every route, its parameters, bodies and responses."""
+
+from __future__ import annotations
+
+from api.config import Settings
+from api.edge.openapi.parts import (
+    DOC_ID,
+    DOCUMENTS,
+    ETAG,
+    IF_MATCH,
+    KEY_PARAM,
+    META,
+    UPSTREAM,
+    body,
+    header,
+    json_response,
+    param,
+    problems,
+    ref,
+)
+
+
+def paths(settings: Settings) -> dict:
+    """Every route's operations, without their security (the package's document() adds it)."""
+    db = param(
+        'db',
+        'path',
+        {'type': 'string', 'enum': list(settings.databases)} if settings.databases else {'type': 'string'},
+        'A database on the allowlist (CLOUDANT_DATABASES)',
+    )
+    doc_id = param('doc_id', 'path', DOC_ID, 'The document id; "/" may be sent as %2F or as is')
+    auth = (401, 403)
+    body_errors = (400, 413, 415)
+    paths = {
+        '/healthz': {
+            'get': dict(
+                META,
+                operationId='liveness',
+                summary='The process answers',
+                responses={'200': json_response(ref('Status'))},
+            )
+        },
+        '/readyz': {
+            'get': dict(
+                META,
+                operationId='readiness',
+                summary='The upstream database answers',
+                responses={'200': json_response(ref('Status')), **problems(*UPSTREAM)},
+            )
+        },
+        '/openapi.json': {
+            'get': dict(
+                META,
+                operationId='openapi',
+                summary='This document',
+                responses={'200': json_response({'type': 'object'})},
+            )
+        },
+        '/docs': {
+            'get': dict(
+                META,
+                operationId='docs',
+                summary='Interactive documentation',
+                responses={'200': {'description': 'HTML', 'content': {'text/html': {}}}},
+            )
+        },
+        '/docs/assets/{name}': {
+            'get': dict(
+                META,
+                operationId='docsAsset',
+                summary='Files of the documentation page',
+                parameters=[param('name', 'path', {'type': 'string'}, 'A file name')],
+                responses={
+                    '200': {
+                        'description': 'A file',
+                        'content': {'text/css': {}, 'text/javascript': {}, 'image/png': {}},
+                    },
+                    **problems(404),
+                },
+            )
+        },
+        '/v1/{db}/docs': {
+            'parameters': [db],
+            'get': dict(
+                DOCUMENTS,
+                operationId='listDocuments',
+                summary='Page through the documents by id',
+                parameters=[
+                    param(
+                        'limit',
+                        'query',
+                        {'type': 'integer', 'minimum': 1, 'maximum': 1000},
+                        'Rows per page (default 25)',
+                    ),
+                    param('start_key', 'query', KEY_PARAM, 'First id of the page'),
+                    param('end_key', 'query', KEY_PARAM, 'Last id to include'),
+                    param('include_docs', 'query', {'type': 'boolean'}, 'Include each document'),
+                    param('descending', 'query', {'type': 'boolean'}, 'Reverse order'),
+                ],
+                responses={
+                    '200': json_response(ref('Page'), Link=header('rel="next"', False)),
+                    **problems(400, *auth, 404, *UPSTREAM),
+                },
+            ),
+            'post': dict(
+                DOCUMENTS,
+                operationId='createDocument',
+                summary='Create a document',
+                requestBody=body(ref('NewDocument')),
+                responses={
+                    '201': json_response(
+                        ref('Written'), 'Created', ETag=ETAG, Location=header('Where the document is')
+                    ),
+                    **problems(*body_errors, *auth, 404, 409, *UPSTREAM),
+                },
+            ),
+        },
+        '/v1/{db}/docs/{doc_id}': {
+            'parameters': [db, doc_id],
+            'get': dict(
+                DOCUMENTS,
+                operationId='getDocument',
+                summary='Read a document',
+                parameters=[param('If-None-Match', 'header', {'type': 'string'}, '"<rev>"')],
+                responses={
+                    '200': json_response(ref('Document'), ETag=ETAG),
+                    '304': {'description': 'Not modified', 'headers': {'ETag': ETAG}},
+                    **problems(400, *auth, 404, *UPSTREAM),
+                },
+            ),
+            'put': dict(
+                DOCUMENTS,
+                operationId='putDocument',
+                summary='Create, or update with If-Match',
+                parameters=[param('If-Match', 'header', IF_MATCH, 'The current "<rev>" to update')],
+                requestBody=body(ref('DocumentBody')),
+                responses={
+                    '200': json_response(ref('Written'), 'Updated', ETag=ETAG),
+                    '201': json_response(ref('Written'), 'Created', ETag=ETAG),
+                    **problems(*body_errors, *auth, 404, 412, 428, *UPSTREAM),
+                },
+            ),
+            'delete': dict(
+                DOCUMENTS,
+                operationId='deleteDocument',
+                summary='Delete the current rev',
+                parameters=[param('If-Match', 'header', IF_MATCH, 'The current "<rev>"', True)],
+                responses={
+                    '204': {'description': 'Deleted'},
+                    **problems(400, *auth, 404, 412, 428, *UPSTREAM),
+                },
+            ),
+        },
+        '/v1/{db}/export': {
+            'parameters': [db],
+            'get': dict(
+                DOCUMENTS,
+                operationId='exportDocuments',
+                summary='Every document as NDJSON, streamed in id order',
+                parameters=[
+                    param('start_key', 'query', KEY_PARAM, 'First id to export'),
+                    param('end_key', 'query', KEY_PARAM, 'Last id to export'),
+                ],
+                responses={
+                    '200': {
+                        'description': 'One JSON document per line',
+                        'content': {'application/x-ndjson': {'schema': {'type': 'string'}}},
+                    },
+                    **problems(400, *auth, 404, *UPSTREAM),
+                },
+            ),
+        },
+        '/metrics': {
+            'get': dict(
+                META,
+                operationId='metrics',
+                summary='Prometheus metrics, all workers',
+                responses={'200': {'description': 'Prometheus text format', 'content': {'text/plain': {}}}},
+            )
+        },
+        '/v1/{db}/find': {
+            'parameters': [db],
+            # Like every POST it needs a key: an unindexed query scans the whole database.
+            'post': dict(
+                DOCUMENTS,
+                operationId='find',
+                summary='A Mango query',
+                requestBody=body(ref('Query')),
+                responses={
+                    '200': json_response(ref('Found')),
+                    **problems(*body_errors, *auth, 404, *UPSTREAM),
+                },
+            ),
+        },
+    }
+    return paths
