@@ -52,3 +52,16 @@ ETAG = header('"<rev>" of the document')
 UPSTREAM = (429, 502, 503, 504)
 META = {'tags': ['meta']}
 DOCUMENTS = {'tags': ['documents']}
+
+
+def meta_get(operation_id: str, summary: str, ok: dict, *statuses: int, **more: object) -> dict:
+    """A path whose one operation is a GET about the service itself (health, docs, metrics)."""
+    return {
+        'get': dict(
+            META,
+            operationId=operation_id,
+            summary=summary,
+            responses={'200': ok, **problems(*statuses)},
+            **more,
+        )
+    }

@@ -9,11 +9,11 @@ from api.edge.openapi.parts import (
     ETAG,
     IF_MATCH,
     KEY_PARAM,
-    META,
     UPSTREAM,
     body,
     header,
     json_response,
+    meta_get,
     param,
     problems,
     ref,
@@ -32,53 +32,21 @@ def paths(settings: Settings) -> dict:
     auth = (401, 403)
     body_errors = (400, 413, 415)
     paths = {
-        '/healthz': {
-            'get': dict(
-                META,
-                operationId='liveness',
-                summary='The process answers',
-                responses={'200': json_response(ref('Status'))},
-            )
-        },
-        '/readyz': {
-            'get': dict(
-                META,
-                operationId='readiness',
-                summary='The upstream database answers',
-                responses={'200': json_response(ref('Status')), **problems(*UPSTREAM)},
-            )
-        },
-        '/openapi.json': {
-            'get': dict(
-                META,
-                operationId='openapi',
-                summary='This document',
-                responses={'200': json_response({'type': 'object'})},
-            )
-        },
-        '/docs': {
-            'get': dict(
-                META,
-                operationId='docs',
-                summary='Interactive documentation',
-                responses={'200': {'description': 'HTML', 'content': {'text/html': {}}}},
-            )
-        },
-        '/docs/assets/{name}': {
-            'get': dict(
-                META,
-                operationId='docsAsset',
-                summary='Files of the documentation page',
-                parameters=[param('name', 'path', {'type': 'string'}, 'A file name')],
-                responses={
-                    '200': {
-                        'description': 'A file',
-                        'content': {'text/css': {}, 'text/javascript': {}, 'image/png': {}},
-                    },
-                    **problems(404),
-                },
-            )
-        },
+        '/healthz': meta_get('liveness', 'The process answers', json_response(ref('Status'))),
+        '/readyz': meta_get(
+            'readiness', 'The upstream database answers', json_response(ref('Status')), *UPSTREAM
+        ),
+        '/openapi.json': meta_get('openapi', 'This document', json_response({'type': 'object'})),
+        '/docs': meta_get(
+            'docs', 'Interactive documentation', {'description': 'HTML', 'content': {'text/html': {}}}
+        ),
+        '/docs/assets/{name}': meta_get(
+            'docsAsset',
+            'Files of the documentation page',
+            {'description': 'A file', 'content': {'text/css': {}, 'text/javascript': {}, 'image/png': {}}},
+            404,
+            parameters=[param('name', 'path', {'type': 'string'}, 'A file name')],
+        ),
         '/v1/{db}/docs': {
             'parameters': [db],
             'get': dict(
@@ -170,14 +138,11 @@ def paths(settings: Settings) -> dict:
                 },
             ),
         },
-        '/metrics': {
-            'get': dict(
-                META,
-                operationId='metrics',
-                summary='Prometheus metrics, all workers',
-                responses={'200': {'description': 'Prometheus text format', 'content': {'text/plain': {}}}},
-            )
-        },
+        '/metrics': meta_get(
+            'metrics',
+            'Prometheus metrics, all workers',
+            {'description': 'Prometheus text format', 'content': {'text/plain': {}}},
+        ),
         '/v1/{db}/find': {
             'parameters': [db],
             # Like every POST it needs a key: an unindexed query scans the whole database.
