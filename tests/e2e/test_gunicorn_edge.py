@@ -6,6 +6,7 @@ decodes paths before routing, and what its own headers say.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import json
@@ -68,10 +69,9 @@ def exchange(server, head: str, body: bytes = b'') -> Answer:
     request = head.replace('\n', '\r\n').encode('latin-1') + b'\r\n'
 
     def send():
-        try:
+        # OSError: the server answered and closed before taking it all, which is the point.
+        with contextlib.suppress(OSError):
             sock.sendall(request + body)
-        except OSError:
-            pass  # the server answered and closed before taking it all: that is the point
 
     sender = threading.Thread(target=send)
     sender.start()

@@ -38,7 +38,8 @@ def make_env(**env):
 
 def descendants(root: int) -> set[tuple[int, str]]:
     """(pid, start time) of every live process below `root`: honcho gives each child its own session."""
-    children, started = {}, {}
+    children: dict[int, list[int]] = {}
+    started: dict[int, str] = {}
     for stat in Path('/proc').glob('[0-9]*/stat'):
         try:
             fields = stat.read_text().rsplit(')', 1)[1].split()
@@ -119,7 +120,8 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
             make.wait()
     output = log.read_text()
     print(
-        f'\nscenario 6: /readyz 200, /v1/foundbite/docs {docs.status_code} ({len(docs.json()["rows"])} rows); '
+        f'\nscenario 6: /readyz 200, '
+        f'/v1/foundbite/docs {docs.status_code} ({len(docs.json()["rows"])} rows); '
         f'{len(processes)} processes under make; SIGINT -> make exit {code} after {stopped:.1f} s; '
         f'left behind {left}'
     )

@@ -93,7 +93,7 @@ def test_release_fails_with_one_line_naming_status_and_database_never_the_secret
 
 
 def test_release_without_databases_only_checks_the_server(admin_server, ca_bundle):
-    admin, front = admin_server
+    _, front = admin_server
     result = run_release(front.url, ca_bundle, [], CLOUDANT_USERNAME=ADMIN, CLOUDANT_PASSWORD=PASSWORD)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [

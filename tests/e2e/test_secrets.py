@@ -14,6 +14,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import parse_qs, quote
 
 import jwt
@@ -69,7 +70,7 @@ MARKERS = {base64.b64encode(f'{USER}:'.encode()).decode(), 'AuthSession', 'secre
 class FakeIAM(BaseHTTPRequestHandler):
     """IBM Cloud IAM's token endpoint: an API key in, a (JWT) access token and a refresh token out."""
 
-    apikeys_seen: list = []
+    apikeys_seen: ClassVar[list[str]] = []
 
     def do_POST(self):
         form = parse_qs(self.rfile.read(int(self.headers['Content-Length'])).decode())

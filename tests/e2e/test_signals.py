@@ -12,14 +12,20 @@ import requests
 
 from tests.support.delay_proxy import DelayProxy
 from tests.support.gunicorn_process import REPO_ROOT, WebProcess
-from tests.support.load import read_documents
+from tests.support.load import LoadResult, read_documents
 from tests.support.poll import wait_for
 from tests.support.tls_front import TLSFront
 from tests.support.web import THREADS, WORKERS, new_connections_by_pid, seed_documents, web_env
 
-GRACEFUL_TIMEOUT = int(
-    re.search(r'^graceful_timeout = (\d+)', (REPO_ROOT / 'gunicorn.conf.py').read_text(), re.M).group(1)
-)
+
+def graceful_timeout() -> int:
+    """gunicorn.conf.py's graceful_timeout, read from the file the web line uses."""
+    found = re.search(r'^graceful_timeout = (\d+)', (REPO_ROOT / 'gunicorn.conf.py').read_text(), re.M)
+    assert found is not None, 'gunicorn.conf.py sets no graceful_timeout'
+    return int(found.group(1))
+
+
+GRACEFUL_TIMEOUT = graceful_timeout()
 
 
 @pytest.fixture
@@ -31,9 +37,20 @@ def documents(make_db, couch_admin):
 @pytest.fixture
 def slow_front(pouch, server_ssl_context):
     """A counting TLS front whose upstream can be held: app → front → delay proxy → pouchdb-server."""
-    with DelayProxy(('127.0.0.1', pouch.port)) as proxy:
-        with TLSFront(('127.0.0.1', proxy.port), server_ssl_context) as front:
-            yield front, proxy
+    with (
+        DelayProxy(('127.0.0.1', pouch.port)) as proxy,
+        TLSFront(('127.0.0.1', proxy.port), server_ssl_context) as front,
+    ):
+        yield front, proxy
+
+
+def wait_for_access_lines(web: WebProcess, request_ids: list[str]) -> None:
+    """Wait until gunicorn has written the access line of each of `request_ids`."""
+    wanted = set(request_ids)
+    web.wait_for(
+        lambda: wanted <= {line['request_id'] for line in web.lines('gunicorn.access')},
+        what='the access lines',
+    )
 
 
 def test_sigterm_finishes_in_flight_requests_and_opens_nothing_new(slow_front, ca_bundle, documents):
@@ -59,7 +76,8 @@ def test_sigterm_finishes_in_flight_requests_and_opens_nothing_new(slow_front, c
         code = web.proc.wait(max(0.1, signalled + GRACEFUL_TIMEOUT - time.monotonic()))
         stopped = time.monotonic() - signalled
     print(
-        f'\nscenario 3: {len(in_flight)} in flight at SIGTERM: statuses {[r.status_code for r in responses]}, '
+        f'\nscenario 3: {len(in_flight)} in flight at SIGTERM: '
+        f'statuses {[r.status_code for r in responses]}, '
         f'master exit {code} after {stopped:.1f} s (graceful_timeout {GRACEFUL_TIMEOUT} s), '
         f'TLS connections accepted at signal {accepted}, after {front.accepted_connections}, '
         f'upstream requests at signal {forwarded}, after {front.request_count}'
@@ -85,13 +103,11 @@ def test_a_killed_worker_is_replaced_and_the_new_one_opens_its_own_connections(f
             warm = read_documents(web.url, db, ids, 400, 16)
             assert warm.errors == [] and set(warm.statuses) == {200}
             # Wait for every access line of the warm-up: the per-worker counts below are then final.
-            web.wait_for(
-                lambda: set(warm.request_ids) <= {line['request_id'] for line in web.lines('gunicorn.access')}
-            )
+            wait_for_access_lines(web, warm.request_ids)
             by_pid_before = new_connections_by_pid(web)
             if max(by_pid_before.values()) == THREADS:
                 break
-        survivor = max(by_pid_before, key=by_pid_before.get)
+        survivor = max(by_pid_before, key=lambda pid: by_pid_before[pid])
         [victim] = set(web.worker_pids()) - {survivor}
         before = front.accepted_connections
         os.kill(victim, signal.SIGKILL)
@@ -99,7 +115,7 @@ def test_a_killed_worker_is_replaced_and_the_new_one_opens_its_own_connections(f
             lambda: next((p for p in web.worker_pids() if p not in (victim, survivor)), None),
             what='a replacement worker',
         )
-        after = []
+        after: list[LoadResult] = []
         while not any(line['pid'] == replacement for line in web.lines('gunicorn.access')):
             assert len(after) < 10, 'the replacement worker never served a request'
             after.append(read_documents(web.url, db, ids, 200, 16))
@@ -109,8 +125,9 @@ def test_a_killed_worker_is_replaced_and_the_new_one_opens_its_own_connections(f
     print(
         f'\nscenario 4: killed worker {victim}, replaced by {replacement}; after the kill '
         f'{sum(len(r.statuses) for r in after)} requests, errors {sum(len(r.errors) for r in after)}, '
-        f'statuses {sorted({s for r in after for s in r.statuses})}; TLS connections accepted before {before}, '
-        f'after {front.accepted_connections}; new_connections by worker {dict(by_pid)}'
+        f'statuses {sorted({s for r in after for s in r.statuses})}; '
+        f'TLS connections accepted before {before}, after {front.accepted_connections}; '
+        f'new_connections by worker {dict(by_pid)}'
     )
     for result in after:
         assert result.errors == [] and result.corrupted == []

@@ -73,7 +73,8 @@ def test_a_preloaded_master_that_used_the_upstream_hands_no_connection_to_its_wo
     accepted, logged = front.accepted_connections, total(web.json_lines(), 'new_connections')
     print(
         f'\nscenario 2 (preload): {REQUESTS} requests: {len(result.errors)} errors, '
-        f'{len(result.corrupted)} corrupted, TLS connections accepted {accepted} (master {check["new_connections"]}), '
+        f'{len(result.corrupted)} corrupted, '
+        f'TLS connections accepted {accepted} (master {check["new_connections"]}), '
         f'new_connections logged {logged}, inherited connections dropped per worker '
         f'{[line["inherited_connections"] for line in resets]}; per worker: requests '
         f'{dict(requests_by_pid(web))}, new connections {dict(new_connections_by_pid(web))}'

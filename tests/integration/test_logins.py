@@ -155,6 +155,7 @@ def test_an_iam_token_is_refreshed_once_before_it_expires(proxy, make_client, db
             statuses = list(pool.map(get, range(64)))
     assert statuses == [200] * 64
     first, refresh = iam.requests  # exactly one refresh for 64 requests on 16 threads
+    assert first.exp is not None, 'the login got no token'
     assert refresh.at < first.exp
     print(
         f'\nIAM: token requests {len(iam.requests)} (1 login + 1 refresh, {first.exp - refresh.at:.0f} s '

@@ -25,7 +25,7 @@ def test_the_pool_reports_each_event_it_credits_to_requests(front, ca_bundle):
         held = [session.get(front.url + '/', stream=True, timeout=10) for _ in range(3)]
         assert samples(metrics)[('couchgate_pool_connections_in_use', frozenset())] == 3
         for response in held:
-            response.content  # read to the end: the connection goes back open (or is discarded)
+            response.content  # noqa: B018 (reading to the end gives the connection back, or discards it)
         session.get(front.url + '/', timeout=10)
     finally:
         stop_recording(token)

@@ -12,9 +12,11 @@ class DelayProxy:
     def __init__(self, upstream: tuple[str, int], host: str = '127.0.0.1') -> None:
         self.upstream = upstream
         self.host = host
-        self.port: int | None = None
+        self.port = 0  # the port it listens on, once entered
         self._loop = asyncio.new_event_loop()
-        self._open: asyncio.Event | None = None
+        # Set while bytes may pass; it binds to the proxy's loop when that loop first waits on it.
+        self._open = asyncio.Event()
+        self._open.set()
 
     def __enter__(self) -> DelayProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, name='delay-proxy', daemon=True)
@@ -39,8 +41,6 @@ class DelayProxy:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
     async def _listen(self):
-        self._open = asyncio.Event()
-        self._open.set()
         return await asyncio.start_server(self._serve, self.host, 0)
 
     async def _serve(self, client_reader, client_writer) -> None:

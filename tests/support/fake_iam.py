@@ -34,7 +34,7 @@ class FakeIAM:
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (the name http.server calls)
+            def do_POST(self):  # the name http.server calls
                 self.rfile.read(int(self.headers.get('Content-Length', 0)))
                 fake._answer(self)
 

@@ -19,8 +19,8 @@ class FakeCouch:
     """Keeps documents in dicts; records each call; raises the problems the real port raises."""
 
     def __init__(self, *databases: str) -> None:
-        self.dbs = {db: {} for db in databases}
-        self.calls = []
+        self.dbs: dict[str, dict[str, dict]] = {db: {} for db in databases}
+        self.calls: list[tuple[str, str]] = []
         self.unavailable = False
         self._ids = itertools.count(1)
 

@@ -7,8 +7,10 @@ import json
 import socket
 import struct
 from dataclasses import dataclass
+from types import EllipsisType
 
-from tests.support.tls_front import TLSFront, _UpstreamUnavailable
+from tests.support.http_relay import UpstreamUnavailable
+from tests.support.tls_front import TLSFront
 
 REASONS = {429: 'Too Many Requests', 503: 'Service Unavailable'}
 
@@ -95,7 +97,7 @@ class FaultProxy(TLSFront):
 
     def hold(self, method: str, path: str) -> Hold:
         """Keep matching requests waiting until the returned Hold is released."""
-        hold = self._holds[(method, path)] = Hold(self._loop)
+        hold = self._holds[(method, path)] = Hold(self._running_loop())
         return hold
 
     def refuse(self) -> None:
@@ -108,7 +110,7 @@ class FaultProxy(TLSFront):
         if not self._server.is_serving():
             self._server = self._call(self._listen())
 
-    def count(self, method: str, path: str, status: int | None = ...) -> int:
+    def count(self, method: str, path: str, status: int | EllipsisType | None = ...) -> int:
         """How many answers requests to (method, path) got; only those with `status`, if given."""
         with self._lock:
             return sum(
@@ -162,7 +164,7 @@ class FaultProxy(TLSFront):
                 _abort_with_reset(client.writer)
                 return False
             return await super()._exchange(client, request)
-        except _UpstreamUnavailable:
+        except UpstreamUnavailable:
             # A TCP proxy whose upstream is gone: the client's connection just dies, no 502 page.
             self._answered(request, None)
             _abort_with_reset(client.writer)

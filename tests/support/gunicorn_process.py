@@ -49,11 +49,11 @@ class WebProcess:
         self._env = clean_env(**{'PYTHONUNBUFFERED': '1', **env})
         self._lines: dict[str, list[str]] = {'stdout': [], 'stderr': []}
         self._changed = threading.Condition()
-        self.proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> WebProcess:
         # exec (shell_command): the shell becomes gunicorn's master, as on a dyno.
-        self.proc = subprocess.Popen(
+        self._proc = subprocess.Popen(
             ['/bin/sh', '-c', shell_command(self.command)],
             cwd=REPO_ROOT,
             env=self._env,
@@ -65,11 +65,18 @@ class WebProcess:
         )
         self._readers = [
             threading.Thread(target=self._read, args=(name, stream), daemon=True)
-            for name, stream in (('stdout', self.proc.stdout), ('stderr', self.proc.stderr))
+            for name, stream in (('stdout', self._proc.stdout), ('stderr', self._proc.stderr))
         ]
         for reader in self._readers:
             reader.start()
         return self
+
+    @property
+    def proc(self) -> subprocess.Popen:
+        """The `sh -c` process (gunicorn's master once the shell execs), from the `with` block on."""
+        if self._proc is None:
+            raise RuntimeError('WebProcess is not started: use it as a context manager')
+        return self._proc
 
     def __exit__(self, exc_type, *exc_info) -> None:
         if exc_type is not None and self.proc.poll() is None:

@@ -63,12 +63,12 @@ class PouchServer:
         if self.in_memory:
             cmd.append('-m')
         with open(self.log_path, 'ab') as log:
-            self._proc = subprocess.Popen(
+            self._proc = proc = subprocess.Popen(
                 cmd, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
-        self._wait_until_up()
+        self._wait_until_up(proc)
 
-    def _wait_until_up(self) -> None:
+    def _wait_until_up(self, proc: subprocess.Popen) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             try:
@@ -84,11 +84,11 @@ class PouchServer:
                 break
             try:
                 # Doubles as the poll interval and as the "did it die?" check.
-                self._proc.wait(timeout=0.1)
+                proc.wait(timeout=0.1)
                 break
             except subprocess.TimeoutExpired:
                 pass
-        code = self._proc.poll()
+        code = proc.poll()
         self.stop()
         raise RuntimeError(
             f'pouchdb-server did not come up on {self.url} (exit code {code}); log tail:\n{self.log_tail()}'

@@ -5,90 +5,13 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
-from dataclasses import dataclass, field
 
-HEAD_END = b'\r\n\r\n'
+from tests.support.http_relay import HEAD_END, Client, Request, RequestRecord, UpstreamUnavailable
+
 BAD_GATEWAY = (
     b'HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n'
     b'Connection: close\r\n\r\nupstream unavailable\n'
 )
-PIECE = 64 * 1024
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request as the front received it."""
-
-    method: str
-    path: str  # the request-target exactly as sent: undecoded, query string included
-    connection: int  # serial number of the client connection; unique, never reset
-
-
-@dataclass
-class _Request:
-    method: str
-    target: str
-    raw: bytes  # head and body exactly as received, replayed upstream as is
-    wants_close: bool
-
-
-@dataclass(eq=False)
-class _Client:
-    number: int
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    task: asyncio.Task
-    upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-    busy: bool = False
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class _UpstreamUnavailable(Exception):
-    pass
-
-
-def _parse_head(head: bytes) -> tuple[str, dict[str, str]]:
-    lines = head.decode('latin-1').split('\r\n')
-    fields = {}
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(':')
-            fields[name.strip().lower()] = value.strip().lower()
-    return lines[0], fields
-
-
-async def _copy_exact(reader, size, emit) -> None:
-    while size:
-        data = await reader.read(min(size, PIECE))
-        if not data:
-            raise asyncio.IncompleteReadError(b'', size)
-        size -= len(data)
-        await emit(data)
-
-
-async def _copy_chunked(reader, emit) -> None:
-    # Copies the framing too, so the bytes pass through unchanged.
-    while True:
-        size_line = await reader.readuntil(b'\r\n')
-        await emit(size_line)
-        size = int(size_line.split(b';')[0], 16)
-        if size == 0:
-            break
-        await _copy_exact(reader, size + 2, emit)
-    while (trailer := await reader.readuntil(b'\r\n')) != b'\r\n':
-        await emit(trailer)
-    await emit(trailer)
-
-
-async def _copy_body(reader, fields, emit) -> bool:
-    """Copy a framed body; False if the message has no framing headers."""
-    if 'chunked' in fields.get('transfer-encoding', ''):
-        await _copy_chunked(reader, emit)
-    elif 'content-length' in fields:
-        await _copy_exact(reader, int(fields['content-length']), emit)
-    else:
-        return False
-    return True
 
 
 class TLSFront:
@@ -111,7 +34,7 @@ class TLSFront:
         self._accepted = 0
         self._upstream_opened = 0
         self._requests: list[RequestRecord] = []
-        self._clients: set[_Client] = set()
+        self._clients: set[Client] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     url = property(lambda self: f'https://{self.host}:{self.port}')
@@ -174,7 +97,12 @@ class TLSFront:
         return self._call(self._close_upstreams(), timeout)
 
     def _call(self, coro, timeout: float = 10):
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(coro, self._running_loop()).result(timeout)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError('the front is not started: use it as a context manager')
+        return self._loop
 
     async def _close_clients(self, chosen) -> int:
         clients = [client for client in self._clients if chosen(client)]
@@ -189,27 +117,28 @@ class TLSFront:
         return len(clients)
 
     async def _close_upstreams(self) -> int:
-        idle = [c for c in self._clients if c.upstream and not c.upstream[0].at_eof() and not c.busy]
-        for client in idle:
-            reader, writer = client.upstream
+        idle = [c.upstream for c in self._clients if c.upstream and not c.upstream[0].at_eof() and not c.busy]
+        for reader, writer in idle:
             writer.write_eof()  # Node ends its side on our FIN: the close then comes from upstream
             await asyncio.wait_for(reader.read(), 10)
         return len(idle)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # Called by asyncio only once the TLS handshake has completed.
+        task = asyncio.current_task()
+        assert task is not None, 'asyncio runs each connection as a task'
         with self._lock:
             self._serial += 1
             self._accepted += 1
-            client = _Client(self._serial, reader, writer, asyncio.current_task())
+            client = Client(self._serial, reader, writer, task)
             self._clients.add(client)
         try:
-            while (request := await self._read_request(client)) is not None:
+            while (request := await client.read_request()) is not None:
                 with self._lock:
                     self._requests.append(RequestRecord(request.method, request.target, client.number))
                 try:
                     keep_alive = await self._exchange(client, request)
-                except _UpstreamUnavailable:
+                except UpstreamUnavailable:
                     writer.write(BAD_GATEWAY)
                     keep_alive = False
                 if not keep_alive:
@@ -218,57 +147,21 @@ class TLSFront:
         except (OSError, EOFError, asyncio.LimitOverrunError, ValueError, asyncio.CancelledError):
             pass  # a side went away or we were told to close: end this connection only
         finally:
-            self._drop_upstream(client)
+            client.drop_upstream()
             writer.close()
             with self._lock:
                 self._clients.discard(client)
             client.done.set()
 
-    async def _read_request(self, client: _Client) -> _Request | None:
-        first = await client.reader.read(1)
-        if not first:
-            return None
-        client.busy = True  # from its first byte on, a request is never cut by close_idle_connections()
-        head = first + await client.reader.readuntil(HEAD_END)
-        request_line, fields = _parse_head(head)
-        method, target, version = request_line.split(' ', 2)
-        parts = [head]
-
-        async def keep(data):
-            parts.append(data)
-
-        # Buffered (unlike responses) so it can be replayed on a fresh upstream connection.
-        await _copy_body(client.reader, fields, keep)
-        tokens = fields.get('connection', '')
-        wants_close = 'close' in tokens or (version == 'HTTP/1.0' and 'keep-alive' not in tokens)
-        return _Request(method, target, b''.join(parts), wants_close)
-
-    async def _exchange(self, client: _Client, request: _Request) -> bool:
+    async def _exchange(self, client: Client, request: Request) -> bool:
         """Forward one request, stream its response back; False if the client connection must close."""
         up_reader, head = await self._send_upstream(client, request)
-        status_line, fields = _parse_head(head)
-        while 100 <= (status := int(status_line.split(' ', 2)[1])) < 200 and status != 101:
-            client.writer.write(head)  # interim (100 Continue): forward, the real answer follows
-            head = await up_reader.readuntil(HEAD_END)
-            status_line, fields = _parse_head(head)
-
-        async def to_client(data):
-            client.writer.write(data)
-            await client.writer.drain()
-
-        await to_client(head)
-        upstream_closes = 'close' in fields.get('connection', '')
-        if request.method != 'HEAD' and status not in (204, 304):
-            if not await _copy_body(up_reader, fields, to_client):
-                # Delimited by the upstream closing: only closing tells the client it ended.
-                while data := await up_reader.read(PIECE):
-                    await to_client(data)
-                upstream_closes = True
+        upstream_closes = await client.relay_response(request, up_reader, head)
         if upstream_closes:
-            self._drop_upstream(client)
+            client.drop_upstream()
         return not (upstream_closes or request.wants_close)
 
-    async def _send_upstream(self, client: _Client, request: _Request):
+    async def _send_upstream(self, client: Client, request: Request):
         """Send the request upstream; returns (upstream reader, response head)."""
         while True:
             reused = client.upstream is not None and not client.upstream[0].at_eof()
@@ -278,22 +171,16 @@ class TLSFront:
                 await writer.drain()
                 return reader, await reader.readuntil(HEAD_END)
             except (OSError, EOFError) as exc:
-                self._drop_upstream(client)
+                client.drop_upstream()
                 if not reused:
-                    raise _UpstreamUnavailable() from exc
+                    raise UpstreamUnavailable() from exc
                 # The upstream closed its idle connection just as the request went out:
                 # send it once more, on a fresh connection (reused is False next time).
 
-    async def _upstream_for(self, client: _Client):
+    async def _upstream_for(self, client: Client):
         if client.upstream is None or client.upstream[0].at_eof() or client.upstream[1].is_closing():
-            self._drop_upstream(client)
+            client.drop_upstream()
             client.upstream = await asyncio.open_connection(*self.upstream)
             with self._lock:
                 self._upstream_opened += 1
         return client.upstream
-
-    @staticmethod
-    def _drop_upstream(client: _Client) -> None:
-        if client.upstream is not None:
-            client.upstream[1].close()
-            client.upstream = None

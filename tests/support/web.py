@@ -36,14 +36,14 @@ def total(lines: list[dict], field: str) -> int:
     return sum(line[field] for line in lines if field in line)
 
 
-def new_connections_by_pid(web) -> Counter:
+def new_connections_by_pid(web) -> Counter[int]:
     """new_connections of the app's lines per worker pid (joined to gunicorn's access line by request_id)."""
     pid_of = {line['request_id']: line['pid'] for line in web.lines('gunicorn.access')}
-    counts = Counter()
+    counts: Counter[int] = Counter()
     for line in web.lines('couchgate.request'):
         counts[pid_of[line['request_id']]] += line['new_connections']
     return counts
 
 
-def requests_by_pid(web) -> Counter:
+def requests_by_pid(web) -> Counter[int]:
     return Counter(line['pid'] for line in web.lines('gunicorn.access'))

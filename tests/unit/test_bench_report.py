@@ -7,7 +7,9 @@ from bench.targets import TARGETS
 def made_up(couchgate_rps, couchgate_p50, tls):
     runs = []
     for n in (1, 16):
-        for target, rps, p50 in zip(TARGETS, (50, 180, couchgate_rps, 200), (300, 24, couchgate_p50, 22)):
+        for target, rps, p50 in zip(
+            TARGETS, (50, 180, couchgate_rps, 200), (300, 24, couchgate_p50, 22), strict=True
+        ):
             runs.append(
                 {
                     'target': target,

@@ -23,7 +23,7 @@ def test_redact_drops_user_and_password():
 def test_waiting_for_a_server_that_is_not_there_gives_up_after_the_deadline():
     url = f'http://127.0.0.1:{free_port()}/'
     started = time.monotonic()
-    with pytest.raises(demo.ServerUnavailable, match='within 0.5 s'):
+    with pytest.raises(demo.ServerUnavailable, match=r'within 0\.5 s'):
         demo.wait_for_server(demo.requests.Session(), url, 0.5)
     assert time.monotonic() - started < 5
 

@@ -65,7 +65,7 @@ def modules() -> dict[str, Path]:
 
 def imports(path: Path) -> set[str]:
     """Every module `path` imports, at any depth of its code (lazy imports count too)."""
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
