@@ -4,6 +4,7 @@ and the real app built around one."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Generator
 
 import falcon
 from injector import Binder, InstanceProvider, Module
@@ -11,7 +12,7 @@ from injector import Binder, InstanceProvider, Module
 from api.app import create_app
 from api.config import Settings
 from api.errors import Problem
-from api.upstream.couch import Couch, Doc, Page, stale_rev
+from api.upstream.couch import Couch, Doc, Json, Page, Rows, stale_rev
 from container import build_injector
 
 
@@ -37,7 +38,16 @@ class FakeCouch:
     def ping(self) -> None:
         self._db(next(iter(self.dbs)), 'ping')
 
-    def list(self, db, *, limit, start_key=None, end_key=None, include_docs=False, descending=False):
+    def list(
+        self,
+        db: str,
+        *,
+        limit: int,
+        start_key: str | None = None,
+        end_key: str | None = None,
+        include_docs: bool = False,
+        descending: bool = False,
+    ) -> Page:
         docs = self._db(db, 'list')
         ids = sorted(docs, reverse=descending)
         if start_key is not None:
@@ -50,7 +60,9 @@ class FakeCouch:
         ]
         return Page(rows, len(docs), ids[limit] if len(ids) > limit else None)
 
-    def documents(self, db, *, batch_size, start_key=None, end_key=None):
+    def documents(
+        self, db: str, *, batch_size: int, start_key: str | None = None, end_key: str | None = None
+    ) -> Generator[Rows, None, None]:
         """Like the real port: a generator of batches; `closed` tells whether it was closed."""
         self.closed = False
         ids = [
@@ -66,13 +78,13 @@ class FakeCouch:
         finally:
             self.closed = True
 
-    def get(self, db, doc_id):
+    def get(self, db: str, doc_id: str) -> Doc:
         docs = self._db(db, 'get')
         if doc_id not in docs:
             raise Problem(404, 'not-found', 'not_found: missing')
         return Doc(doc_id, docs[doc_id]['_rev'], dict(docs[doc_id]))
 
-    def put(self, db, doc_id, body, rev):
+    def put(self, db: str, doc_id: str, body: Json, rev: str | None) -> str:
         docs = self._db(db, 'put')
         current = docs.get(doc_id, {}).get('_rev')
         if current != rev:
@@ -81,7 +93,7 @@ class FakeCouch:
         docs[doc_id] = dict(body, _id=doc_id, _rev=new_rev)
         return new_rev
 
-    def create(self, db, body):
+    def create(self, db: str, body: Json) -> tuple[str, str]:
         docs = self._db(db, 'create')
         doc_id = body.get('_id') or f'generated-{next(self._ids)}'
         if doc_id in docs:
@@ -89,7 +101,7 @@ class FakeCouch:
         docs[doc_id] = dict(body, _id=doc_id, _rev='1-fake')
         return doc_id, '1-fake'
 
-    def delete(self, db, doc_id, rev):
+    def delete(self, db: str, doc_id: str, rev: str) -> None:
         docs = self._db(db, 'delete')
         if doc_id not in docs:
             raise Problem(404, 'not-found', 'not_found: missing')
@@ -97,7 +109,7 @@ class FakeCouch:
             raise stale_rev(rev)
         del docs[doc_id]
 
-    def find(self, db, query):
+    def find(self, db: str, query: Json) -> Json:
         docs = self._db(db, 'find')
         selector = query['selector']
         if any(key.startswith('$') for key in selector if key not in ('$and', '$or')):
@@ -109,8 +121,12 @@ class FakeCouch:
 class ExplodingCouch(FakeCouch):
     """A port whose reads fail with an unexpected error, to see the 500 path."""
 
-    def get(self, db, doc_id):
+    def get(self, db: str, doc_id: str) -> Doc:
         raise RuntimeError('secret-internal-detail')
+
+
+def _satisfies_the_port(fake: FakeCouch) -> Couch:
+    return fake  # mypy checks here that FakeCouch has every method of the Couch Protocol, typed alike
 
 
 class FakeCouchModule(Module):
@@ -123,6 +139,6 @@ class FakeCouchModule(Module):
         binder.bind(Couch, to=InstanceProvider(self._couch))
 
 
-def fake_app(couch, **env: str) -> falcon.App:
+def fake_app(couch: Couch, **env: str) -> falcon.App:
     """The real app over `couch`, configured by `env` alone (nothing of the process's environment)."""
     return create_app(build_injector(Settings.from_env(env), FakeCouchModule(couch)))
