@@ -21,6 +21,7 @@ import jwt
 import pytest
 import requests
 
+from tests.support.fake_iam import send_json
 from tests.support.gunicorn_process import WebProcess
 from tests.support.pouch import CouchAdmin, PouchServer
 from tests.support.tls_front import TLSFront
@@ -75,20 +76,17 @@ class FakeIAM(BaseHTTPRequestHandler):
     def do_POST(self):
         form = parse_qs(self.rfile.read(int(self.headers['Content-Length'])).decode())
         FakeIAM.apikeys_seen.append(form.get('apikey', [''])[0])
-        body = json.dumps(
+        send_json(
+            self,
+            200,
             {
                 'access_token': IAM_TOKEN,
                 'refresh_token': IAM_REFRESH,
                 'token_type': 'Bearer',
                 'expires_in': 3600,
                 'expiration': int(time.time()) + 3600,
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            },
+        )
 
     def log_message(self, *args):
         pass

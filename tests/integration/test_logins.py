@@ -110,18 +110,16 @@ def test_wrong_credentials_are_a_502_not_a_client_error(secured_proxy, make_clie
     assert 'wrong' not in result.text
 
 
+def iam_env(iam: FakeIAM, apikey: str = 'test-apikey') -> dict[str, str]:
+    """The settings of an app that logs in with IAM at the local token endpoint `iam`."""
+    return dict(CLOUDANT_AUTH_TYPE='IAM', CLOUDANT_APIKEY=apikey, CLOUDANT_IAM_URL=iam.url, **FAST)
+
+
 def test_an_iam_endpoint_refusing_the_key_is_a_502_not_a_client_error(proxy, make_client, make_db):
     db = make_db()
     with FakeIAM() as iam:
         iam.refuse(400)
-        client = make_client(
-            db,
-            upstream=proxy,
-            CLOUDANT_AUTH_TYPE='IAM',
-            CLOUDANT_APIKEY='unknown-key',
-            CLOUDANT_IAM_URL=iam.url,
-            **FAST,
-        )
+        client = make_client(db, upstream=proxy, **iam_env(iam, apikey='unknown-key'))
         result = client.simulate_get(f'/v1/{db}/docs')
     assert_problem(result, 502, 'upstream-auth')
     assert 'unknown-key' not in result.text
@@ -139,14 +137,7 @@ def test_an_iam_token_is_refreshed_once_before_it_expires(proxy, make_client, db
     with FakeIAM() as iam:
         # Issued 3000 s ago, valid 600 s more: past 80 % of its life, so due for refresh, not expired.
         iam.lifetime(age=3000, remaining=600)
-        client = make_client(
-            upstream=proxy,
-            GUNICORN_THREADS='16',
-            CLOUDANT_AUTH_TYPE='IAM',
-            CLOUDANT_APIKEY='test-apikey',
-            CLOUDANT_IAM_URL=iam.url,
-            **FAST,
-        )
+        client = make_client(upstream=proxy, GUNICORN_THREADS='16', **iam_env(iam))
         assert client.simulate_get(f'/v1/{db}/docs/a').status_code == 200
         assert len(iam.requests) == 1
         iam.lifetime(age=0, remaining=3600)
@@ -165,14 +156,7 @@ def test_an_iam_token_is_refreshed_once_before_it_expires(proxy, make_client, db
 
 def test_a_hung_token_endpoint_fails_fast_and_does_not_block_the_next_requests(proxy, make_client, db):
     with FakeIAM() as iam:
-        client = make_client(
-            upstream=proxy,
-            GUNICORN_THREADS='8',
-            CLOUDANT_AUTH_TYPE='IAM',
-            CLOUDANT_APIKEY='test-apikey',
-            CLOUDANT_IAM_URL=iam.url,
-            **FAST,
-        )
+        client = make_client(upstream=proxy, GUNICORN_THREADS='8', **iam_env(iam))
         iam.hang()
 
         def timed_get(_):

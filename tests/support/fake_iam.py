@@ -83,12 +83,9 @@ class FakeIAM:
         if self._refusal is not None:
             with self._lock:
                 self.requests.append(TokenRequest(now, None))
-            body = json.dumps({'errorCode': 'BXNIM0415E', 'errorMessage': 'API key not found'}).encode()
-            handler.send_response(self._refusal)
-            handler.send_header('Content-Type', 'application/json')
-            handler.send_header('Content-Length', str(len(body)))
-            handler.end_headers()
-            handler.wfile.write(body)
+            send_json(
+                handler, self._refusal, {'errorCode': 'BXNIM0415E', 'errorMessage': 'API key not found'}
+            )
             return
         with self._lock:
             iat, exp = int(now) - self._age, int(now) + self._remaining
@@ -99,17 +96,24 @@ class FakeIAM:
             'test-only-key-not-a-secret-0123456789',
             algorithm='HS256',
         )
-        body = json.dumps(
+        send_json(
+            handler,
+            200,
             {
                 'access_token': token,
                 'refresh_token': 'unused',
                 'token_type': 'Bearer',
                 'expires_in': exp - iat,
                 'expiration': exp,
-            }
-        ).encode()
-        handler.send_response(200)
-        handler.send_header('Content-Type', 'application/json')
-        handler.send_header('Content-Length', str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+            },
+        )
+
+
+def send_json(handler: http.server.BaseHTTPRequestHandler, status: int, payload: dict) -> None:
+    """Answer an http.server request with `payload` as JSON."""
+    body = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header('Content-Type', 'application/json')
+    handler.send_header('Content-Length', str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
