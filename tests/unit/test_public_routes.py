@@ -12,10 +12,11 @@ from api.app import create_app, routes
 from api.config import Settings
 from api.edge.keys import is_public
 from container import build_injector
+from tests.support.api_keys import TEST_KEYS
 from tests.support.fakes import FakeCouchModule
 
 # Reads need a key here, so every route that is not public answers 401 to a stranger.
-pytestmark = pytest.mark.app_env(API_REQUIRE_KEY_FOR_READS='1', API_KEYS='tests:test-key-0123456789abcdef')
+pytestmark = pytest.mark.app_env(API_REQUIRE_KEY_FOR_READS='1', API_KEYS=TEST_KEYS)
 SAMPLE = {'db': 'foundbite', 'doc_id': 'd01', 'name': 'swagger-ui.css'}
 
 
