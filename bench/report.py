@@ -20,6 +20,8 @@ def check_targets(results: dict) -> list[dict]:
     if set(main) != set(TARGETS):
         return []  # a partial run (--targets) judges nothing
     cg, direct, per_request = main['couchgate'], main['upstream direct'], main['per-request client']
+    floor, seed = main['pass-through'], main['module-level client']
+    alone = {r['target']: r for r in results['runs'] if r['connections'] == 1}
     limit = config['workers'] * config['threads']
     checks = [
         (
@@ -42,8 +44,21 @@ def check_targets(results: dict) -> list[dict]:
             str(cg['tls_connections']),
             cg['tls_connections'] <= limit,
         ),
+        (
+            'CPU per request ≤ 1.3 × pass-through',
+            f'{cg["app_cpu_ms_per_request"] / floor["app_cpu_ms_per_request"]:.2f} ×',
+            cg['app_cpu_ms_per_request'] <= 1.3 * floor['app_cpu_ms_per_request'],
+        ),
+        (
+            'CPU per request below the module-level client',
+            f'{cg["app_cpu_ms_per_request"]:.2f} vs {seed["app_cpu_ms_per_request"]:.2f} ms',
+            cg['app_cpu_ms_per_request'] < seed['app_cpu_ms_per_request'],
+        ),
         ('no errors', str(cg['errors']), cg['errors'] == 0),
     ]
+    if 'couchgate' in alone and 'pass-through' in alone:
+        extra = alone['couchgate']['p50_ms'] - alone['pass-through']['p50_ms']
+        checks.append(('p50 at 1 client ≤ pass-through + 0.5 ms', f'{extra:+g} ms', extra <= 0.5))
     if results.get('export'):
         growth = results['export']['peak_rss_growth_mb']
         checks.append(('export of all documents: peak RSS growth < 50 MB', f'{growth} MB', growth < 50))

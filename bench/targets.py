@@ -1,5 +1,5 @@
-"""The four targets under the same load: three gunicorn apps with the same workers and threads,
-and the upstream itself (the ceiling)."""
+"""The targets under the same load: four gunicorn apps with the same workers and threads (the bare
+pass-through is the floor of CPU per request), and the upstream itself (the ceiling)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bench.chain import DB, UpstreamChain
 from bench.processes import Service, base_env, wait_http
 from tests.support.pouch import free_port
 
-TARGETS = ('per-request client', 'module-level client', 'couchgate', 'upstream direct')
+TARGETS = ('per-request client', 'module-level client', 'pass-through', 'couchgate', 'upstream direct')
 
 
 @dataclasses.dataclass
@@ -81,6 +81,7 @@ def running(
         module = {
             'per-request client': 'bench.app_per_request',
             'module-level client': 'bench.app_module_client',
+            'pass-through': 'bench.app_passthrough',
         }[name]
         command = [
             sys.executable,
