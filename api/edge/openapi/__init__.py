@@ -7,6 +7,7 @@ import re
 from api.config import Settings
 from api.edge.methods import READ_METHODS
 from api.edge.openapi.parts import DOC_ID_PATTERN
+from api.edge.openapi.paths import database
 from api.edge.openapi.paths import paths as describe_paths
 from api.edge.openapi.schemas import schemas
 
@@ -32,7 +33,7 @@ def document(settings: Settings, public: frozenset[str]) -> dict:
         'servers': [{'url': '/', 'description': 'The server that serves this document'}],
         'paths': paths,
         'components': {
-            'schemas': schemas(),
+            'schemas': dict(schemas(), Database=database(settings)),
             'securitySchemes': {
                 'apiKey': {'type': 'http', 'scheme': 'bearer', 'description': 'An API key from API_KEYS'}
             },

@@ -19,9 +19,15 @@ from api.edge.openapi.parts import (
     problems,
     ref,
 )
-from api.edge.problem_types import PROBLEM_TYPES
 
 HTML = {'description': 'HTML', 'content': {'text/html': {'schema': {'type': 'string'}}}}
+
+
+def database(settings: Settings) -> dict:
+    """The `db` path parameter's schema: one of the allowlist, as one named enum for generated clients."""
+    if settings.databases:
+        return {'type': 'string', 'enum': list(settings.databases), 'description': 'CLOUDANT_DATABASES'}
+    return {'type': 'string'}
 
 
 def paths(settings: Settings) -> dict:
@@ -29,7 +35,7 @@ def paths(settings: Settings) -> dict:
     db = param(
         'db',
         'path',
-        {'type': 'string', 'enum': list(settings.databases)} if settings.databases else {'type': 'string'},
+        ref('Database'),
         'A database on the allowlist (CLOUDANT_DATABASES)',
     )
     doc_id = param(
@@ -170,9 +176,7 @@ def paths(settings: Settings) -> dict:
             'What a problem type means, and what to do',
             HTML,
             404,
-            parameters=[
-                param('name', 'path', {'type': 'string', 'enum': sorted(PROBLEM_TYPES)}, 'A problem type')
-            ],
+            parameters=[param('name', 'path', ref('ProblemTypeName'), 'A problem type')],
         ),
         '/metrics': meta_get(
             'metrics',

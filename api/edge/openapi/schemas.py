@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.edge.openapi.parts import DOC_ID, FIELD_NAME, REV, ref
+from api.edge.problem_types import PROBLEM_TYPES
 from api.edge.strict_json import MAX_DEPTH, MAX_SAFE_INTEGER
 
 LIMITS = f'Numbers within ±(2**53-1), at most {MAX_DEPTH} levels of nesting.'
@@ -126,5 +127,6 @@ def schemas() -> dict:
                 'bookmark': {'type': ['string', 'null']},
             },
         },
+        'ProblemTypeName': {'type': 'string', 'enum': sorted(PROBLEM_TYPES)},
         'Status': {'type': 'object', 'required': ['status'], 'properties': {'status': {'type': 'string'}}},
     }
