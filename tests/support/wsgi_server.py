@@ -1,4 +1,4 @@
-"""A WSGI app served over real HTTP on loopback, in a thread: for clients that need a URL, not a test client."""
+"""A WSGI app served over real HTTP on loopback, in a thread: for clients that need a URL."""
 
 from __future__ import annotations
 
