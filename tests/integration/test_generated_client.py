@@ -140,7 +140,8 @@ def test_the_generated_client_creates_reads_updates_deletes_lists_finds_and_expo
 
 def walk(list_documents: ModuleType, database, api) -> list[list[str]]:
     """The ids of each page, following `next` (its query parameters are listDocuments' own)."""
-    pages, arguments = [], {'limit': 3}
+    pages: list[list[str]] = []
+    arguments: dict[str, int | str] = {'limit': 3}
     while True:
         page = list_documents.sync_detailed(database, client=api, **arguments)
         assert page.status_code == 200, page.content
