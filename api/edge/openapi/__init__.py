@@ -6,8 +6,7 @@ import re
 
 from api.config import Settings
 from api.edge.methods import READ_METHODS
-from api.edge.openapi.parts import DOC_ID_PATTERN
-from api.edge.openapi.paths import database
+from api.edge.openapi.parts import DOC_ID_PATTERN, database
 from api.edge.openapi.paths import paths as describe_paths
 from api.edge.openapi.schemas import schemas
 

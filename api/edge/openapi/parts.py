@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.config import Settings
 from api.edge.request_input import MAX_ID_LENGTH, REV_PATTERN
 
 CONTROL = '\\u0000-\\u001f\\u007f'
@@ -79,3 +80,10 @@ def meta_get(operation_id: str, summary: str, ok: dict, *statuses: int, **more: 
             **more,
         )
     }
+
+
+def database(settings: Settings) -> dict:
+    """The `db` path parameter's schema: one of the allowlist, as one named enum for generated clients."""
+    if settings.databases:
+        return {'type': 'string', 'enum': list(settings.databases), 'description': 'CLOUDANT_DATABASES'}
+    return {'type': 'string'}

@@ -23,13 +23,6 @@ from api.edge.openapi.parts import (
 HTML = {'description': 'HTML', 'content': {'text/html': {'schema': {'type': 'string'}}}}
 
 
-def database(settings: Settings) -> dict:
-    """The `db` path parameter's schema: one of the allowlist, as one named enum for generated clients."""
-    if settings.databases:
-        return {'type': 'string', 'enum': list(settings.databases), 'description': 'CLOUDANT_DATABASES'}
-    return {'type': 'string'}
-
-
 def paths(settings: Settings) -> dict:
     """Every route's operations, without their security (the package's document() adds it)."""
     db = param(
