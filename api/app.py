@@ -27,6 +27,7 @@ from resources.documents import Documents
 from resources.export import Export
 from resources.find import Find
 from resources.health import Health, Readiness
+from resources.problems import ProblemIndex, ProblemPage
 from resources.prometheus import PrometheusMetrics
 
 
@@ -50,6 +51,8 @@ def routes(injector: Injector) -> dict[str, object]:
         '/docs': SwaggerPage(),
         '/docs/assets/{name}': SwaggerAsset(),
         '/metrics': injector.get(PrometheusMetrics),
+        '/problems': ProblemIndex(),
+        '/problems/{name}': ProblemPage(),
         '/v1/{db}/docs': injector.get(Documents),
         # Ids may hold '/': a server decodes %2F before routing, so the id is the rest of the path.
         '/v1/{db}/docs/{doc_id:path}': injector.get(Document),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 
 import falcon
 
 PROBLEM_JSON = 'application/problem+json'
+PROBLEMS_PATH = '/problems/'  # + a type's name: a page (resources/problems.py) says what it means
 log = logging.getLogger('couchgate.errors')
 
 # The problem type of Falcon's own errors, by status.
@@ -18,6 +20,7 @@ _TYPES = {
     404: 'not-found',
     405: 'method-not-allowed',
     406: 'not-acceptable',
+    408: 'request-timeout',
     409: 'conflict',
     411: 'length-required',
     412: 'precondition-failed',
@@ -39,24 +42,39 @@ class Problem(falcon.HTTPError):
 
     def __init__(self, status: int, problem_type: str, detail: str, *, headers: dict | None = None) -> None:
         status_line = falcon.code_to_http_status(status)
-        super().__init__(status_line, title=status_line[4:], description=detail, headers=headers)
+        super().__init__(status_line, title=reason_phrase(status), description=detail, headers=headers)
         self.problem_type = problem_type
+
+
+def reason_phrase(status: int) -> str:
+    """Every problem's title: the status's reason phrase ("Not Found"), whoever raised the error."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status Python does not name
+        return 'Error'
 
 
 def problem_type_uri(error: falcon.HTTPError) -> str:
     name = getattr(error, 'problem_type', None)
     if name is None and isinstance(error, (falcon.HTTPInvalidParam, falcon.HTTPMissingParam)):
         name = 'invalid-parameter'
-    return '/problems/' + (name or _TYPES.get(error.status_code, 'error'))
+    return PROBLEMS_PATH + (name or _TYPES.get(error.status_code, 'error'))
+
+
+# Every type the serializer gives Falcon's own errors.
+FALCON_TYPES = frozenset({*_TYPES.values(), 'invalid-parameter', 'error'})
 
 
 def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
     """Falcon error serializer: every HTTPError becomes a problem document."""
+    # Falcon's own errors carry titles of their own ("404 Not Found", "Invalid parameter"): one style
+    # for all. Their description, or else that title, becomes the detail, so nothing is lost.
+    title = reason_phrase(error.status_code)
     body = {
         'type': problem_type_uri(error),
-        'title': error.title,
+        'title': title,
         'status': error.status_code,
-        'detail': error.description or error.title,
+        'detail': error.description or error.title or title,
         'request_id': req.context.request_id,
     }
     resp.content_type = PROBLEM_JSON

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 PROBLEM_JSON = 'application/problem+json'  # written out, not imported: the test states the contract
 
 
@@ -16,7 +18,8 @@ def assert_problem(response, status: int, problem_type: str) -> dict:
     body = response.json() if callable(response.json) else response.json
     assert body['type'] == f'/problems/{problem_type}', body
     assert body['status'] == status
-    assert body['title'] and body['detail']
+    assert body['title'] == HTTPStatus(status).phrase, body  # one style: the reason phrase, no code
+    assert body['detail']
     assert body['request_id'] == response.headers['x-request-id']
     assert 'Traceback' not in response.text
     return body

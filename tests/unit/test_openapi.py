@@ -68,7 +68,8 @@ def test_the_document_lists_the_allowlist_and_the_key_policy(make_client):
         .json
     )
     listing = '/v1/{db}/docs'
-    assert public['paths'][listing]['parameters'][0]['schema']['enum'] == ['foundbite', 'orders']
+    assert public['paths'][listing]['parameters'][0]['schema'] == {'$ref': '#/components/schemas/Database'}
+    assert public['components']['schemas']['Database']['enum'] == ['foundbite', 'orders']
     assert public['paths'][listing]['get']['security'] == [{}, {'apiKey': []}]
     assert locked['paths'][listing]['get']['security'] == [{'apiKey': []}]
     assert public['paths'][listing]['post']['security'] == [{'apiKey': []}]

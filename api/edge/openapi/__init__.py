@@ -6,7 +6,7 @@ import re
 
 from api.config import Settings
 from api.edge.methods import READ_METHODS
-from api.edge.openapi.parts import DOC_ID_PATTERN
+from api.edge.openapi.parts import DOC_ID_PATTERN, database
 from api.edge.openapi.paths import paths as describe_paths
 from api.edge.openapi.schemas import schemas
 
@@ -23,11 +23,16 @@ def document(settings: Settings, public: frozenset[str]) -> dict:
         'info': {
             'title': 'couchgate',
             'version': '1',
-            'description': 'A REST API over Cloudant/CouchDB. Errors are application/problem+json.',
+            'description': 'A REST API over Cloudant/CouchDB. Errors are application/problem+json '
+            '(RFC 9457); GET the `type` of a problem, /problems/{name}, for what it means and what to '
+            'do. Document ids go in the path as one percent-encoded segment ("/" as %2F). Writes '
+            'name the rev they replace: If-Match with the ETag read.',
         },
+        # Relative: the document describes whichever host serves it.
+        'servers': [{'url': '/', 'description': 'The server that serves this document'}],
         'paths': paths,
         'components': {
-            'schemas': schemas(),
+            'schemas': dict(schemas(), Database=database(settings)),
             'securitySchemes': {
                 'apiKey': {'type': 'http', 'scheme': 'bearer', 'description': 'An API key from API_KEYS'}
             },

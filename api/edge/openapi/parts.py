@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.config import Settings
 from api.edge.request_input import MAX_ID_LENGTH, REV_PATTERN
 
 CONTROL = '\\u0000-\\u001f\\u007f'
@@ -24,7 +25,20 @@ def json_response(schema: dict, description: str = 'OK', **headers: dict) -> dic
 
 def problems(*statuses: int) -> dict:
     problem = {'application/problem+json': {'schema': ref('Problem')}}
-    return {str(s): {'description': 'A problem (RFC 9457)', 'content': problem} for s in statuses}
+    return {
+        str(s): {'description': _PROBLEM_DESCRIPTIONS.get(s, 'A problem'), 'content': problem}
+        for s in statuses
+    }
+
+
+# What a client may meet that is not obvious from the status alone.
+_PROBLEM_DESCRIPTIONS = {
+    412: 'The rev given (If-Match, or "_rev" in the body) is not the current one: read it again',
+    428: 'If-Match (or "_rev" in the body) is required',
+    429: 'The database throttles requests: retry after Retry-After',
+    503: 'The database cannot be reached: retry after Retry-After',
+    504: 'The database did not answer in time (CLOUDANT_REQUEST_DEADLINE and the read timeout)',
+}
 
 
 def header(description: str, required: bool = True) -> dict:
@@ -46,6 +60,7 @@ def param(name: str, where: str, schema: dict, description: str, required: bool 
 
 
 DOC_ID = {'type': 'string', 'minLength': 1, 'maxLength': MAX_ID_LENGTH, 'pattern': DOC_ID_PATTERN}
+REV = {'type': 'string', 'pattern': REV_PATTERN}
 IF_MATCH = {'type': 'string', 'pattern': REV_PATTERN.replace('^', '^"').replace('$', '"$')}
 KEY_PARAM = {'type': 'string', 'maxLength': MAX_ID_LENGTH}
 ETAG = header('"<rev>" of the document')
@@ -65,3 +80,10 @@ def meta_get(operation_id: str, summary: str, ok: dict, *statuses: int, **more: 
             **more,
         )
     }
+
+
+def database(settings: Settings) -> dict:
+    """The `db` path parameter's schema: one of the allowlist, as one named enum for generated clients."""
+    if settings.databases:
+        return {'type': 'string', 'enum': list(settings.databases), 'description': 'CLOUDANT_DATABASES'}
+    return {'type': 'string'}

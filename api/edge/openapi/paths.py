@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.config import Settings
+from api.edge.openapi import links
 from api.edge.openapi.parts import (
     DOC_ID,
     DOCUMENTS,
@@ -19,16 +20,24 @@ from api.edge.openapi.parts import (
     ref,
 )
 
+HTML = {'description': 'HTML', 'content': {'text/html': {'schema': {'type': 'string'}}}}
+
 
 def paths(settings: Settings) -> dict:
     """Every route's operations, without their security (the package's document() adds it)."""
     db = param(
         'db',
         'path',
-        {'type': 'string', 'enum': list(settings.databases)} if settings.databases else {'type': 'string'},
+        ref('Database'),
         'A database on the allowlist (CLOUDANT_DATABASES)',
     )
-    doc_id = param('doc_id', 'path', DOC_ID, 'The document id; "/" may be sent as %2F or as is')
+    doc_id = param(
+        'doc_id',
+        'path',
+        DOC_ID,
+        'The document id as one path segment, percent-encoded: "/" as %2F, as generated clients '
+        'send it (a raw "/" is accepted too: the id is the rest of the path)',
+    )
     auth = (401, 403)
     body_errors = (400, 413, 415)
     paths = {
@@ -37,9 +46,7 @@ def paths(settings: Settings) -> dict:
             'readiness', 'The upstream database answers', json_response(ref('Status')), *UPSTREAM
         ),
         '/openapi.json': meta_get('openapi', 'This document', json_response({'type': 'object'})),
-        '/docs': meta_get(
-            'docs', 'Interactive documentation', {'description': 'HTML', 'content': {'text/html': {}}}
-        ),
+        '/docs': meta_get('docs', 'Interactive documentation', HTML),
         '/docs/assets/{name}': meta_get(
             'docsAsset',
             'Files of the documentation page',
@@ -64,9 +71,19 @@ def paths(settings: Settings) -> dict:
                     param('end_key', 'query', KEY_PARAM, 'Last id to include'),
                     param('include_docs', 'query', {'type': 'boolean'}, 'Include each document'),
                     param('descending', 'query', {'type': 'boolean'}, 'Reverse order'),
+                    param('If-None-Match', 'header', {'type': 'string'}, 'The ETag of this page'),
                 ],
                 responses={
-                    '200': json_response(ref('Page'), Link=header('rel="next"', False)),
+                    '200': dict(
+                        json_response(
+                            ref('Page'),
+                            'A page; `next` (and Link: rel="next") is the following one',
+                            Link=header('<next>; rel="next", while there is a next page', False),
+                            ETag=header('Of this page', False),
+                        ),
+                        links=links.LISTED,
+                    ),
+                    '304': {'description': 'Not modified: the page is still the ETag'},
                     **problems(400, *auth, 404, *UPSTREAM),
                 },
             ),
@@ -76,8 +93,11 @@ def paths(settings: Settings) -> dict:
                 summary='Create a document',
                 requestBody=body(ref('NewDocument')),
                 responses={
-                    '201': json_response(
-                        ref('Written'), 'Created', ETag=ETAG, Location=header('Where the document is')
+                    '201': dict(
+                        json_response(
+                            ref('Written'), 'Created', ETag=ETAG, Location=header('Where the document is')
+                        ),
+                        links=links.WRITTEN,
                     ),
                     **problems(*body_errors, *auth, 404, 409, *UPSTREAM),
                 },
@@ -91,7 +111,7 @@ def paths(settings: Settings) -> dict:
                 summary='Read a document',
                 parameters=[param('If-None-Match', 'header', {'type': 'string'}, '"<rev>"')],
                 responses={
-                    '200': json_response(ref('Document'), ETag=ETAG),
+                    '200': dict(json_response(ref('Document'), ETag=ETAG), links=links.READ),
                     '304': {'description': 'Not modified', 'headers': {'ETag': ETAG}},
                     **problems(400, *auth, 404, *UPSTREAM),
                 },
@@ -99,12 +119,12 @@ def paths(settings: Settings) -> dict:
             'put': dict(
                 DOCUMENTS,
                 operationId='putDocument',
-                summary='Create, or update with If-Match',
+                summary='Create, or update the current rev (If-Match, or "_rev" in the body)',
                 parameters=[param('If-Match', 'header', IF_MATCH, 'The current "<rev>" to update')],
                 requestBody=body(ref('DocumentBody')),
                 responses={
-                    '200': json_response(ref('Written'), 'Updated', ETag=ETAG),
-                    '201': json_response(ref('Written'), 'Created', ETag=ETAG),
+                    '200': dict(json_response(ref('Written'), 'Updated', ETag=ETAG), links=links.WRITTEN),
+                    '201': dict(json_response(ref('Written'), 'Created', ETag=ETAG), links=links.WRITTEN),
                     **problems(*body_errors, *auth, 404, 412, 428, *UPSTREAM),
                 },
             ),
@@ -131,13 +151,26 @@ def paths(settings: Settings) -> dict:
                 ],
                 responses={
                     '200': {
-                        'description': 'One JSON document per line',
-                        'content': {'application/x-ndjson': {'schema': {'type': 'string'}}},
+                        'description': 'One JSON document per line, streamed (Content-Type: '
+                        'application/x-ndjson). The same bytes are listed as application/octet-stream '
+                        'for generators that know no NDJSON: read the body as a byte stream.',
+                        'content': {
+                            'application/x-ndjson': {'schema': {'type': 'string'}},
+                            'application/octet-stream': {'schema': {'type': 'string', 'format': 'binary'}},
+                        },
                     },
                     **problems(400, *auth, 404, *UPSTREAM),
                 },
             ),
         },
+        '/problems': meta_get('problemTypes', 'Every problem type, linked to its page', HTML),
+        '/problems/{name}': meta_get(
+            'problemType',
+            'What a problem type means, and what to do',
+            HTML,
+            404,
+            parameters=[param('name', 'path', ref('ProblemTypeName'), 'A problem type')],
+        ),
         '/metrics': meta_get(
             'metrics',
             'Prometheus metrics, all workers',

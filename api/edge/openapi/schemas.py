@@ -2,44 +2,59 @@
 
 from __future__ import annotations
 
-from api.edge.openapi.parts import DOC_ID, FIELD_NAME, ref
+from api.edge.openapi.parts import DOC_ID, FIELD_NAME, REV, ref
+from api.edge.problem_types import PROBLEM_TYPES
 from api.edge.strict_json import MAX_DEPTH, MAX_SAFE_INTEGER
+
+LIMITS = f'Numbers within ±(2**53-1), at most {MAX_DEPTH} levels of nesting.'
 
 
 def schemas() -> dict:
-    number = {'type': 'number', 'minimum': -MAX_SAFE_INTEGER, 'maximum': MAX_SAFE_INTEGER}
+    # No `type` and no union: any JSON value, its numbers bounded, its items and members the same.
+    # openapi-python-client 0.29 skips a self-referencing union (anyOf of array/object of itself),
+    # but reads this as "any value", and JSON Schema validators still apply it at every depth.
     value = {
-        'anyOf': [
-            {'type': ['null', 'boolean', 'string']},
-            number,
-            {'type': 'array', 'items': ref('JsonValue')},
-            {'type': 'object', 'additionalProperties': ref('JsonValue')},
-        ]
-    }
-    body = {
-        'type': 'object',
-        'propertyNames': {'pattern': FIELD_NAME.format(extra='')},
+        'description': f'Any JSON value. {LIMITS}',
+        'minimum': -MAX_SAFE_INTEGER,
+        'maximum': MAX_SAFE_INTEGER,
+        'items': ref('JsonValue'),
         'additionalProperties': ref('JsonValue'),
-        'description': 'Fields starting with "_" are reserved; numbers within ±(2**53-1); '
-        f'at most {MAX_DEPTH} levels deep. "_id" and "_rev" may be sent when they equal '
-        'the path id and the If-Match rev.',
     }
+    body = {'type': 'object', 'additionalProperties': ref('JsonValue')}
     return {
         'Problem': {
             'type': 'object',
+            'description': 'RFC 9457. GET the `type` URI (/problems/{name}): what it means, what to do.',
             'required': ['type', 'title', 'status', 'detail'],
             'properties': {
-                'type': {'type': 'string'},
-                'title': {'type': 'string'},
+                'type': {'type': 'string', 'format': 'uri-reference', 'pattern': '^/problems/[a-z0-9-]+$'},
+                'title': {'type': 'string', 'description': "The status's reason phrase, e.g. Not Found"},
                 'status': {'type': 'integer'},
                 'detail': {'type': 'string'},
                 'request_id': {'type': ['string', 'null']},
             },
         },
         'JsonValue': value,
-        'DocumentBody': body,
+        'DocumentBody': dict(
+            body,
+            description='The whole new content of the document. Other fields starting with "_" are '
+            f'refused. {LIMITS}',
+            propertyNames={'pattern': FIELD_NAME.format(extra='|_id$|_rev$')},
+            properties={
+                '_id': dict(DOC_ID, description='If given, equal to the id in the path (else 400)'),
+                '_rev': dict(
+                    REV,
+                    description='The current rev: the precondition when If-Match is absent; '
+                    'with If-Match, equal to it (else 400)',
+                ),
+            },
+        ),
         'NewDocument': dict(
-            body, propertyNames={'pattern': FIELD_NAME.format(extra='|_id$')}, properties={'_id': DOC_ID}
+            body,
+            description='The new document. "_id" is optional (the database picks one without it); '
+            f'other fields starting with "_", "_rev" too, are refused. {LIMITS}',
+            propertyNames={'pattern': FIELD_NAME.format(extra='|_id$')},
+            properties={'_id': DOC_ID},
         ),
         'Document': {
             'type': 'object',
@@ -68,7 +83,13 @@ def schemas() -> dict:
                     },
                 },
                 'total_rows': {'type': 'integer'},
-                'next': {'type': 'string'},
+                'next': {
+                    'type': 'string',
+                    'format': 'uri-reference',
+                    'description': 'The next page, as a path and query (also in the Link header, '
+                    'rel="next"); absent on the last page. GET it as is, or pass its query '
+                    'parameters to listDocuments.',
+                },
             },
         },
         'Query': {
@@ -76,9 +97,23 @@ def schemas() -> dict:
             'required': ['selector'],
             'additionalProperties': False,
             'properties': {
-                'selector': {'type': 'object'},
+                'selector': dict(body, description=f'A Mango selector. {LIMITS}'),
                 'fields': {'type': 'array', 'items': {'type': 'string'}},
-                'sort': {'type': 'array'},
+                'sort': {
+                    'type': 'array',
+                    'description': 'Field names, or {"field": "asc"|"desc"}; needs an index',
+                    'items': {
+                        'anyOf': [
+                            {'type': 'string'},
+                            {
+                                'type': 'object',
+                                'minProperties': 1,
+                                'maxProperties': 1,
+                                'additionalProperties': {'type': 'string', 'enum': ['asc', 'desc']},
+                            },
+                        ]
+                    },
+                },
                 'limit': {'type': 'integer', 'minimum': 1, 'maximum': 1000},
                 'bookmark': {'type': 'string'},
             },
@@ -92,5 +127,6 @@ def schemas() -> dict:
                 'bookmark': {'type': ['string', 'null']},
             },
         },
+        'ProblemTypeName': {'type': 'string', 'enum': sorted(PROBLEM_TYPES)},
         'Status': {'type': 'object', 'required': ['status'], 'properties': {'status': {'type': 'string'}}},
     }

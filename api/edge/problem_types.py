@@ -1,0 +1,114 @@
+"""Every problem type the API answers with: when it happens and what to do (served at /problems/{name})."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class ProblemType(NamedTuple):
+    """One problem type: its usual status, when it happens, and what a client should do."""
+
+    status: int
+    when: str
+    todo: str
+
+
+_RETRY = 'Retry later, with backoff; the request id in the problem finds it in the log.'
+_FIX = 'Correct the request as the detail says, then send it again.'
+
+PROBLEM_TYPES: dict[str, ProblemType] = {
+    'bad-request': ProblemType(400, 'The request is malformed, or the database refused it.', _FIX),
+    'invalid-parameter': ProblemType(400, 'A query parameter is repeated, too long or out of range.', _FIX),
+    'invalid-body': ProblemType(400, 'The body is valid JSON but not a JSON object.', 'Send a JSON object.'),
+    'invalid-json': ProblemType(
+        400,
+        'The body is not strict UTF-8 JSON: a syntax error, NaN or Infinity, a number beyond ±(2**53-1), '
+        'or a lone UTF-16 surrogate.',
+        _FIX,
+    ),
+    'duplicate-key': ProblemType(
+        400, 'A JSON object in the body names one key twice.', 'Send each key once.'
+    ),
+    'nesting-too-deep': ProblemType(400, 'The body nests objects and arrays too deeply.', 'Flatten it.'),
+    'reserved-field': ProblemType(
+        400,
+        'The body has a field starting with "_" that the API does not accept there ("_rev" in a new '
+        'document, or any other than "_id" and "_rev").',
+        'Leave the field out.',
+    ),
+    'id-mismatch': ProblemType(400, '"_id" in a PUT body is not the id in the path.', 'Send the same id.'),
+    'rev-mismatch': ProblemType(
+        400, '"_rev" in a PUT body and the If-Match rev differ.', 'Send one rev, or the same in both.'
+    ),
+    'invalid-document-id': ProblemType(
+        400,
+        'The id is empty, longer than 1024 characters, starts with "_", holds a control character, or is '
+        '"." or "..".',
+        'Use another id.',
+    ),
+    'invalid-encoding': ProblemType(400, 'The request target is not valid percent-encoded UTF-8.', _FIX),
+    'invalid-if-match': ProblemType(
+        400,
+        'If-Match is not exactly one strong entity tag holding a rev ("1-abc…").',
+        'Send the ETag as read.',
+    ),
+    'invalid-query': ProblemType(400, 'The Mango query has an unknown or ill-typed field.', _FIX),
+    'unauthorized': ProblemType(
+        401,
+        'The request needs an API key, or the key given is not valid.',
+        'Send Authorization: Bearer <key>.',
+    ),
+    'forbidden': ProblemType(403, 'The request is not allowed.', 'Ask the operator for access.'),
+    'writes-disabled': ProblemType(
+        403, 'No API keys are configured, so every write is refused.', 'The operator sets API_KEYS.'
+    ),
+    'not-found': ProblemType(404, 'No such document, route or file.', 'Check the path and the id.'),
+    'unknown-database': ProblemType(
+        404, 'The database is not on the allowlist (CLOUDANT_DATABASES).', 'Use an allowed database.'
+    ),
+    'method-not-allowed': ProblemType(405, 'The route does not answer this method.', 'See the Allow header.'),
+    'not-acceptable': ProblemType(406, 'No representation matches the Accept header.', 'Accept JSON.'),
+    'request-timeout': ProblemType(408, 'The request did not arrive in time.', 'Send it again, promptly.'),
+    'conflict': ProblemType(
+        409, 'A document with this id exists already.', 'Read it, then update it with If-Match.'
+    ),
+    'length-required': ProblemType(411, 'A body was sent without Content-Length.', 'Send Content-Length.'),
+    'precondition-failed': ProblemType(
+        412,
+        'The rev given (If-Match, or "_rev" in the body) is not the current rev of the document.',
+        'Read the document again (its ETag is the current rev), merge, and retry with that rev.',
+    ),
+    'payload-too-large': ProblemType(
+        413, 'The body is larger than API_MAX_BODY_BYTES, or than the database accepts.', 'Send less.'
+    ),
+    'uri-too-long': ProblemType(414, 'The request target is too long.', 'Shorten the id or the query.'),
+    'unsupported-media-type': ProblemType(
+        415, 'The body is not application/json.', 'Send Content-Type: application/json.'
+    ),
+    'precondition-required': ProblemType(
+        428,
+        'The document exists (or is being deleted) and no rev was given.',
+        'Send If-Match with its current ETag (or "_rev" in a PUT body).',
+    ),
+    'too-many-requests': ProblemType(
+        429, 'The database is throttling requests.', 'Wait Retry-After seconds.'
+    ),
+    'header-fields-too-large': ProblemType(
+        431, 'The request headers are too large.', 'Send smaller headers.'
+    ),
+    'internal-error': ProblemType(500, 'An unexpected error in couchgate.', _RETRY),
+    'not-implemented': ProblemType(501, 'The method is not implemented by couchgate.', 'Use another method.'),
+    'bad-gateway': ProblemType(502, 'The database answered something couchgate cannot use.', _RETRY),
+    'upstream-auth': ProblemType(
+        502, "The database refused couchgate's credentials.", 'Tell the operator; retrying will not help.'
+    ),
+    'upstream-unavailable': ProblemType(
+        503, 'The database cannot be reached, or TLS with it failed.', 'Wait Retry-After seconds.'
+    ),
+    'upstream-timeout': ProblemType(
+        504,
+        'The database did not answer in time. A write may have been applied.',
+        'Read the document back before repeating a write; then retry.',
+    ),
+    'error': ProblemType(0, 'An HTTP error with no more specific type.', _FIX),
+}
