@@ -18,6 +18,7 @@ _TYPES = {
     404: 'not-found',
     405: 'method-not-allowed',
     406: 'not-acceptable',
+    408: 'request-timeout',
     409: 'conflict',
     411: 'length-required',
     412: 'precondition-failed',
@@ -50,17 +51,22 @@ def problem_type_uri(error: falcon.HTTPError) -> str:
     return '/problems/' + (name or _TYPES.get(error.status_code, 'error'))
 
 
-def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
-    """Falcon error serializer: every HTTPError becomes a problem document."""
+def problem_document(error: falcon.HTTPError, request_id: str | None) -> bytes:
+    """The problem document of `error`, as the app and gunicorn's worker (api/gunicorn_worker.py) send it."""
     body = {
         'type': problem_type_uri(error),
         'title': error.title,
         'status': error.status_code,
         'detail': error.description or error.title,
-        'request_id': req.context.request_id,
+        'request_id': request_id,
     }
+    return json.dumps(body).encode()
+
+
+def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
+    """Falcon error serializer: every HTTPError becomes a problem document."""
     resp.content_type = PROBLEM_JSON
-    resp.data = json.dumps(body).encode()
+    resp.data = problem_document(error, req.context.request_id)
 
 
 def handle_unexpected(req, resp, ex, params) -> None:

@@ -144,6 +144,14 @@ VARIABLES: tuple[Variable, ...] = (
         heroku='value',
     ),
     Variable(
+        'GUNICORN_HEADER_TIMEOUT',
+        'server',
+        'seconds for a request head (request line and headers) to arrive whole; a connection waiting '
+        'for one holds no thread, and is closed after this (408 if it sent part of a head)',
+        'header_timeout',
+        unit='s',
+    ),
+    Variable(
         'API_KEYS',
         'api',
         'comma-separated `name:key` (or a bare `key`, named `key-1`, `key-2`, …); keys of at least '

@@ -37,7 +37,11 @@ HEADS = {
     'HTTP/1.1 without Host': ('GET /healthz HTTP/1.1\r\nAccept: */*\r\n\r\n', 400, 'missing-host'),
     'two Host headers': ('GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400, 'invalid-header'),
     'LF-only head': ('GET /healthz HTTP/1.1\nHost: localhost\n\n', 400, 'invalid-request-line'),
-    'a method with a slash': ('GE/T /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n', 400, 'invalid-request-line'),
+    'a method with a slash': (
+        'GE/T /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n',
+        400,
+        'invalid-request-line',
+    ),
     'a header over 8190 bytes': (
         'GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ' + 'a' * 9000 + '\r\n\r\n',
         431,

@@ -103,9 +103,9 @@ def test_idle_and_trickling_connections_leave_every_probe_answered(pouch, db):
             f'answered within {PROBE_TIMEOUT:g} s, p50 {p50:.1f} ms, p99 {p99:.1f} ms'
         )
     print(f'held open by the server during the probes: {still_open} of {IDLE + TRICKLING}')
-    assert {path: sum(s is not None for s in seconds) for path, seconds in timings.items()} == {
-        path: PROBES for path in timings
-    }
+    assert {path: sum(s is not None for s in seconds) for path, seconds in timings.items()} == dict.fromkeys(
+        timings, PROBES
+    )
     assert still_open == IDLE + TRICKLING  # the probes ran while every slow connection was held
 
 

@@ -20,7 +20,11 @@ def web(pouch, couch_admin):
     db = 'longids'
     couch_admin.put(db)
     with WebProcess(
-        WEB_CONCURRENCY='1', GUNICORN_THREADS='4', CLOUDANT_URL=pouch.url, CLOUDANT_DATABASES=db, API_KEYS=TEST_KEYS
+        WEB_CONCURRENCY='1',
+        GUNICORN_THREADS='4',
+        CLOUDANT_URL=pouch.url,
+        CLOUDANT_DATABASES=db,
+        API_KEYS=TEST_KEYS,
     ) as process:
         process.wait_ready('/healthz')
         process.db = db  # type: ignore[attr-defined]
@@ -42,14 +46,21 @@ def test_put_get_delete_and_the_location_of_a_post(web, char, count):
     with requests.Session() as http:
         put = http.put(doc_url(web, doc_id), json={'n': count}, headers=KEY_HEADER, timeout=20)
         got = http.get(doc_url(web, doc_id), timeout=20)
-        deleted = http.delete(doc_url(web, doc_id), headers={**KEY_HEADER, 'If-Match': put.headers.get('etag', '')})
+        deleted = http.delete(
+            doc_url(web, doc_id), headers={**KEY_HEADER, 'If-Match': put.headers.get('etag', '')}
+        )
         posted = http.post(
-            f'{web.url}/v1/{web.db}/docs', json={'_id': char * (count - 1) + 'q'}, headers=KEY_HEADER, timeout=20
+            f'{web.url}/v1/{web.db}/docs',
+            json={'_id': char * (count - 1) + 'q'},
+            headers=KEY_HEADER,
+            timeout=20,
         )
         location = http.get(web.url + posted.headers.get('location', '/missing'), timeout=20)
-    print(f'\n{char}x{count}: PUT/GET/DELETE/POST/GET Location: {statuses(put, got, deleted, posted, location)}')
+    print(
+        f'\n{char}x{count}: PUT/GET/DELETE/POST/GET Location: {statuses(put, got, deleted, posted, location)}'
+    )
     assert [put.status_code, got.status_code, deleted.status_code] == [201, 200, 204]
-    assert got.json() == {'n': count}
+    assert (got.json()['_id'], got.json()['n']) == (doc_id, count)
     assert [posted.status_code, location.status_code] == [201, 200]
     assert location.json()['_id'] == char * (count - 1) + 'q'
 
@@ -61,7 +72,9 @@ def test_the_next_link_of_a_page_ending_at_a_long_id_answers(web, char):
         for doc_id in (first, last):
             assert http.put(doc_url(web, doc_id), json={}, headers=KEY_HEADER, timeout=20).status_code == 201
         page = http.get(
-            f'{web.url}/v1/{web.db}/docs', params={'start_key': first, 'end_key': last, 'limit': 1}, timeout=20
+            f'{web.url}/v1/{web.db}/docs',
+            params={'start_key': first, 'end_key': last, 'limit': 1},
+            timeout=20,
         )
         assert page.status_code == 200, page.text
         assert [row['id'] for row in page.json()['rows']] == [first]
