@@ -40,7 +40,7 @@ FORBIDDEN = {
     'api.app': ('container', 'api.upstream.session', 'api.upstream.cloudant_couch'),
     # gunicorn's worker: the edge's refusals, never the app, the pool or the resources (one session per
     # worker stays the app's and the hooks' business).
-    'api.gunicorn_worker': ('api.app', 'api.upstream', 'api.observability', 'resources', 'container', 'falcon'),
+    'api.gunicorn_worker': ('api.app', 'api.upstream', 'api.observability', 'resources', 'container'),
     # Resources call the Couch port; the session, the SDK and the logins are out of their reach.
     'resources': (
         'container',
