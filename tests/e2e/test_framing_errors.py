@@ -112,3 +112,11 @@ def test_the_worker_keeps_serving_after_every_refusal(web):
     answer = exchange(web.port, b'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n')
     assert answer.status_code == 200
     assert 'Traceback' not in web.output()
+
+
+def test_the_worker_sends_the_security_headers_the_app_sends_with_a_problem(web):
+    names = ('x-content-type-options', 'referrer-policy', 'content-security-policy', 'cache-control')
+    from_app = exchange(web.port, b'GET /no-such-route HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    from_worker = exchange(web.port, b'GET /no-such-route HTTP/1.2\r\nHost: localhost\r\n\r\n')
+    assert (from_app.status_code, from_worker.status_code) == (404, 400)
+    assert [from_worker.headers[name] for name in names] == [from_app.headers[name] for name in names]

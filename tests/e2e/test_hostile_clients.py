@@ -23,6 +23,8 @@ from tests.support.web import seed_documents
 
 IDLE, TRICKLING, PROBES = 200, 40, 12
 PROBE_TIMEOUT = 5.0  # a liveness bound: a starved server never answers, a busy one answers late
+# Set (e.g. to {'GUNICORN_CMD_ARGS': '--worker-class gthread'}) to measure gunicorn's own worker.
+STOCK: dict[str, str] = {}
 TRICKLE_INTERVAL = 0.2  # seconds between two header bytes of one trickling client
 
 
@@ -35,7 +37,12 @@ def db(make_db, couch_admin):
 
 def start(pouch, db: str, **env: str) -> WebProcess:
     return WebProcess(
-        WEB_CONCURRENCY='2', GUNICORN_THREADS='8', CLOUDANT_URL=pouch.url, CLOUDANT_DATABASES=db, **env
+        WEB_CONCURRENCY='2',
+        GUNICORN_THREADS='8',
+        CLOUDANT_URL=pouch.url,
+        CLOUDANT_DATABASES=db,
+        **STOCK,
+        **env,
     )
 
 
@@ -107,6 +114,29 @@ def test_idle_and_trickling_connections_leave_every_probe_answered(pouch, db):
         timings, PROBES
     )
     assert still_open == IDLE + TRICKLING  # the probes ran while every slow connection was held
+
+
+def test_clients_that_never_close_leave_every_probe_answered(pouch, db):
+    # gthread closes a finished connection on the worker's loop and waits there up to 2 s for the
+    # client's EOF: 40 clients that never close would stall both workers for 40 s.
+    with start(pouch, db) as web:
+        web.wait_ready('/healthz')
+        lingering = [socket.create_connection(('127.0.0.1', web.port), timeout=20) for _ in range(TRICKLING)]
+        try:
+            for sock in lingering:
+                sock.sendall(b'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+            assert [read_answer(sock).status_code for sock in lingering] == [200] * TRICKLING
+            seconds = [probe(web.url + '/healthz') for _ in range(PROBES)]
+        finally:
+            for sock in lingering:
+                sock.close()
+    answered = sorted(s for s in seconds if s is not None)
+    print(
+        f'\n{TRICKLING} answered clients that never close: /healthz {len(answered)} of {PROBES} answered '
+        f'within {PROBE_TIMEOUT:g} s'
+        + (f', p50 {statistics.median(answered) * 1000:.1f} ms' if answered else '')
+    )
+    assert len(answered) == PROBES
 
 
 def closed_by_server_now(sock: socket.socket) -> bool:
