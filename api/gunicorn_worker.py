@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import selectors
-import socket
 import time
 from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
-from types import SimpleNamespace
 
 from gunicorn import http
 from gunicorn.http.errors import InvalidHeader, InvalidHTTPVersion, LimitRequestHeaders, LimitRequestLine
-from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -28,10 +25,8 @@ from api.edge.framing import HeadTimeout, MissingHost, framing_problem, raw_answ
 from api.edge.request_head import HEAD_LIMIT, REQUEST_LINE_LIMIT, RequestHead, Verdict
 from api.edge.request_log import request_id_for
 from api.errors import Problem
-
-READ_SIZE = 64 * 1024
-LINGER = 2.0  # seconds a closing connection has to read its answer; what gunicorn's close_graceful gives
-LINGER_DRAIN = 64 * 1024  # bytes read and dropped meanwhile, as close_graceful
+from api.gunicorn_access import log_access, peer_ip, unparsed
+from api.gunicorn_linger import LINGER, READ_SIZE, Lingering
 
 
 class EdgeWorker(ThreadWorker):
@@ -41,9 +36,9 @@ class EdgeWorker(ThreadWorker):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Both in deadline order: every deadline is "now + a constant" when the entry is added.
+        # In deadline order: every deadline is "now + a constant" when the entry is added.
         self._heads: dict = {}  # TConn -> (RequestHead, deadline)
-        self._closing: dict = {}  # TConn -> [deadline, bytes drained]
+        self._lingering = Lingering(self._close)
         self._whole: set = set()  # connections whose head waits in their parser's buffer
 
     def enqueue_req(self, conn) -> None:
@@ -107,54 +102,31 @@ class EdgeWorker(ThreadWorker):
         problem = framing_problem(error) or Problem(400, 'bad-request', 'The request is malformed.')
         request_id = request_id_for(None)
         answer = raw_answer(problem, request_id)
-        self.log.warning('Invalid request from ip=%s: %s', _ip(conn.client), error)
-        self._access(
-            _unparsed(head), conn.sock, conn.client, problem.status, request_id, len(answer), datetime.now()
+        self.log.warning('Invalid request from ip=%s: %s', peer_ip(conn.client), error)
+        log_access(
+            self,
+            unparsed(bytes(head.data)),
+            conn.sock,
+            conn.client,
+            problem.status,
+            request_id,
+            len(answer),
+            datetime.now(),
         )
         with contextlib.suppress(OSError):
             conn.sock.send(answer)
-        self._linger(conn)
-
-    def _linger(self, conn) -> None:
-        """close_graceful without blocking the loop: FIN now, close at the client's EOF or LINGER."""
-        try:
-            conn.sock.setblocking(False)
-            conn.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            self._close(conn)
-            return
-        self._closing[conn] = [time.monotonic() + LINGER, 0]
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_closing_bytes, conn))
-
-    def _on_closing_bytes(self, conn, _sock) -> None:
-        try:
-            data = conn.sock.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b''
-        if conn in self._closing:
-            self._closing[conn][1] += len(data)
-            if not data or self._closing[conn][1] >= LINGER_DRAIN:
-                self._end_linger(conn)
-
-    def _end_linger(self, conn) -> None:
-        del self._closing[conn]
-        with contextlib.suppress(KeyError, ValueError, OSError):
-            self.poller.unregister(conn.sock)
-        self._close(conn)
+        self._lingering.start(self.poller, conn)
 
     def _close(self, conn) -> None:
         self.nr_conns -= 1
         conn.close()
 
     def finish_request(self, conn, fs) -> None:
-        # gthread closes a finished connection with close_graceful, which waits up to 2 s for the
-        # client's EOF on this loop: a client that never closes would stall every connection.
+        # gthread would close with close_graceful, waiting on this loop for the client (gunicorn_linger).
         if fs.cancelled() or fs.exception() is not None or fs.result():
             super().finish_request(conn, fs)
         else:
-            self._linger(conn)
+            self._lingering.start(self.poller, conn)
 
     def murder_pending(self) -> None:
         super().murder_pending()
@@ -170,8 +142,7 @@ class EdgeWorker(ThreadWorker):
             for conn in [c for c, (head, _) in self._heads.items() if not head.data]:
                 self._unwatch(conn)
                 self._close(conn)
-        for conn in _due(((c, deadline) for c, (deadline, _) in self._closing.items()), now):
-            self._end_linger(conn)
+        self._lingering.expire(self.poller, now)
 
     def handle_request(self, req, conn):
         # gunicorn serves any HTTP/1.x and a Host-less HTTP/1.1 request; the edge refuses both.
@@ -191,7 +162,7 @@ class EdgeWorker(ThreadWorker):
                 500, 'internal-error', 'Unexpected error; the log has it under this request id.'
             )
         else:
-            self.log.warning('Invalid request from ip=%s: %s', _ip(addr), exc)
+            self.log.warning('Invalid request from ip=%s: %s', peer_ip(addr), exc)
         if req is None and isinstance(exc, InvalidHeader):  # gunicorn's own handle_error does the same
             req = getattr(exc, 'req', None)
         incoming = next(
@@ -199,23 +170,13 @@ class EdgeWorker(ThreadWorker):
         )
         request_id = request_id_for(incoming)
         answer = raw_answer(problem, request_id)
-        self._access(req or _unparsed(None), client, addr, problem.status, request_id, len(answer), started)
+        log_access(self, req or unparsed(b''), client, addr, problem.status, request_id, len(answer), started)
         try:
             client.setblocking(True)
             client.settimeout(LINGER)  # a client that does not read its answer holds this thread no longer
             client.sendall(answer)
         except OSError:
             self.log.debug('Failed to send error message.')
-
-    def _access(
-        self, req, client, addr, status: str | int, request_id: str, length: int, started: datetime
-    ) -> None:
-        environ = default_environ(req, client, self.cfg)
-        environ['REMOTE_ADDR'], environ['REMOTE_PORT'] = _ip(addr), str(_port(addr))
-        resp = Response(req, client, self.cfg)
-        resp.status, resp.response_length, resp.sent = status, length, length
-        resp.headers = [('X-Request-ID', request_id)]
-        self.log.access(resp, req, environ, datetime.now() - started)
 
 
 def edge_worker(head_timeout: float) -> type[EdgeWorker]:
@@ -236,19 +197,3 @@ def _due(entries: Iterable[tuple[object, float]], now: float) -> list:
             break
         due.append(key)
     return due
-
-
-def _unparsed(head: RequestHead | None) -> SimpleNamespace:
-    """What the access log needs of a request gunicorn never parsed: its first line, if it came."""
-    line = bytes(head.data).split(b'\r\n', 1)[0] if head else b''
-    parts = line.decode('latin-1').split(' ')
-    method, uri = (parts[0][:20], parts[1][:200]) if len(parts) == 3 else ('-', '-')
-    return SimpleNamespace(method=method, uri=uri, path=uri, query='', version=(1, 1), headers=[], body=None)
-
-
-def _ip(addr) -> str:
-    return addr[0] if isinstance(addr, tuple) else str(addr or '')
-
-
-def _port(addr) -> int:
-    return addr[1] if isinstance(addr, tuple) and len(addr) > 1 else -1
