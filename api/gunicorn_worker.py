@@ -26,6 +26,7 @@ from api.edge.request_head import HEAD_LIMIT, REQUEST_LINE_LIMIT, RequestHead, V
 from api.edge.request_log import request_id_for
 from api.errors import Problem
 from api.gunicorn_access import log_access, peer_ip, unparsed
+from api.gunicorn_body import DeadlinedBody
 from api.gunicorn_linger import LINGER, READ_SIZE, Lingering
 
 
@@ -150,6 +151,7 @@ class EdgeWorker(ThreadWorker):
             raise InvalidHTTPVersion(f'HTTP/{req.version[0]}.{req.version[1]}')
         if req.version == (1, 1) and not any(name == 'HOST' for name, _ in req.headers):
             raise MissingHost('Host')
+        req.body = DeadlinedBody(req.body, conn.sock, self.head_timeout)
         return super().handle_request(req, conn)
 
     def handle_error(self, req, client, addr, exc) -> None:

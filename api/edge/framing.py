@@ -22,8 +22,9 @@ class HeadTimeout(http.ParseException):
     """A request head that did not arrive within the deadline."""
 
 
-# Raised while the app reads a body: registered as Falcon error handlers (api/app.py).
-BODY_ERRORS: tuple[type[Exception], ...] = (http.ParseException, http.NoMoreData)
+# Raised while the app reads a body: registered as Falcon error handlers (api/app.py). TimeoutError:
+# the client stopped sending its body (api/gunicorn_body.py); upstream timeouts are Problems by then.
+BODY_ERRORS: tuple[type[Exception], ...] = (http.ParseException, http.NoMoreData, TimeoutError)
 
 # In order: the first entry whose classes match gives the answer.
 _PROBLEMS: tuple[tuple[tuple[type[BaseException], ...], int, str, str], ...] = (
@@ -41,6 +42,7 @@ _PROBLEMS: tuple[tuple[tuple[type[BaseException], ...], int, str, str], ...] = (
         'and a chunk size is hexadecimal digits only.',
     ),
     ((HeadTimeout,), 408, 'request-timeout', 'The request head did not arrive in time.'),
+    ((TimeoutError,), 408, 'request-timeout', 'The request body stopped arriving.'),
     (
         (http.LimitRequestLine,),
         414,

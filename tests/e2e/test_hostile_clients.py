@@ -15,6 +15,7 @@ import time
 import pytest
 import requests
 
+from tests.support.api_keys import TEST_KEY, TEST_KEYS
 from tests.support.gunicorn_process import WebProcess
 from tests.support.poll import wait_for
 from tests.support.problems import assert_problem
@@ -36,14 +37,13 @@ def db(make_db, couch_admin):
 
 
 def start(pouch, db: str, **env: str) -> WebProcess:
-    return WebProcess(
-        WEB_CONCURRENCY='2',
-        GUNICORN_THREADS='8',
-        CLOUDANT_URL=pouch.url,
-        CLOUDANT_DATABASES=db,
-        **STOCK,
-        **env,
-    )
+    settings = {
+        'WEB_CONCURRENCY': '2',
+        'GUNICORN_THREADS': '8',
+        'CLOUDANT_URL': pouch.url,
+        'CLOUDANT_DATABASES': db,
+    }
+    return WebProcess(**dict(settings, **STOCK, **env))
 
 
 class Trickler:
@@ -114,6 +114,26 @@ def test_idle_and_trickling_connections_leave_every_probe_answered(pouch, db):
         timings, PROBES
     )
     assert still_open == IDLE + TRICKLING  # the probes ran while every slow connection was held
+
+
+def test_a_body_that_stops_arriving_gets_408_and_frees_its_thread(pouch, db):
+    head = f'PUT /v1/{db}/docs/stalled HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TEST_KEY}\r\n'
+    stalls = {
+        # a chunk of 20 hex digits' size, of which 16 bytes come; then nothing, connection open
+        'chunked': 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n'
+        'ffffffffffffffffffff\r\n{"a": 1, "b": 22}',
+        'content-length': 'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a": 1',
+    }
+    with start(pouch, db, GUNICORN_HEADER_TIMEOUT='1', GUNICORN_THREADS='1', API_KEYS=TEST_KEYS) as web:
+        web.wait_ready('/healthz')
+        for name, rest in stalls.items():
+            with socket.create_connection(('127.0.0.1', web.port), timeout=20) as sock:
+                sock.sendall((head + rest).encode())
+                answer = read_answer(sock)
+                print(f'\na {name} body that stops: {answer.status_code} {answer.headers["content-type"]}')
+                assert_problem(answer, 408, 'request-timeout')
+                assert closed_by_server(sock) == b''
+        assert 'Traceback' not in web.output()
 
 
 def test_clients_that_never_close_leave_every_probe_answered(pouch, db):

@@ -42,6 +42,7 @@ FORBIDDEN = {
     # worker stays the app's and the hooks' business).
     'api.gunicorn_worker': ('api.app', 'api.upstream', 'api.observability', 'resources', 'container'),
     'api.gunicorn_linger': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
+    'api.gunicorn_body': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
     'api.gunicorn_access': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
     # Resources call the Couch port; the session, the SDK and the logins are out of their reach.
     'resources': (
