@@ -146,8 +146,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         'GUNICORN_HEADER_TIMEOUT',
         'server',
-        'seconds for a request head (request line and headers) to arrive whole; a connection waiting '
-        'for one holds no thread, and is closed after this (408 if it sent part of a head)',
+        'seconds for a request head (request line and headers) to arrive whole, and the longest wait '
+        'for more of a body; a connection waiting for a head holds no thread; then 408 and the '
+        'connection closes (one that sent nothing is closed without an answer)',
         'header_timeout',
         unit='s',
     ),
