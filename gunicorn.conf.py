@@ -5,6 +5,7 @@ import os
 
 from api.bootstrap import settings_or_exit
 from api.gunicorn_hooks import check_upstream, close_pools, pool_warning, reset_pools_after_fork
+from api.gunicorn_worker import edge_worker
 from api.observability import multiprocess as metrics_dir
 from api.observability.access_log import JsonAccessLogger
 from api.observability.logs import configure_logging
@@ -15,7 +16,12 @@ configure_logging(_settings.log_level)  # the master's own lines are JSON on std
 # imports prometheus_client, and with preload_app the app is imported before any server hook runs.
 metrics_dir.prepare(_settings.metrics_dir)
 
-worker_class = 'gthread'
+# gthread, with request heads read by the worker's poller within GUNICORN_HEADER_TIMEOUT: a thread
+# only for a request that has arrived (README, "Slow and hostile clients").
+worker_class = edge_worker(_settings.header_timeout)
+# No gunicorn cap on the request line: the worker enforces its own (32 KiB; a 1,024-character id
+# percent-encoded takes up to 12 KB, a `next` link two of them) and 64 KiB for the whole head.
+limit_request_line = 0
 workers = _settings.workers  # WEB_CONCURRENCY: Heroku sets it by dyno size
 threads = _settings.threads
 bind = [f'[::]:{_settings.port}']

@@ -14,6 +14,7 @@ from api.config import Settings
 from api.edge import openapi
 from api.edge.context import Request
 from api.edge.databases import AllowedDatabases
+from api.edge.framing import BODY_ERRORS, handle_body_error
 from api.edge.headers import SecurityHeaders, cors
 from api.edge.keys import ApiKeys, is_public
 from api.edge.limits import BodyLimits, RequestTarget
@@ -83,6 +84,8 @@ def create_app(injector: Injector) -> falcon.App:
     app.resp_options.media_handlers.update(_JSON_RESPONSES)
     app.set_error_serializer(serialize_problem)
     app.add_error_handler(Exception, handle_unexpected)
+    # A chunked body gunicorn cannot read (bad chunk size, LF-only lines, cut short) is the client's 400.
+    app.add_error_handler(BODY_ERRORS, handle_body_error)
     table = routes(injector)
     table['/openapi.json'] = description = OpenApiDocument()
     # The same attribute the key check reads decides which operations the document calls public.

@@ -65,8 +65,8 @@ def problem_type_uri(error: falcon.HTTPError) -> str:
 FALCON_TYPES = frozenset({*_TYPES.values(), 'invalid-parameter', 'error'})
 
 
-def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
-    """Falcon error serializer: every HTTPError becomes a problem document."""
+def problem_document(error: falcon.HTTPError, request_id: str | None) -> bytes:
+    """The problem document of `error`, as the app and gunicorn's worker (api/gunicorn_worker.py) send it."""
     # Falcon's own errors carry titles of their own ("404 Not Found", "Invalid parameter"): one style
     # for all. Their description, or else that title, becomes the detail, so nothing is lost.
     title = reason_phrase(error.status_code)
@@ -75,10 +75,15 @@ def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.
         'title': title,
         'status': error.status_code,
         'detail': error.description or error.title or title,
-        'request_id': req.context.request_id,
+        'request_id': request_id,
     }
+    return json.dumps(body).encode()
+
+
+def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
+    """Falcon error serializer: every HTTPError becomes a problem document."""
     resp.content_type = PROBLEM_JSON
-    resp.data = json.dumps(body).encode()
+    resp.data = problem_document(error, req.context.request_id)
 
 
 def handle_unexpected(req, resp, ex, params) -> None:

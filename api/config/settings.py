@@ -55,6 +55,7 @@ class Settings:
     workers: int = 2
     port: int = 8000
     preload_app: bool = False
+    header_timeout: float = 10.0  # seconds for a request head to arrive whole (api/gunicorn_worker.py)
     api_keys: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)  # (name, key)
     require_key_for_reads: bool = False
     max_body_bytes: int = 1024 * 1024
@@ -101,6 +102,7 @@ class Settings:
             workers=integer(env, 'WEB_CONCURRENCY', cls.workers, minimum=1),
             port=integer(env, 'PORT', cls.port, minimum=1, maximum=65535),
             preload_app=boolean(env, 'PRELOAD_APP', cls.preload_app),
+            header_timeout=seconds(env, 'GUNICORN_HEADER_TIMEOUT', cls.header_timeout),
             api_keys=keys,
             require_key_for_reads=require_key_for_reads,
             max_body_bytes=integer(env, 'API_MAX_BODY_BYTES', cls.max_body_bytes, minimum=1024),

@@ -144,6 +144,15 @@ VARIABLES: tuple[Variable, ...] = (
         heroku='value',
     ),
     Variable(
+        'GUNICORN_HEADER_TIMEOUT',
+        'server',
+        'seconds for a request head (request line and headers) to arrive whole, and the longest wait '
+        'for more of a body; a connection waiting for a head holds no thread; then 408 and the '
+        'connection closes (one that sent nothing is closed without an answer)',
+        'header_timeout',
+        unit='s',
+    ),
+    Variable(
         'API_KEYS',
         'api',
         'comma-separated `name:key` (or a bare `key`, named `key-1`, `key-2`, …); keys of at least '

@@ -52,6 +52,22 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         'If-Match is not exactly one strong entity tag holding a rev ("1-abc…").',
         'Send the ETag as read.',
     ),
+    'invalid-chunked-body': ProblemType(
+        400,
+        'A chunked request body is malformed (a chunk size that is not hexadecimal, a line without '
+        'CRLF) or ended before its last chunk.',
+        'Send a well-formed chunked body, or the body with Content-Length.',
+    ),
+    'invalid-request-line': ProblemType(
+        400, 'The request line is not METHOD TARGET HTTP/1.x ending with CRLF.', _FIX
+    ),
+    'invalid-header': ProblemType(
+        400, 'A header field is malformed, repeated where it must not be, or folded.', _FIX
+    ),
+    'missing-host': ProblemType(400, 'An HTTP/1.1 request came without a Host header.', 'Send Host.'),
+    'unsupported-http-version': ProblemType(
+        400, 'The request line names an HTTP version other than 1.0 and 1.1.', 'Speak HTTP/1.1.'
+    ),
     'invalid-query': ProblemType(400, 'The Mango query has an unknown or ill-typed field.', _FIX),
     'unauthorized': ProblemType(
         401,
@@ -69,6 +85,9 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     'method-not-allowed': ProblemType(405, 'The route does not answer this method.', 'See the Allow header.'),
     'not-acceptable': ProblemType(406, 'No representation matches the Accept header.', 'Accept JSON.'),
     'request-timeout': ProblemType(408, 'The request did not arrive in time.', 'Send it again, promptly.'),
+    'expectation-failed': ProblemType(
+        417, 'An Expect header other than 100-continue.', 'Leave Expect out, or send 100-continue.'
+    ),
     'conflict': ProblemType(
         409, 'A document with this id exists already.', 'Read it, then update it with If-Match.'
     ),

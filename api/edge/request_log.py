@@ -14,13 +14,16 @@ log = logging.getLogger('couchgate.request')
 _REQUEST_ID = re.compile(r'[A-Za-z0-9._-]{1,128}')
 
 
+def request_id_for(incoming: str | None) -> str:
+    """The client's X-Request-ID if it is well-formed, else a new one (the worker's refusals use it too)."""
+    return incoming if incoming and _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
 class RequestLog:
     """Gives each request an id, and logs what it cost upstream and which key it used."""
 
     def process_request(self, req: Request, resp) -> None:
-        incoming = req.get_header('X-Request-ID')
-        well_formed = incoming and _REQUEST_ID.fullmatch(incoming)
-        req.context.request_id = incoming if well_formed else uuid.uuid4().hex
+        req.context.request_id = request_id_for(req.get_header('X-Request-ID'))
         _, req.context.recording_token = start_recording(req.context.upstream_record)
 
     def process_response(self, req: Request, resp, resource, req_succeeded) -> None:

@@ -38,6 +38,12 @@ FORBIDDEN = {
     'api.config': ('falcon', 'api.edge', 'api.upstream', 'api.observability', 'resources', 'container'),
     'api.errors': ('api.edge', 'api.upstream', 'resources', 'container'),
     'api.app': ('container', 'api.upstream.session', 'api.upstream.cloudant_couch'),
+    # gunicorn's worker: the edge's refusals, never the app, the pool or the resources (one session per
+    # worker stays the app's and the hooks' business).
+    'api.gunicorn_worker': ('api.app', 'api.upstream', 'api.observability', 'resources', 'container'),
+    'api.gunicorn_linger': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
+    'api.gunicorn_body': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
+    'api.gunicorn_access': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
     # Resources call the Couch port; the session, the SDK and the logins are out of their reach.
     'resources': (
         'container',

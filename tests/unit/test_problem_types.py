@@ -9,6 +9,7 @@ from pathlib import Path
 import falcon
 import pytest
 
+from api.edge.framing import framing_types
 from api.edge.problem_types import PROBLEM_TYPES
 from api.errors import FALCON_TYPES, Problem
 from api.upstream.failures import _PASSED_ON
@@ -27,7 +28,7 @@ def raised_types() -> set[str]:
         for path in (ROOT / package).rglob('*.py')
         for name in RAISED.findall(path.read_text(encoding='utf-8'))
     }
-    return found | FALCON_TYPES | set(_PASSED_ON.values())
+    return found | FALCON_TYPES | set(_PASSED_ON.values()) | framing_types()
 
 
 def test_the_scan_finds_the_types_the_code_raises():
