@@ -205,7 +205,7 @@ VARIABLES: tuple[Variable, ...] = (
         'HOST',
         'local',
         'address the local pouchdb-server and the API listen on under `make run`: loopback only unless '
-        'set, e.g. `0.0.0.0` or `::` for every interface (the Procfile\'s Heroku line keeps `[::]`)',
+        "set, e.g. `0.0.0.0` or `::` for every interface (the Procfile's Heroku line keeps `[::]`)",
         shown='127.0.0.1',
         heroku='omitted',
     ),
