@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
+
 import falcon
 
 from api.edge import conditional
@@ -23,6 +27,7 @@ class Representation:
 
     def __init__(self) -> None:
         self._gzip_cache = GzipCache()
+        self._files = FileCache()
 
     def process_request(self, req, resp):
         # A tag from a gzipped answer names the same rev: PUT and DELETE must see the bare rev.
@@ -39,12 +44,13 @@ class Representation:
         if not compressible(resp.content_type or falcon.MEDIA_JSON):
             return
         resp.append_header('Vary', 'Accept-Encoding')
-        body = _body(resp)
-        tag = None
+        body, tag = self._body(resp)
         ok = resp.status_code == 200 and req.method == 'GET'
         if ok and body is not None and resp.etag is None and _cacheable(resource):
-            tag = conditional.digest(body)
+            tag = tag or conditional.digest(body)
             resp.etag = tag
+        else:
+            tag = None
         gzip = accepts_gzip(req.get_header('Accept-Encoding')) and not resp.get_header('Content-Encoding')
         if (
             ok
@@ -67,6 +73,19 @@ class Representation:
         _replace(resp, self._gzip_cache.get(tag, body) if tag else gzip_bytes(body))
         self._encoded(resp)
 
+    def _body(self, resp) -> tuple[bytes | None, str | None]:
+        """The body's bytes (None: a stream of unknown length) and, for a file, its digest."""
+        body = resp.render_body()
+        if body is not None:
+            return body, None
+        stream = resp.stream
+        length = resp.get_header('Content-Length')
+        if hasattr(stream, 'read') and length is not None and int(length) <= MAX_FILE_BYTES:
+            body, digest = self._files.read(stream)
+            _replace(resp, body)
+            return body, digest
+        return None, None
+
     @staticmethod
     def _encoded(resp) -> None:
         resp.set_header('Content-Encoding', 'gzip')
@@ -79,21 +98,37 @@ def _cacheable(resource) -> bool:
     return getattr(resource, 'cache_control', 'no-store') != 'no-store'
 
 
-def _body(resp) -> bytes | None:
-    """The body's bytes, None for a stream of unknown length; a small file is read here."""
-    body = resp.render_body()
-    if body is not None:
-        return body
-    stream = resp.stream
-    length = resp.get_header('Content-Length')
-    if hasattr(stream, 'read') and length is not None and int(length) <= MAX_FILE_BYTES:
+class FileCache:
+    """Files a resource streams (the docs' bundle: 1.5 MB), read and digested once per version.
+
+    A version is the file's name, size and modification time; anything else is read each time.
+    """
+
+    def __init__(self, entries: int = 8) -> None:
+        self._entries = entries
+        self._cache: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def read(self, stream) -> tuple[bytes, str]:
         try:
+            stat = os.fstat(stream.fileno())
+            key: tuple | None = (stream.name, stat.st_size, stat.st_mtime_ns)
+        except (AttributeError, OSError, ValueError):
+            key = None
+        try:
+            with self._lock:
+                if key is not None and key in self._cache:
+                    return self._cache[key]
             body = stream.read()
         finally:
             stream.close()
-        _replace(resp, body)
-        return body
-    return None
+        entry = body, conditional.digest(body)
+        if key is not None:
+            with self._lock:
+                self._cache[key] = entry
+                while len(self._cache) > self._entries:
+                    self._cache.popitem(last=False)
+        return entry
 
 
 def _replace(resp, data: bytes) -> None:

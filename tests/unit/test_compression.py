@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import zlib
 
 import pytest
 from falcon import testing
 
 from api.edge.compression import accepts_gzip
+from api.edge.conditional import digest
+from api.edge.representation import FileCache
 from tests.support.fakes import FakeCouch
 
 GZIP = {'Accept-Encoding': 'gzip'}
@@ -110,3 +113,16 @@ def test_head_with_gzip_has_the_headers_of_the_gzipped_get(client):
 def test_images_are_not_compressed_again(client):
     icon = client.simulate_get('/docs/assets/favicon-32x32.png', headers=GZIP)
     assert icon.status_code == 200 and 'content-encoding' not in icon.headers
+
+
+def test_a_streamed_file_is_read_once_per_version_and_always_closed(tmp_path):
+    path = tmp_path / 'bundle.js'
+    path.write_bytes(b'a' * 2000)
+    files = FileCache()
+    first = path.open('rb')
+    body, tag = files.read(first)
+    path.write_bytes(b'b' * 2000)  # the same size, so only the modification time tells them apart
+    os.utime(path, ns=(1, 1))
+    again = path.open('rb')
+    assert files.read(again) == (b'b' * 2000, digest(b'b' * 2000)) != (body, tag)
+    assert first.closed and again.closed
