@@ -45,14 +45,18 @@ def gzip_bytes(data: bytes) -> bytes:
 
 
 class GzipCache:
-    """The gzip of bodies that repeat (the docs' bundle, the OpenAPI document), by their digest."""
+    """The gzip of bodies that repeat (the docs' bundle, the OpenAPI document, an unchanged
+    listing), by their digest: at most `entries` of at most `max_bytes` each, per worker."""
 
-    def __init__(self, entries: int = 8) -> None:
+    def __init__(self, entries: int = 8, max_bytes: int = 2 * 1024 * 1024) -> None:
         self._entries = entries
+        self._max_bytes = max_bytes
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()  # gunicorn's threads share one cache per worker
 
     def get(self, digest: str, data: bytes) -> bytes:
+        if len(data) > self._max_bytes:
+            return gzip_bytes(data)  # a big listing of big documents: not worth its memory
         with self._lock:
             if digest in self._cache:
                 self._cache.move_to_end(digest)

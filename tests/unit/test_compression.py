@@ -10,7 +10,7 @@ import zlib
 import pytest
 from falcon import testing
 
-from api.edge.compression import accepts_gzip
+from api.edge.compression import GzipCache, accepts_gzip, gzip_bytes
 from api.edge.conditional import digest
 from api.edge.representation import FileCache
 from tests.support.fakes import FakeCouch
@@ -126,3 +126,13 @@ def test_a_streamed_file_is_read_once_per_version_and_always_closed(tmp_path):
     again = path.open('rb')
     assert files.read(again) == (b'b' * 2000, digest(b'b' * 2000)) != (body, tag)
     assert first.closed and again.closed
+
+
+def test_the_gzip_cache_keeps_few_and_small_bodies():
+    cache = GzipCache(entries=2, max_bytes=100)
+    assert gzip.decompress(cache.get('a', b'x' * 50)) == b'x' * 50
+    assert cache.get('a', b'ignored: the digest says it is the same body') == gzip_bytes(b'x' * 50)
+    assert gzip.decompress(cache.get('big', b'y' * 101)) == b'y' * 101
+    assert gzip.decompress(cache.get('big', b'z' * 101)) == b'z' * 101  # never kept: too big
+    cache.get('b', b'b'), cache.get('c', b'c')
+    assert gzip.decompress(cache.get('a', b'now read again')) == b'now read again'  # pushed out
