@@ -40,6 +40,7 @@ class HeadAndOptions:
             # Falcon's default OPTIONS answer is a 200 with an empty JSON body: nothing to say, so 204.
             resp.status = falcon.HTTP_204
             resp.data = resp.text = resp.media = None
+            resp.delete_header('Content-Length')  # RFC 9110 8.6: never on a 204
 
 
 def _drop_stream(resp) -> None:

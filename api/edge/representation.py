@@ -39,8 +39,8 @@ class Representation:
         if resp.status_code == 304:
             resp.append_header('Vary', 'Accept-Encoding')  # as its 200 would have
             return
-        if resp.status_code < 200 or resp.status_code == 204:
-            return
+        if resp.status_code < 200 or resp.status_code == 204 or req.method == 'OPTIONS':
+            return  # no body (OPTIONS: a 204 once HeadAndOptions has run)
         if not compressible(resp.content_type or falcon.MEDIA_JSON):
             return
         resp.append_header('Vary', 'Accept-Encoding')

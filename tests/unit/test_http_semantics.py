@@ -63,7 +63,7 @@ def test_options_is_204_with_the_allow_of_the_routes_405(client, template):
     path = PATHS[template]
     options = client.simulate_options(path)
     assert options.status_code == 204 and options.content == b''
-    assert 'content-type' not in options.headers
+    assert not {'content-type', 'content-length', 'vary'} & set(options.headers)
     refused = client.simulate_request('PATCH', path, json={})
     assert refused.status_code == 405
     assert options.headers['allow'] == refused.headers['allow']
