@@ -15,9 +15,11 @@ from api.edge import openapi
 from api.edge.context import Request
 from api.edge.databases import AllowedDatabases
 from api.edge.framing import BODY_ERRORS, handle_body_error
+from api.edge.head_and_options import HeadAndOptions
 from api.edge.headers import SecurityHeaders, cors
 from api.edge.keys import ApiKeys, is_public
 from api.edge.limits import BodyLimits, RequestTarget
+from api.edge.representation import Representation
 from api.edge.request_log import RequestLog
 from api.edge.strict_json import StrictJSONHandler
 from api.errors import handle_unexpected, serialize_problem
@@ -73,6 +75,10 @@ def create_app(injector: Injector) -> falcon.App:
         RequestLog(),
         cors(settings.cors_allow_origins),
         SecurityHeaders(vary_on_origin=bool(settings.cors_allow_origins)),
+        # HEAD as GET until the response; Allow before CORS reads it; ETags, 304s and gzip on the
+        # final body, before HEAD drops it (process_response runs bottom-up).
+        HeadAndOptions(),
+        Representation(),
         RequestTarget(),
         ApiKeys(settings.api_keys, require_for_reads=settings.require_key_for_reads),
         AllowedDatabases(settings.databases),

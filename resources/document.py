@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import falcon
 from injector import inject
 
-from api.edge.request_input import document_id, if_match_rev, json_object
+from api.edge.request_input import REV_PATTERN, document_id, if_match_rev, json_object
 from api.errors import Problem
 from api.upstream.couch import Couch
 
@@ -32,11 +34,16 @@ class Document:
         body = json_object(req)
         if body.pop('_id', doc_id) != doc_id:
             raise Problem(400, 'id-mismatch', '"_id" in the body must equal the id in the path.')
-        rev = if_match_rev(req)
-        body_rev = body.pop('_rev', None)
-        if body_rev is not None and body_rev != rev:
-            raise Problem(400, 'rev-mismatch', '"_rev" in the body must equal the If-Match rev.')
-        new_rev = self._couch.put(db, doc_id, body, rev)
+        if_match = if_match_rev(req)
+        rev = _precondition(if_match, body.pop('_rev', None))
+        try:
+            new_rev = self._couch.put(db, doc_id, body, rev)
+        except Problem as refused:
+            if refused.status_code != 412 or if_match is not None:
+                raise
+            raise Problem(
+                412, 'precondition-failed', '"_rev" is not the current rev of the document.'
+            ) from None
         resp.status = falcon.HTTP_200 if rev else falcon.HTTP_201
         resp.etag = new_rev
         resp.media = {'id': doc_id, 'rev': new_rev}
@@ -48,3 +55,14 @@ class Document:
             raise Problem(428, 'precondition-required', 'Send If-Match with the current rev to delete.')
         self._couch.delete(db, doc_id, rev)
         resp.status = falcon.HTTP_204
+
+
+def _precondition(if_match: str | None, body_rev: object) -> str | None:
+    """The rev a PUT must replace: If-Match's, else `_rev` in the body (as CouchDB clients send it)."""
+    if body_rev is None:
+        return if_match
+    if not isinstance(body_rev, str) or not re.fullmatch(REV_PATTERN, body_rev):
+        raise Problem(400, 'invalid-rev', '"_rev" must be a rev, as "<number>-<hash>".')
+    if if_match is not None and body_rev != if_match:
+        raise Problem(400, 'rev-mismatch', '"_rev" in the body and If-Match name different revs.')
+    return body_rev

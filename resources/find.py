@@ -39,7 +39,10 @@ def _query(body: dict) -> dict:
         _invalid('limit', 'must be a whole number from 1 to 1000')
     if 'bookmark' in body and not isinstance(body['bookmark'], str):
         _invalid('bookmark', 'must be a string')
-    return dict(body, limit=limit)
+    # An empty sort or fields list means none (CouchDB: all fields, in index order); pouchdb-server
+    # fails on `"sort": []`, so neither goes upstream.
+    query = {k: v for k, v in body.items() if not (k in ('sort', 'fields') and v == [])}
+    return dict(query, limit=limit)
 
 
 def _invalid(field: str, problem: str) -> None:

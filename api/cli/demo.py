@@ -137,6 +137,16 @@ def seed(url: str, db: str, count: int, wait: float = 0, session=None) -> tuple[
     return info.json()['doc_count'], added
 
 
+# The answers of a server that is not the one expected: say what that likely means.
+_WRONG_SERVER = ': not a CouchDB-compatible server; is another program on that port?'
+_HINTS = {
+    401: ': the server wants credentials; is another CouchDB on that port? (make run: COUCH_PORT)',
+    403: ': the server refuses these credentials',
+    405: _WRONG_SERVER,
+    501: _WRONG_SERVER,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m api.cli.demo', description=__doc__)
     parser.add_argument(
@@ -168,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     except requests.HTTPError as error:  # its message quotes the URL, credentials included
         response = error.response
         print(
-            f'demo: HTTP {response.status_code} {response.reason} from {redact(response.url)}',
+            f'demo: HTTP {response.status_code} {response.reason} from {redact(response.url)}'
+            + _HINTS.get(response.status_code, ''),
             file=sys.stderr,
         )
         return 1

@@ -210,6 +210,14 @@ VARIABLES: tuple[Variable, ...] = (
         shown='5984',
         heroku='omitted',
     ),
+    Variable(
+        'HOST',
+        'local',
+        'address the local pouchdb-server and the API listen on under `make run`: loopback only unless '
+        "set, e.g. `0.0.0.0` or `::` for every interface (the Procfile's Heroku line keeps `[::]`)",
+        shown='127.0.0.1',
+        heroku='omitted',
+    ),
 )
 BY_NAME: dict[str, Variable] = {variable.name: variable for variable in VARIABLES}
 assert len(BY_NAME) == len(VARIABLES), 'a variable is in the table twice'

@@ -21,11 +21,18 @@ def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode('utf-8', 'surrogatepass')).digest()
 
 
+def _unauthorized(detail: str, error: str | None = None) -> Problem:
+    # RFC 6750 3.1: the error code only when a bearer token was sent, and it was not valid.
+    challenge = f'{_REALM}, error="{error}"' if error else _REALM
+    return Problem(401, 'unauthorized', detail, headers={'WWW-Authenticate': challenge})
+
+
 class ApiKeys:
     """Checks `Authorization: Bearer <key>` in constant time and records the key's name, never the key.
 
-    Writes always need a key (with none configured they are refused, not open); reads need one
-    when `require_for_reads`. Resources marked `public = True` (health, docs) never do.
+    Writes and queries (every POST, PUT, DELETE) need a key; with none configured they are
+    refused, not open. Reads need one when `require_for_reads`. Resources marked
+    `public = True` (health, docs) never do.
     """
 
     def __init__(self, keys: tuple[tuple[str, str], ...], *, require_for_reads: bool = False) -> None:
@@ -38,34 +45,37 @@ class ApiKeys:
             return
         if not self._keys:
             if req.method not in READ_METHODS:
-                raise Problem(403, 'writes-disabled', 'No API keys are configured, so writes are refused.')
+                raise Problem(
+                    403,
+                    'no-keys-configured',
+                    'This request needs an API key, and couchgate has none configured (API_KEYS).',
+                )
             return
         req.context.key_name = self.identify(req.get_header('Authorization'))
         needs_key = req.method not in READ_METHODS or self._require_for_reads
         if needs_key and req.context.key_name is None:
-            raise Problem(
-                401,
-                'unauthorized',
-                'This request needs an API key: Authorization: Bearer <key>.',
-                headers={'WWW-Authenticate': _REALM},
-            )
+            raise _unauthorized('The API key is missing: send it as Authorization: Bearer <key>.')
 
     def identify(self, authorization: str | None) -> str | None:
         """The name of the key presented, None if none is; a wrong key is a 401, also on public reads."""
         if authorization is None:
             return None
         scheme, _, token = authorization.strip().partition(' ')
-        presented = _digest(token.strip())
+        token = token.strip()
+        presented = _digest(token)
         found = None
         for name, digest in self._keys:
             # No early exit: the time taken does not depend on which key, if any, matched.
             if compare_digest(presented, digest):
                 found = name
-        if scheme.lower() != 'bearer' or not token.strip() or found is None:
-            raise Problem(
-                401,
-                'unauthorized',
-                'The API key is not valid.',
-                headers={'WWW-Authenticate': f'{_REALM}, error="invalid_token"'},
+        if scheme.lower() != 'bearer':
+            # e.g. `curl -u name:key`: say what to send instead of calling a right key wrong.
+            raise _unauthorized(
+                'Authorization must use the Bearer scheme (Basic is not accepted): '
+                'send the key as Authorization: Bearer <key>.'
             )
+        if not token:
+            raise _unauthorized('The API key is missing: send it as Authorization: Bearer <key>.')
+        if found is None:
+            raise _unauthorized('The API key is not valid.', error='invalid_token')
         return found

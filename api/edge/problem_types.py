@@ -47,6 +47,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         'Use another id.',
     ),
     'invalid-encoding': ProblemType(400, 'The request target is not valid percent-encoded UTF-8.', _FIX),
+    'invalid-rev': ProblemType(400, '"_rev" in a body is not a rev ("<number>-<hash>").', _FIX),
     'invalid-if-match': ProblemType(
         400,
         'If-Match is not exactly one strong entity tag holding a rev ("1-abc…").',
@@ -68,6 +69,11 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     'unsupported-http-version': ProblemType(
         400, 'The request line names an HTTP version other than 1.0 and 1.1.', 'Speak HTTP/1.1.'
     ),
+    'sort-needs-index': ProblemType(
+        400,
+        'A query sorts on fields that no index of the database covers.',
+        'Sort on indexed fields, or leave "sort" out.',
+    ),
     'invalid-query': ProblemType(400, 'The Mango query has an unknown or ill-typed field.', _FIX),
     'unauthorized': ProblemType(
         401,
@@ -75,8 +81,11 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         'Send Authorization: Bearer <key>.',
     ),
     'forbidden': ProblemType(403, 'The request is not allowed.', 'Ask the operator for access.'),
-    'writes-disabled': ProblemType(
-        403, 'No API keys are configured, so every write is refused.', 'The operator sets API_KEYS.'
+    'no-keys-configured': ProblemType(
+        403,
+        'The request needs an API key (a write, or a query) and couchgate has none configured, so it '
+        'is refused.',
+        'The operator sets API_KEYS.',
     ),
     'not-found': ProblemType(404, 'No such document, route or file.', 'Check the path and the id.'),
     'unknown-database': ProblemType(

@@ -118,11 +118,13 @@ class CloudantCouch:
         try:
             with translated(conflict=stale_rev(rev), write=True):
                 self._call(lambda: self._client.delete_document(db, doc_id, rev=rev))
-        except Problem as stale:
-            if stale.status_code != 412:
+        except Problem as refused:
+            # CouchDB answers a rev that is not the current one with 409, pouchdb-server with 404
+            # when that rev never existed: whether the document exists decides, 404 or 412.
+            if refused.status_code not in (404, 412):
                 raise
-            self.get(db, doc_id)  # a deleted document conflicts too: it is 404, not 412
-            raise
+            self.get(db, doc_id)  # missing, deleted or no such database: its 404
+            raise stale_rev(rev) from None
 
     def find(self, db: str, query: Json) -> Json:
         with translated():

@@ -38,8 +38,8 @@ def translated(conflict: Problem | None = None, write: bool = False) -> Iterator
         raise Problem(503, 'upstream-unavailable', detail, headers={'Retry-After': '1'}) from None
     except requests.exceptions.RequestException:
         raise Problem(502, 'bad-gateway', 'The database exchange failed.' + maybe) from None
-    except ValueError as e:  # the SDK refuses some ids before sending, e.g. a leading '_'
-        raise Problem(400, 'invalid-document-id', str(e)) from None
+    except ValueError:  # the SDK refuses some ids before sending, e.g. a leading '_'
+        raise Problem(400, 'invalid-document-id', 'The database does not accept this document id.') from None
 
 
 def _never_sent(e: requests.exceptions.ConnectionError) -> bool:
@@ -55,18 +55,30 @@ def auth_refused() -> Problem:
     return Problem(502, 'upstream-auth', "The database refused couchgate's credentials.")
 
 
-# The client's own request was wrong; e.g. 413: the SDK escapes non-ASCII text, so a body under
-# API_MAX_BODY_BYTES can still exceed the database's document limit.
-_PASSED_ON = {400: 'bad-request', 404: 'not-found', 412: 'precondition-failed', 413: 'payload-too-large'}
+# Fixed sentences only: the upstream's own words (`not_found: missing`, a JavaScript exception's
+# message) say nothing useful to an API client and tell it what runs behind couchgate.
+_REFUSED = {
+    400: Problem(400, 'bad-request', 'The database refused the request as invalid.'),
+    404: Problem(404, 'not-found', 'No document with this id.'),
+    412: Problem(412, 'precondition-failed', 'The database refused the request: a precondition failed.'),
+    # The SDK escapes non-ASCII text: a body under API_MAX_BODY_BYTES can exceed the document limit.
+    413: Problem(413, 'payload-too-large', 'The document is larger than the database accepts.'),
+}
+_NO_DATABASE = 'The database does not exist.'
+_SORT_NEEDS_INDEX = 'The database has no index for this sort: sort on indexed fields, or leave "sort" out.'
 
 
 def _from_status(e: ApiException, conflict: Problem | None) -> Problem:
-    reason = _reason(e)
     status = e.status_code
     if status == 409:
         return conflict or Problem(409, 'conflict', 'A document with this id exists already.')
-    if status in _PASSED_ON:
-        return Problem(status, _PASSED_ON[status], reason)
+    if status == 400 and _sort_without_index(e):
+        return Problem(400, 'sort-needs-index', _SORT_NEEDS_INDEX)
+    if status == 404 and _database_missing(e):
+        return Problem(404, 'not-found', _NO_DATABASE)
+    if status in _REFUSED:
+        known = _REFUSED[status]
+        return Problem(status, known.problem_type, known.description or '')
     if status == 429:
         retry_after = e.http_response.headers.get('Retry-After') if e.http_response is not None else None
         return Problem(
@@ -80,11 +92,25 @@ def _from_status(e: ApiException, conflict: Problem | None) -> Problem:
     return Problem(502, 'bad-gateway', f'The database answered {status}.')
 
 
-def _reason(e: ApiException) -> str:
+def _sort_without_index(e: ApiException) -> bool:
+    # CouchDB and Cloudant say no_usable_index; pouchdb-server "Cannot sort on field(s) ... index".
+    error, reason = _error_and_reason(e)
+    return error == 'no_usable_index' or ('sort' in reason and 'index' in reason)
+
+
+def _database_missing(e: ApiException) -> bool:
+    # CouchDB: "Database does not exist."; pouchdb-server: no_db_file. A document: missing, deleted.
+    _, reason = _error_and_reason(e)
+    return 'database' in reason or reason == 'no_db_file'
+
+
+def _error_and_reason(e: ApiException) -> tuple[str, str]:
+    """The upstream's error code and reason, lower case: to choose a sentence, never to quote."""
     response = e.http_response
     try:
         body = response.json() if response is not None else {}
     except ValueError:
         body = {}
-    reason = body.get('reason') if isinstance(body, dict) else None
-    return f'{body.get("error")}: {reason}' if reason else (e.message or 'error')
+    if not isinstance(body, dict):
+        return '', ''
+    return str(body.get('error') or '').lower(), str(body.get('reason') or '').lower()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gzip
 import http.client
 import json
 import socket
@@ -170,3 +171,24 @@ def test_paths_as_the_real_server_decodes_them(server, db, path, status, problem
     answer = exchange(server, head('GET', path.format(db=db)))
     assert_problem(answer, status, problem)
     assert answer.headers.get('Set-Cookie') is None
+
+
+def test_head_and_a_gzipped_export_through_the_real_server_on_one_connection(server, db, couch_admin):
+    couch_admin.post(
+        f'{db}/_bulk_docs', json={'docs': [{'_id': f'g{i:03d}', 'pad': 'ab' * 300} for i in range(50)]}
+    )
+    connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=TIMEOUT)
+    try:
+        connection.request('HEAD', f'/v1/{db}/export', headers={'Accept-Encoding': 'gzip'})
+        headed = connection.getresponse()
+        assert (headed.status, headed.read()) == (200, b'')  # no body, or the next answer would not parse
+        connection.request('GET', f'/v1/{db}/export', headers={'Accept-Encoding': 'gzip'})
+        got = connection.getresponse()
+        assert got.getheader('Content-Encoding') == headed.getheader('Content-Encoding') == 'gzip'
+        assert got.getheader('Transfer-Encoding') == 'chunked'
+        ids = [json.loads(line)['_id'] for line in gzip.decompress(got.read()).splitlines()]
+        assert [i for i in ids if i.startswith('g')] == [
+            f'g{i:03d}' for i in range(50)
+        ]  # the module's db is shared
+    finally:
+        connection.close()

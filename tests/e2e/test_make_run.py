@@ -65,6 +65,21 @@ def running(process: tuple[int, str]) -> bool:
     return fields[19] == started and fields[0] != 'Z'  # same process (no pid reuse), not a zombie
 
 
+def listening_on(port: int) -> set[str]:
+    """The local addresses of the sockets listening on `port` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for table, width in (('tcp', 8), ('tcp6', 32)):
+        for line in Path(f'/proc/net/{table}').read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.partition(':')
+            if state == '0A' and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                # /proc writes each 32-bit word in host (little-endian) order.
+                words = b''.join(raw[i : i + 4][::-1] for i in range(0, width // 2, 4))
+                found.add(socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6, words))
+    return found
+
+
 def refuses(port: int) -> bool:
     try:
         socket.create_connection(('127.0.0.1', port), timeout=5).close()
@@ -106,6 +121,7 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
             assert time.monotonic() < deadline, f'workers not booted:\n{log.read_text()}'
             time.sleep(0.05)
         processes = descendants(make.pid)
+        addresses = {'PORT': listening_on(port), 'COUCH_PORT': listening_on(couch_port)}
         started = time.monotonic()
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C does: the terminal signals the foreground group
         code = make.wait(60)
@@ -126,8 +142,36 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
         f'left behind {left}'
     )
     assert docs.status_code == 200 and len(docs.json()['rows']) == 25
+    assert addresses == {'PORT': {'127.0.0.1'}, 'COUCH_PORT': {'127.0.0.1'}}  # loopback only, by default
     assert len(processes) >= 5  # honcho, gunicorn's master and two workers, pouchdb-server
     assert left == []
     assert 'SIGKILL' not in output  # honcho needed no forced kill: everything stopped on SIGTERM
     assert 'web.1 stopped (rc=0)' in output  # gunicorn's master exited cleanly
     assert refuses(port) and refuses(couch_port)
+
+
+@pytest.mark.parametrize('busy_name', ['COUCH_PORT', 'PORT'])
+def test_make_run_with_a_busy_port_says_so_in_one_line_and_starts_nothing(repo_copy, busy_name):
+    ports = {'PORT': free_port(), 'COUCH_PORT': free_port()}
+    with socket.socket() as squatter:  # what a newcomer's own CouchDB or other app looks like
+        squatter.bind(('127.0.0.1', ports[busy_name]))
+        squatter.listen()
+        run = subprocess.run(
+            ['make', 'run'],
+            cwd=repo_copy,
+            env=make_env(**{name: str(port) for name, port in ports.items()}),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+    other = ports['PORT' if busy_name == 'COUCH_PORT' else 'COUCH_PORT']
+    ours = [line for line in run.stderr.splitlines() if not line.startswith('make: ***')]
+    print(f'\nbusy {busy_name}: make exit {run.returncode}; stderr {run.stderr!r}')
+    assert run.returncode != 0
+    assert ours == [
+        f'make run: port {ports[busy_name]} ({busy_name}) is in use on 127.0.0.1: stop what listens '
+        f'there, or choose another port, e.g. {busy_name}={ports[busy_name] + 1} make run'
+    ]
+    assert 'honcho' not in run.stdout and 'demo:' not in run.stdout + run.stderr  # nothing started
+    assert refuses(other)

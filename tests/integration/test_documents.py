@@ -4,6 +4,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.support.problems import assert_problem
+
 
 def test_document_lifecycle_against_the_server(client, db, couch_admin):
     base = f'/v1/{db}/docs'
@@ -46,6 +48,29 @@ def test_post_creates_with_a_server_id_or_the_given_one(client, db, couch_admin)
     again = client.simulate_post(f'/v1/{db}/docs', json={'_id': 'mine', 'v': 2})
     assert again.status_code == 409
     assert couch_admin.get(f'{db}/mine').json()['v'] == 1
+
+
+def test_a_rev_that_never_existed_is_412_for_put_and_delete_while_the_document_exists(client, db):
+    base = f'/v1/{db}/docs'
+    rev = client.simulate_put(f'{base}/bite', json={'name': 'ramen'}).json['rev']
+    never = {'If-Match': '"1-0123456789abcdef0123456789abcdef"'}
+    assert_problem(
+        client.simulate_put(f'{base}/bite', json={'name': 'x'}, headers=never), 412, 'precondition-failed'
+    )
+    assert_problem(client.simulate_delete(f'{base}/bite', headers=never), 412, 'precondition-failed')
+    assert client.simulate_get(f'{base}/bite').json['_rev'] == rev
+    missing = client.simulate_delete(f'{base}/nothing', headers=never)
+    assert assert_problem(missing, 404, 'not-found')['detail'] == 'No document with this id.'
+
+
+def test_rev_in_the_body_is_the_precondition_as_couchdb_clients_send_it(client, db):
+    base = f'/v1/{db}/docs'
+    rev1 = client.simulate_put(f'{base}/bite', json={'name': 'ramen'}).json['rev']
+    updated = client.simulate_put(f'{base}/bite', json={'_rev': rev1, 'name': 'udon'})
+    assert updated.status_code == 200 and updated.json['rev'].startswith('2-')
+    stale = client.simulate_put(f'{base}/bite', json={'_rev': rev1, 'name': 'soba'})
+    assert_problem(stale, 412, 'precondition-failed')
+    assert client.simulate_get(f'{base}/bite').json['name'] == 'udon'
 
 
 @pytest.mark.parametrize('doc_id', ['a/b', '..%2F_users', 'é', 'a?b', 'a#b', 'a b', '../x'])

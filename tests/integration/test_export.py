@@ -1,5 +1,6 @@
 """Export against the real server behind the counting TLS front: paging, order, connections."""
 
+import gzip
 import json
 import logging
 
@@ -49,3 +50,27 @@ def test_a_missing_database_is_404_and_leaves_the_connection_reusable(make_clien
     assert_problem(client.simulate_get('/v1/nosuchdb/export'), 404, 'not-found')
     assert client.simulate_get(f'/v1/{db}/docs').status_code == 200
     assert front.accepted_connections == 1
+
+
+def test_a_head_of_the_export_fetches_one_batch_and_leaves_the_connection_reusable(
+    make_client, front, db, caplog
+):
+    capture_request_lines(caplog)
+    client = make_client(EXPORT_BATCH_SIZE='10')
+    head = client.simulate_head(f'/v1/{db}/export')
+    assert head.status_code == 200 and head.content == b''
+    assert head.headers['content-type'] == 'application/x-ndjson'
+    [line] = export_lines(caplog)
+    assert (line['complete'], line['upstream_requests']) == (False, 1)  # closed after the first batch
+    assert client.simulate_get(f'/v1/{db}/docs').status_code == 200
+    assert front.accepted_connections == 1 and front.request_count == 2
+
+
+def test_a_gzipped_export_holds_the_same_lines(make_client, db):
+    client = make_client(EXPORT_BATCH_SIZE='10')
+    plain = client.simulate_get(f'/v1/{db}/export')
+    packed = client.simulate_get(f'/v1/{db}/export', headers={'Accept-Encoding': 'gzip'})
+    assert (
+        packed.headers['content-encoding'] == 'gzip' and 'accept-encoding' in packed.headers['vary'].lower()
+    )
+    assert gzip.decompress(packed.content) == plain.content and len(packed.content) < len(plain.content)

@@ -21,19 +21,25 @@ pytestmark = pytest.mark.app_env(API_KEYS=f'ci:{KEY},ops:{OTHER_KEY}')
 def test_writes_without_a_valid_key_get_401_with_a_bearer_challenge(client, couch):
     missing = client.simulate_put('/v1/foundbite/docs/x', json={'a': 1})
     assert missing.status_code == 401 and missing.headers['www-authenticate'] == 'Bearer realm="couchgate"'
-    for header in [
-        f'Bearer {KEY}x',
-        f'bearer {KEY[:-1]}',
-        f'Basic {KEY}',
-        'Bearer',
-        f'Token {KEY}',
-        'Bearer é',
-    ]:
+    assert 'missing' in missing.json['detail']
+    for header in [f'Bearer {KEY}x', f'bearer {KEY[:-1]}', 'Bearer é']:
         wrong = client.simulate_put('/v1/foundbite/docs/x', json={'a': 1}, headers={'Authorization': header})
         assert wrong.status_code == 401, header
         assert wrong.headers['www-authenticate'] == 'Bearer realm="couchgate", error="invalid_token"'
+        assert wrong.json['detail'] == 'The API key is not valid.'
         assert KEY not in wrong.text
+    empty = client.simulate_put('/v1/foundbite/docs/x', json={'a': 1}, headers={'Authorization': 'Bearer'})
+    assert empty.status_code == 401 and 'missing' in empty.json['detail']
     assert couch.calls == []
+
+
+@pytest.mark.parametrize('header', [f'Basic {KEY}', f'Basic ci:{KEY}', f'Token {KEY}'])
+def test_another_scheme_is_told_to_use_bearer_not_that_the_key_is_wrong(client, couch, header):
+    result = client.simulate_put('/v1/foundbite/docs/x', json={'a': 1}, headers={'Authorization': header})
+    body = assert_problem(result, 401, 'unauthorized')
+    assert 'Authorization: Bearer <key>' in body['detail'] and 'not valid' not in body['detail']
+    assert result.headers['www-authenticate'] == 'Bearer realm="couchgate"'
+    assert KEY not in result.text and couch.calls == []
 
 
 def test_each_configured_key_may_write_and_the_scheme_is_case_insensitive(client):
@@ -42,12 +48,14 @@ def test_each_configured_key_may_write_and_the_scheme_is_case_insensitive(client
     assert client.simulate_put('/v1/foundbite/docs/b', json={}, headers=other).status_code == 201
 
 
-def test_without_keys_writes_are_refused_403_and_reads_stay_public(make_client, couch):
+def test_without_keys_writes_and_queries_are_refused_403_and_reads_stay_public(make_client, couch):
     client = make_client(API_KEYS='')
-    for method in ['PUT', 'DELETE']:
-        result = client.simulate_request(method, '/v1/foundbite/docs/d01', json={}, headers=BEARER)
-        assert_problem(result, 403, 'writes-disabled')
-    assert client.simulate_post('/v1/foundbite/find', json={'selector': {}}).status_code == 403
+    for method, path in [('PUT', 'docs/d01'), ('DELETE', 'docs/d01'), ('POST', 'docs'), ('POST', 'find')]:
+        result = client.simulate_request(
+            method, f'/v1/foundbite/{path}', json={'selector': {}}, headers=BEARER
+        )
+        body = assert_problem(result, 403, 'no-keys-configured')
+        assert 'API_KEYS' in body['detail'] and 'write' not in body['detail']  # a query is no write
     assert client.simulate_get('/v1/foundbite/docs/d01').status_code == 200
     assert [call for call, _ in couch.calls] == ['get']
 

@@ -1,5 +1,7 @@
 """The demo data (api.cli.demo): deterministic documents, and failures that give up and say so safely."""
 
+import http.server
+import threading
 import time
 
 import pytest
@@ -34,3 +36,29 @@ def test_a_failed_run_never_prints_the_password(capsys):
     out, err = capsys.readouterr()
     assert 'hunter2' not in out + err
     assert 'someone' not in out + err
+
+
+class _LockedCouch(http.server.BaseHTTPRequestHandler):
+    """A server on the demo's port that wants credentials: what another CouchDB there looks like."""
+
+    def do_GET(self):
+        self.send_response(401 if self.path != '/' else 200)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
+    do_PUT = do_POST = do_GET
+
+    def log_message(self, *args):
+        pass  # not on the test's stderr
+
+
+def test_a_server_that_wants_credentials_is_named_as_probably_another_couchdb(capsys):
+    server = http.server.HTTPServer(('127.0.0.1', 0), _LockedCouch)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code = demo.main(['--url', f'http://127.0.0.1:{server.server_port}', '--db', 'foundbite'])
+    finally:
+        server.shutdown()
+        server.server_close()
+    [line] = capsys.readouterr().err.splitlines()
+    assert code == 1 and line.startswith('demo: HTTP 401') and 'another CouchDB on that port' in line

@@ -47,7 +47,7 @@ def test_put_creates_then_requires_if_match(client):
     'body, problem_type',
     [
         ({'_id': 'other'}, 'id-mismatch'),
-        ({'_rev': '9-x'}, 'rev-mismatch'),
+        ({'_rev': 'not a rev'}, 'invalid-rev'),
         ({'_deleted': True}, 'reserved-field'),
         ([1, 2], 'invalid-body'),
         ('text', 'invalid-body'),
@@ -70,6 +70,19 @@ def test_put_accepts_matching_id_and_rev_in_body(client):
         headers={'If-Match': '"1-fake"'},
     )
     assert result.status_code == 200
+
+
+def test_rev_in_the_body_is_the_precondition_when_if_match_is_absent(client, couch):
+    updated = client.simulate_put('/v1/foundbite/docs/d04', json={'_rev': '1-fake', 'n': 44})
+    assert updated.status_code == 200 and updated.headers['etag'] == '"2-fake"'
+    stale = client.simulate_put('/v1/foundbite/docs/d04', json={'_rev': '1-fake', 'n': 45})
+    body = assert_problem(stale, 412, 'precondition-failed')
+    assert '"_rev"' in body['detail'] and 'If-Match' not in body['detail']
+    both = client.simulate_put(
+        '/v1/foundbite/docs/d04', json={'_rev': '2-fake', 'n': 46}, headers={'If-Match': '"1-fake"'}
+    )
+    assert_problem(both, 400, 'rev-mismatch')
+    assert couch.dbs['foundbite']['d04']['n'] == 44
 
 
 def test_delete_requires_current_rev(client):

@@ -12,7 +12,7 @@ import pytest
 from api.edge.framing import framing_types
 from api.edge.problem_types import PROBLEM_TYPES
 from api.errors import FALCON_TYPES, Problem
-from api.upstream.failures import _PASSED_ON
+from api.upstream.failures import _REFUSED
 from tests.support.problems import assert_problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,12 +28,18 @@ def raised_types() -> set[str]:
         for path in (ROOT / package).rglob('*.py')
         for name in RAISED.findall(path.read_text(encoding='utf-8'))
     }
-    return found | FALCON_TYPES | set(_PASSED_ON.values()) | framing_types()
+    return found | FALCON_TYPES | {problem.problem_type for problem in _REFUSED.values()} | framing_types()
 
 
 def test_the_scan_finds_the_types_the_code_raises():
     found = raised_types()
-    expected = {'invalid-json', 'duplicate-key', 'writes-disabled', 'upstream-timeout', 'method-not-allowed'}
+    expected = {
+        'invalid-json',
+        'duplicate-key',
+        'no-keys-configured',
+        'upstream-timeout',
+        'method-not-allowed',
+    }
     assert expected <= found
     assert len(found) >= 30
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.app_env(API_KEYS=TEST_KEYS)
         ('GET', '/v1/foundbite/docs/missing', {}, 'no-store'),
         ('GET', '/healthz', {}, 'no-store'),
         ('GET', '/openapi.json', {}, 'no-cache'),
-        ('GET', '/docs', {}, 'public, max-age=3600'),
+        ('GET', '/docs', {}, 'max-age=3600'),
         ('GET', '/nope', {}, 'no-store'),
     ],
 )
