@@ -71,8 +71,8 @@ class Production(Module):
 
     @singleton
     @provider
-    def couch(self, client: CloudantV1, authenticator: Authenticator) -> Couch:
-        return CloudantCouch(client, relogin_for(authenticator))
+    def couch(self, settings: Settings, client: CloudantV1, authenticator: Authenticator) -> Couch:
+        return CloudantCouch(client, relogin_for(authenticator), settings.request_deadline)
 
 
 def _checked(credential: str | None) -> str:

@@ -6,6 +6,7 @@ import falcon
 from injector import inject
 
 from api.edge.request_input import document_id, if_match_rev, json_object
+from api.edge.wtf8 import path_id
 from api.errors import Problem
 from api.upstream.couch import Couch
 
@@ -20,12 +21,14 @@ class Document:
         self._couch = couch
 
     def on_get(self, req, resp, db, doc_id):
-        doc = self._couch.get(db, document_id(doc_id))
+        doc = self._couch.get(db, document_id(path_id(req, doc_id)))
         resp.etag = doc.rev
         if req.if_none_match and any(tag == '*' or str(tag) == doc.rev for tag in req.if_none_match):
             resp.status = falcon.HTTP_304
             return
-        resp.media = doc.body
+        # The stored JSON as the database sent it: no parser's limits apply to what others stored.
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = doc.raw
 
     def on_put(self, req, resp, db, doc_id):
         document_id(doc_id)

@@ -12,6 +12,8 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, R
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
+from api.upstream.deadline import DeadlinePassed, remaining
+
 READS = frozenset({'GET', 'HEAD'})
 # A CouchDB PUT or DELETE that names the revision it replaces cannot apply twice: a repeat conflicts.
 GUARDED_WRITES = frozenset({'PUT', 'DELETE'})
@@ -66,6 +68,17 @@ class UpstreamRetry(Retry):
             return super().get_retry_after(response)
         except InvalidHeader:
             return None  # unreadable: treated as absent, the backoff applies
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        # No retry that cannot finish before the request's deadline: fail now, not after the wait.
+        left = remaining()
+        if left is not None:
+            wait = (
+                self.get_retry_after(response) if response is not None else None
+            ) or self.get_backoff_time()
+            if wait >= left:
+                raise DeadlinePassed('no time left before the deadline for a retry')
+        super().sleep(response)
 
     def get_backoff_time(self) -> float:
         # Unlike urllib3's, the first retry waits too, and always with jitter ("equal jitter": half

@@ -24,6 +24,7 @@ from api.upstream.connections import (
     PoolListener,
     current_record,
 )
+from api.upstream.deadline import DeadlinePassed, remaining
 from api.upstream.retry import upstream_retry
 
 # Every adapter built in this process, for gunicorn's fork and exit hooks; weak, so it owns nothing.
@@ -134,14 +135,32 @@ class InstrumentedSession(requests.Session):
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         started = time.perf_counter()
+        left = remaining()
         try:
+            if left is not None:
+                if left <= 0:
+                    raise DeadlinePassed('the request deadline passed before the call')
+                kwargs['timeout'] = _within(kwargs.get('timeout'), left)
             return super().send(request, **kwargs)
+        except requests.exceptions.RequestException as e:
+            # A retry refused for lack of time arrives wrapped; any failure past the deadline is its.
+            if isinstance(e.args[0] if e.args else None, DeadlinePassed) or (
+                left is not None and (remaining() or 0) <= 0
+            ):
+                raise DeadlinePassed(str(e)) from None
+            raise
         finally:
             seconds = time.perf_counter() - started
             record = current_record()
             if record is not None:
                 record.seconds += seconds
             self.listener.upstream_call(seconds)
+
+
+def _within(timeout: Any, left: float) -> tuple[float, float]:
+    """(connect, read) timeouts that end by the deadline."""
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    return (min(connect or left, left), min(read or left, left))
 
 
 def build_session(
