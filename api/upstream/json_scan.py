@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 _STRUCTURE = re.compile(rb'["\[\]{}]')
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING_BODY = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)  # stops at its quote, or the end
 _SEPARATORS = re.compile(rb'[\s,]*')
 _SPACE = re.compile(rb'\s*')
 _SCALAR = re.compile(rb'[^,}\]\s]*')
@@ -50,19 +51,27 @@ class ArrayItems:
         self._item_start: int | None = None
         self._head = b''
         self._seen_array = False
+        self._in_string = False
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
         """The items completed by this chunk, in order."""
         buf = self._buf
         buf += chunk
-        while (m := _STRUCTURE.search(buf, self._pos)) is not None:
+        while True:
+            if self._in_string:
+                # Resumed where the last chunk ended, so a long string is scanned once, not per chunk.
+                end = _STRING_BODY.match(buf, self._pos).end()  # type: ignore[union-attr]
+                if end == len(buf) or buf[end] != _QUOTE:
+                    self._pos = end  # the string goes on in the next chunk
+                    break
+                self._pos, self._in_string = end + 1, False
+            m = _STRUCTURE.search(buf, self._pos)
+            if m is None:
+                self._pos = len(buf)
+                break
             at = m.start()
             if buf[at] == _QUOTE:
-                string = _STRING.match(buf, at)
-                if string is None:  # the string goes on in the next chunk
-                    self._pos = at
-                    break
-                self._pos = string.end()
+                self._pos, self._in_string = at + 1, True
                 continue
             self._pos = at + 1
             if buf[at] in _OPEN:
@@ -86,8 +95,6 @@ class ArrayItems:
                 self._in_array = False
                 del buf[: at + 1]  # what follows is the rest of the object: kept, it is small
                 self._pos = 0
-        else:
-            self._pos = len(buf)
         if self._in_array and self._item_start is None and self._pos:
             del buf[: self._pos]  # separators between items
             self._pos = 0
