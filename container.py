@@ -40,6 +40,7 @@ class Production(Module):
             ca_bundle=settings.ca_bundle,
             retries=upstream_retry(settings.max_retries, settings.retry_max_wait),
             listener=metrics,
+            deadline_seconds=settings.request_deadline,
         )
 
     @singleton

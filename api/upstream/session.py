@@ -132,10 +132,14 @@ class InstrumentedSession(requests.Session):
     """A requests session that times each upstream call, body included."""
 
     listener: PoolListener = NO_LISTENER
+    deadline_seconds: float | None = None  # per API request, from its start: every call within it
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         started = time.perf_counter()
-        left = remaining()
+        record = current_record()
+        if record is not None and record.deadline is None and self.deadline_seconds:
+            record.deadline = record.started + self.deadline_seconds  # writes and logins too
+        left = remaining(record)
         try:
             if left is not None:
                 if left <= 0:
@@ -169,6 +173,7 @@ def build_session(
     ca_bundle: str | None = None,
     retries: Retry | None = None,
     listener: PoolListener = NO_LISTENER,
+    deadline_seconds: float | None = None,
 ) -> InstrumentedSession:
     """One session per worker process: every upstream request of the worker goes through it."""
     session = InstrumentedSession()
@@ -178,6 +183,7 @@ def build_session(
     # are never stored in it (the cookie authenticator carries its own, per request).
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=()))
     session.listener = listener
+    session.deadline_seconds = deadline_seconds
     adapter = PooledAdapter(
         pool_maxsize=pool_maxsize,
         ca_bundle=ca_bundle,

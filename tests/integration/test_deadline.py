@@ -88,3 +88,25 @@ def test_an_export_batch_past_its_deadline_ends_the_stream_and_is_logged(
     body.close()
     [line] = export_lines(caplog)
     assert line['complete'] is False and 'in time' in line['error']
+
+
+def test_no_retry_is_waited_for_that_cannot_end_before_the_deadline(make_client, proxy, db):
+    # A 429 asking for 2 s, within CLOUDANT_RETRY_MAX_WAIT, but a deadline of 1 s: not waited for,
+    # the client gets the 429 and its Retry-After at once.
+    client = make_client(upstream=proxy, CLOUDANT_REQUEST_DEADLINE='1', CLOUDANT_RETRY_MAX_WAIT='3')
+    proxy.answer_next(1, 429, retry_after=2)
+    started = time.monotonic()
+    result = client.simulate_get(f'/v1/{db}/docs/anything')
+    assert result.status_code == 429 and result.headers['retry-after'] == '2'
+    assert time.monotonic() - started < 2  # it did not wait for the Retry-After
+    assert proxy.count('GET', f'/{db}/anything') == 1  # and sent nothing more
+
+
+def test_a_write_is_bounded_by_the_deadline_too(make_client, proxy, db):
+    client = make_client(upstream=proxy, CLOUDANT_REQUEST_DEADLINE='1', CLOUDANT_READ_TIMEOUT='20')
+    proxy.add_latency(DEADLINE)
+    started = time.monotonic()
+    result = client.simulate_put(f'/v1/{db}/docs/late', json={'a': 1})
+    assert result.status_code == 504
+    assert 'may have been applied' in result.json['detail']
+    assert time.monotonic() - started < 1 + MARGIN
