@@ -24,7 +24,8 @@ ONE, EIGHT = 64 * MB, 256 * MB  # the most one request, and eight at once, may a
 def megabyte_db(make_db_for_module, couch_admin) -> str:
     name = make_db_for_module()
     for start in range(0, DOCS, 10):
-        docs = [{'_id': f'doc-{i:04d}', 'pad': secrets.token_urlsafe(750_000)} for i in range(start, start + 10)]
+        numbers = range(start, start + 10)
+        docs = [{'_id': f'doc-{i:04d}', 'pad': secrets.token_urlsafe(750_000)} for i in numbers]
         assert couch_admin.post(f'{name}/_bulk_docs', json={'docs': docs}, timeout=120).status_code == 201
     return name
 
@@ -84,7 +85,10 @@ def read_all(url: str) -> tuple[int, int, int]:
 def measured(pid: int, what: str, run: Callable[[], list[tuple[int, int, int]]]) -> tuple[int, list]:
     with PeakRSS(pid) as rss:
         results = run()
-    print(f'{what}: RSS {rss.start / MB:.0f} MB -> peak {rss.peak / MB:.0f} MB (+{rss.growth / MB:.1f} MB); {results[:2]}')
+    print(
+        f'{what}: RSS {rss.start / MB:.0f} MB -> peak {rss.peak / MB:.0f} MB '
+        f'(+{rss.growth / MB:.1f} MB); {results[:2]}'
+    )
     return rss.growth, results
 
 
@@ -107,10 +111,14 @@ def test_listings_and_exports_of_megabyte_documents_stay_within_bounds(front, ca
         assert growth <= ONE
 
         with ThreadPoolExecutor(8) as pool:
-            growth, results = measured(pid, '8 listings at once', lambda: list(pool.map(read_all, [listing] * 8)))
+            growth, results = measured(
+                pid, '8 listings at once', lambda: list(pool.map(read_all, [listing] * 8))
+            )
             assert {status for status, _, _ in results} == {200}
             assert growth <= EIGHT
 
-            growth, results = measured(pid, '8 exports at once', lambda: list(pool.map(read_all, [export] * 8)))
+            growth, results = measured(
+                pid, '8 exports at once', lambda: list(pool.map(read_all, [export] * 8))
+            )
             assert {(status, lines) for status, _, lines in results} == {(200, DOCS)}
             assert growth <= EIGHT
