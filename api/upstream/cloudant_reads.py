@@ -7,13 +7,12 @@ byte budget, and every read ends by the request's deadline (api/upstream/deadlin
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager as ContextManager
 from typing import Any
 
 import orjson
-import requests
 from ibmcloudant import CloudantV1
 
 from api.errors import Problem
@@ -22,6 +21,7 @@ from api.upstream.couch import Doc, Json, Page
 from api.upstream.failures import translated
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
 from api.upstream.logins import Call
+from api.upstream.rows import Items, bad_json, has_utf8, listed, streamed_items
 from api.upstream.spool import Batch
 
 # The highest id when ids compare by code point (CouchDB's raw collation of _all_docs) ...
@@ -30,7 +30,6 @@ HIGHEST = '\U0010ffff'
 # sort above U+10FFFF. Without an end key pouchdb stops after U+00FF.
 HIGHEST_UTF16 = '\uffff' * 4
 
-Items = Iterator[bytes]
 _probing = threading.Lock()
 
 
@@ -68,7 +67,7 @@ class CloudantReads:
             scanner,
         ):
             for raw in items:
-                row = _row(raw, include_docs)
+                row = listed(raw, include_docs)
                 if row is None or next_key is not None:
                     continue
                 if len(rows) == limit:
@@ -134,7 +133,7 @@ class CloudantReads:
 
     def get(self, db: str, doc_id: str) -> Doc:
         deadline.start(self._deadline_seconds)
-        if not _in_url(doc_id):
+        if not has_utf8(doc_id):
             return self._get_by_key(db, doc_id)
         with translated():
             response = self._call(lambda: self._client.get_document_as_stream(db, doc_id)).get_result()
@@ -146,7 +145,7 @@ class CloudantReads:
             found = members(raw)
             return Doc(text(found['_id']), text(found['_rev']), raw)
         except (BadJson, KeyError):
-            raise _bad_json('document') from None
+            raise bad_json('document') from None
 
     def _get_by_key(self, db: str, doc_id: str) -> Doc:
         # An id no URL can carry (a lone surrogate): asked for by key, in a JSON body.
@@ -170,18 +169,8 @@ class CloudantReads:
             bookmark = scanner.rest().get('bookmark')
         return {'docs': docs, 'bookmark': bookmark}
 
-    @contextlib.contextmanager
-    def _items(self, request: Callable, member: str = 'rows') -> Iterator[tuple[Items, ArrayItems]]:
-        """The items of the answer's array `member`, read as they arrive; unread rest: connection closed."""
-        scanner = ArrayItems(member)
-        with translated():
-            response: requests.Response = self._call(request).get_result()
-            try:
-                yield (item for chunk in deadline.chunks(response) for item in scanner.feed(chunk)), scanner
-            except (BadJson, KeyError):
-                raise _bad_json('listing') from None
-            finally:
-                response.close()
+    def _items(self, request: Callable, member: str = 'rows') -> ContextManager[tuple[Items, ArrayItems]]:
+        return streamed_items(self._call, request, member)
 
     def _highest_id(self) -> str:
         # Which order the server compares ids in: asked once per worker (GET /), then known.
@@ -192,29 +181,3 @@ class CloudantReads:
                 pouchdb = isinstance(info, dict) and 'express-pouchdb' in info
                 self._highest = HIGHEST_UTF16 if pouchdb else HIGHEST
         return self._highest
-
-
-def _row(raw: bytes, include_docs: bool) -> Json | None:
-    row = members(raw)
-    if 'error' in row or 'value' not in row:
-        return None
-    raw_id = row['id']
-    doc_id = text(raw_id)
-    found: Json = {'id': doc_id if _in_url(doc_id) else orjson.Fragment(raw_id)}
-    found['rev'] = text(members(row['value'])['rev'])
-    if include_docs:
-        found['doc'] = orjson.Fragment(row.get('doc', b'null'))
-    return found
-
-
-def _in_url(doc_id: str) -> bool:
-    """Whether the id has a UTF-8 form (and so a URL and an orjson string); a lone surrogate has not."""
-    try:
-        doc_id.encode('utf-8')
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _bad_json(what: str) -> Problem:
-    return Problem(502, 'bad-gateway', f'The database sent a {what} that is not valid JSON.')

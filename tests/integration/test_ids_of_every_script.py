@@ -3,6 +3,8 @@ id: the local server stops after U+00FF without an explicit end key (docs/DESIGN
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
 
 # First characters from many scripts and planes: Latin, Greek, Cyrillic, Hebrew, Arabic, Devanagari,
@@ -44,3 +46,18 @@ def test_an_export_has_a_line_for_every_document(client, scripts_db):
     result = client.simulate_get(f'/v1/{scripts_db}/export')
     assert result.status_code == 200
     assert result.content.count(b'\n') == COUNT
+
+
+def test_next_links_carry_ids_of_1024_four_byte_characters(client, db, couch_admin):
+    ids = [ch * 1024 for ch in ('\U0001f600', '\U0001f601', '\U00020000')]
+    assert couch_admin.post(f'{db}/_bulk_docs', json={'docs': [{'_id': i} for i in ids]}).status_code == 201
+    seen, url, links = [], f'/v1/{db}/docs?limit=1', []
+    while url:
+        page = client.simulate_get(url)
+        assert page.status_code == 200
+        seen += [row['id'] for row in page.json['rows']]
+        url = page.json.get('next')
+        links += [url] if url else []
+    assert seen == ids
+    assert [unquote(link.split('start_key=')[1].split('&')[0]) for link in links] == ids[1:]
+    assert all(len(link) > 12 * 1024 for link in links)  # 4 bytes, each written %XX
