@@ -24,13 +24,13 @@ def _decoded(raw: bytes) -> str:
 
 
 def path_id(req: falcon.Request, doc_id: str) -> str:
-    """The last segment of the path as sent, when Falcon could not decode it as UTF-8."""
+    """The id of /v1/{db}/docs/{id} as sent (it may hold '/'), when Falcon could not decode it."""
     if _LOST not in doc_id:
         return doc_id
     path = req.env.get('PATH_INFO', '')
     try:
         # PEP 3333: PATH_INFO holds the percent-decoded bytes as latin-1 text.
-        return _decoded(path.encode('latin-1').rsplit(b'/', 1)[-1])
+        return _decoded(path.encode('latin-1').split(b'/', 4)[-1])
     except UnicodeError:
         return doc_id  # not WTF-8 either: the id as Falcon read it (with U+FFFD)
 

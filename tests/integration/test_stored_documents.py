@@ -16,6 +16,7 @@ STORED = {
     'large-array': b'{"_id":"large-array","a":[' + b','.join(b'%d' % i for i in range(50_000)) + b']}',
 }
 SURROGATE_ID = b'{"_id":"id-\\ud800-lone","v":1}'
+SURROGATE_SLASH_ID = b'{"_id":"a/\\udc00/b","v":2}'
 
 
 def store(couch_admin, db: str, raw: bytes) -> None:
@@ -35,6 +36,7 @@ def hostile_db(db, couch_admin) -> str:
     for raw in STORED.values():
         store(couch_admin, db, raw)
     store(couch_admin, db, SURROGATE_ID)
+    store(couch_admin, db, SURROGATE_SLASH_ID)
     return db
 
 
@@ -54,7 +56,7 @@ def test_a_listing_with_documents_holds_every_one_byte_for_byte(client, hostile_
     for doc_id in STORED:
         assert as_stored(couch_admin, hostile_db, doc_id) in result.content, doc_id
     assert b'"id-\\ud800-lone"' in result.content  # the id with a lone surrogate, as stored
-    assert result.content.count(b'"rev":"') == 3 + len(STORED) + 1
+    assert result.content.count(b'"rev":"') == 3 + len(STORED) + 2
 
 
 def test_find_passes_every_stored_document_through(client, hostile_db, couch_admin):
@@ -97,6 +99,10 @@ def test_get_of_an_id_with_a_lone_surrogate_by_its_wtf8_path(client, hostile_db)
     result = client.simulate_get(path, extras={'PATH_INFO': path})
     assert result.status_code == 200
     assert b'"_id":"id-\\ud800-lone"' in result.content
+    path = f'/v1/{hostile_db}/docs/a/\xed\xb0\x80/b'  # a/%ED%B0%80/b: '/' in the id too
+    result = client.simulate_get(path, extras={'PATH_INFO': path})
+    assert result.status_code == 200
+    assert b'"_id":"a/\\udc00/b"' in result.content
     assert result.headers['etag'].startswith('"1-')
 
 
