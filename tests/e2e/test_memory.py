@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -83,11 +84,12 @@ def read_all(url: str) -> tuple[int, int, int]:
 
 
 def measured(pid: int, what: str, run: Callable[[], list[tuple[int, int, int]]]) -> tuple[int, list]:
+    started = time.monotonic()
     with PeakRSS(pid) as rss:
         results = run()
     print(
         f'{what}: RSS {rss.start / MB:.0f} MB -> peak {rss.peak / MB:.0f} MB '
-        f'(+{rss.growth / MB:.1f} MB); {results[:2]}'
+        f'(+{rss.growth / MB:.1f} MB) in {time.monotonic() - started:.1f} s; {results[:2]}'
     )
     return rss.growth, results
 
