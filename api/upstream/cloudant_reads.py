@@ -21,7 +21,7 @@ from api.upstream.couch import Doc, Json, Page
 from api.upstream.failures import translated
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
 from api.upstream.logins import Call
-from api.upstream.rows import Items, bad_json, has_utf8, listed, streamed_items
+from api.upstream.rows import Items, bad_json, fields, has_utf8, listed, streamed_items
 from api.upstream.spool import Batch
 
 # The highest id when ids compare by code point (CouchDB's raw collation of _all_docs) ...
@@ -102,9 +102,9 @@ class CloudantReads:
                 request = self._all_docs_request(db, limit + 1, start_key, end_key)
                 with self._items(request) as (items, scanner):
                     for raw in items:
-                        row = members(raw)
+                        row = fields(raw)
                         doc = row.get('doc', b'null')
-                        if 'error' in row or doc == b'null' or next_key is not None:
+                        if doc == b'null' or next_key is not None:
                             continue
                         if batch.documents == limit:
                             next_key = text(row['id'])  # the extra row: read on, only `]}` follows

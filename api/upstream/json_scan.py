@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 _STRUCTURE = re.compile(rb'["\[\]{}]')
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_SKIP = re.compile(rb'(?:[^"\[\]{}]+|"[^"\\]*(?:\\.[^"\\]*)*")*', re.DOTALL)
 _STRING_BODY = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)  # stops at its quote, or the end
 _SEPARATORS = re.compile(rb'[\s,]*')
 _SPACE = re.compile(rb'\s*')
@@ -27,6 +28,8 @@ class BadJson(Exception):
 
 def text(raw: bytes) -> str:
     """A JSON string as Python text; a lone surrogate survives (stdlib json keeps it)."""
+    if b'\\' not in raw and raw[:1] == b'"' and raw[-1:] == b'"' and len(raw) > 1:
+        return raw[1:-1].decode('utf-8', 'replace')  # nothing escaped: the common case, no parser
     try:
         value = json.loads(raw.decode('utf-8', 'replace'))
     except ValueError:
@@ -65,12 +68,13 @@ class ArrayItems:
                     self._pos = end  # the string goes on in the next chunk
                     break
                 self._pos, self._in_string = end + 1, False
-            m = _STRUCTURE.search(buf, self._pos)
-            if m is None:
-                self._pos = len(buf)
+            # Past everything but brackets in one match (complete strings included): one step of
+            # this loop per bracket, not per token.
+            at = _SKIP.match(buf, self._pos).end()  # type: ignore[union-attr]
+            if at == len(buf):
+                self._pos = at
                 break
-            at = m.start()
-            if buf[at] == _QUOTE:
+            if buf[at] == _QUOTE:  # a string that goes on in the next chunk
                 self._pos, self._in_string = at + 1, True
                 continue
             self._pos = at + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 
 import orjson
@@ -16,6 +17,13 @@ from api.upstream.json_scan import ArrayItems, BadJson, members, text
 from api.upstream.logins import Call
 
 Items = Iterator[bytes]
+# The layout CouchDB and pouchdb write rows in, read with one match: a scan per row showed in the
+# benchmark (3x the time of a listing of 1000 small documents).
+_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+_ROW = re.compile(
+    rb'\{"id":(' + _STRING + rb'),"key":' + _STRING + rb',"value":\{"rev":("[^"\\]*")\}(,"doc":)?',
+    re.DOTALL,
+)
 
 
 @contextlib.contextmanager
@@ -32,15 +40,31 @@ def streamed_items(call: Call, request: Callable, member: str = 'rows') -> Itera
             response.close()
 
 
+def fields(raw: bytes) -> dict[str, bytes]:
+    """A row's id and rev (raw JSON strings) and its doc if any; {} for a key that is not there."""
+    match = _ROW.match(raw)
+    if match is not None and raw.endswith(b'}'):
+        found = {'id': match.group(1), 'rev': match.group(2)}
+        if match.group(3):
+            found['doc'] = raw[match.end() : -1]  # the doc is a row's last member
+        if match.group(3) or match.end() == len(raw) - 1:
+            return found
+    row = members(raw)  # any other layout: scanned
+    if 'error' in row or 'value' not in row:
+        return {}
+    found = {'id': row['id'], 'rev': members(row['value'])['rev']}
+    if 'doc' in row:
+        found['doc'] = row['doc']
+    return found
+
+
 def listed(raw: bytes, include_docs: bool) -> Json | None:
     """A row of `_all_docs` as the API lists it (None for a key that is not there)."""
-    row = members(raw)
-    if 'error' in row or 'value' not in row:
+    row = fields(raw)
+    if not row:
         return None
-    raw_id = row['id']
-    doc_id = text(raw_id)
-    found: Json = {'id': doc_id if has_utf8(doc_id) else orjson.Fragment(raw_id)}
-    found['rev'] = text(members(row['value'])['rev'])
+    doc_id = text(row['id'])
+    found: Json = {'id': doc_id if has_utf8(doc_id) else orjson.Fragment(row['id']), 'rev': text(row['rev'])}
     if include_docs:
         found['doc'] = orjson.Fragment(row.get('doc', b'null'))
     return found

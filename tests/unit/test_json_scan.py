@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
+from api.upstream.rows import fields
 
 ROWS = [
     b'{"id":"a","value":{"rev":"1-x"},"doc":{"_id":"a","s":"\\ud800 ]}\\" [{"}}',
@@ -45,3 +46,19 @@ def test_a_body_cut_short_or_unbalanced_is_refused():
         list(ArrayItems('rows').feed(b'{"rows":[]}]}'))
     with pytest.raises(BadJson):
         members(b'{"a":')
+
+
+@pytest.mark.parametrize(
+    'raw',
+    [
+        b'{"id":"a\\"b","key":"a\\"b","value":{"rev":"1-x"},"doc":{"_id":"a\\"b","v":[1,{}]}}',  # CouchDB's
+        b'{ "key":"a\\"b", "id":"a\\"b", "doc":{"_id":"a\\"b","v":[1,{}]}, "value":{"rev":"1-x"} }',  # other
+    ],
+)
+def test_a_row_reads_the_same_in_the_usual_layout_and_any_other(raw):
+    assert fields(raw) == {'id': b'"a\\"b"', 'rev': b'"1-x"', 'doc': b'{"_id":"a\\"b","v":[1,{}]}'}
+
+
+def test_rows_without_a_document_or_for_a_missing_key():
+    assert fields(b'{"id":"a","key":"a","value":{"rev":"1-x"}}') == {'id': b'"a"', 'rev': b'"1-x"'}
+    assert fields(b'{"key":"q","error":"not_found"}') == {}
