@@ -40,6 +40,7 @@ class Production(Module):
             ca_bundle=settings.ca_bundle,
             retries=upstream_retry(settings.max_retries, settings.retry_max_wait),
             listener=metrics,
+            deadline_seconds=settings.request_deadline,
         )
 
     @singleton
@@ -71,8 +72,8 @@ class Production(Module):
 
     @singleton
     @provider
-    def couch(self, client: CloudantV1, authenticator: Authenticator) -> Couch:
-        return CloudantCouch(client, relogin_for(authenticator))
+    def couch(self, settings: Settings, client: CloudantV1, authenticator: Authenticator) -> Couch:
+        return CloudantCouch(client, relogin_for(authenticator), settings.request_deadline)
 
 
 def _checked(credential: str | None) -> str:

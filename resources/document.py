@@ -8,6 +8,7 @@ import falcon
 from injector import inject
 
 from api.edge.request_input import REV_PATTERN, document_id, if_match_rev, json_object
+from api.edge.wtf8 import path_id
 from api.errors import Problem
 from api.upstream.couch import Couch
 
@@ -22,12 +23,14 @@ class Document:
         self._couch = couch
 
     def on_get(self, req, resp, db, doc_id):
-        doc = self._couch.get(db, document_id(doc_id))
+        doc = self._couch.get(db, document_id(path_id(req, doc_id)))
         resp.etag = doc.rev
         if req.if_none_match and any(tag == '*' or str(tag) == doc.rev for tag in req.if_none_match):
             resp.status = falcon.HTTP_304
             return
-        resp.media = doc.body
+        # The stored JSON as the database sent it: no parser's limits apply to what others stored.
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = doc.raw
 
     def on_put(self, req, resp, db, doc_id):
         document_id(doc_id)
@@ -49,7 +52,7 @@ class Document:
         resp.media = {'id': doc_id, 'rev': new_rev}
 
     def on_delete(self, req, resp, db, doc_id):
-        document_id(doc_id)
+        doc_id = document_id(path_id(req, doc_id))  # also an id with a lone surrogate, stored by others
         rev = if_match_rev(req)
         if rev is None:
             raise Problem(428, 'precondition-required', 'Send If-Match with the current rev to delete.')

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import falcon
 from injector import inject
 
+from api.config import Settings
 from api.edge.request_input import bool_param, document_id, int_param, json_object, single_param
+from api.edge.wtf8 import encoded, query_value
 from api.errors import Problem
 from api.upstream.couch import Couch
 
@@ -18,12 +20,14 @@ class Documents:
     cache_control = 'no-cache'  # anonymous listings may be stored, but only used after revalidation
 
     @inject
-    def __init__(self, couch: Couch) -> None:
+    def __init__(self, couch: Couch, settings: Settings) -> None:
         self._couch = couch
+        self._max_page_bytes = settings.max_page_bytes
 
     def on_get(self, req, resp, db):
         limit = int_param(req, 'limit', default=25, minimum=1, maximum=1000)
-        start_key, end_key = single_param(req, 'start_key'), single_param(req, 'end_key')
+        start_key = query_value(req, 'start_key', single_param(req, 'start_key'))
+        end_key = query_value(req, 'end_key', single_param(req, 'end_key'))
         include_docs, descending = bool_param(req, 'include_docs'), bool_param(req, 'descending')
         page = self._couch.list(
             db,
@@ -32,6 +36,7 @@ class Documents:
             end_key=end_key,
             include_docs=include_docs,
             descending=descending,
+            max_bytes=self._max_page_bytes,
         )
         query = {
             'start_key': start_key,
@@ -41,12 +46,9 @@ class Documents:
         }
         resp.media = {'rows': page.rows, 'total_rows': page.total_rows}
         if page.next_key is not None:
-            params = {
-                k: _param(v)
-                for k, v in dict(query, limit=limit, start_key=page.next_key).items()
-                if v not in (None, False)
-            }
-            resp.media['next'] = f'/v1/{quote(db, safe="")}/docs?{urlencode(params)}'
+            params = dict(query, limit=limit, start_key=page.next_key)
+            link = '&'.join(f'{k}={_param(v)}' for k, v in params.items() if v not in (None, False))
+            resp.media['next'] = f'/v1/{quote(db, safe="")}/docs?{link}'
             resp.append_link(resp.media['next'], 'next')
 
     def on_post(self, req, resp, db):
@@ -63,4 +65,5 @@ class Documents:
 
 
 def _param(value):
-    return 'true' if value is True else value
+    # Ids are percent-encoded as UTF-8, and lone surrogates as WTF-8 (api/edge/wtf8.py).
+    return 'true' if value is True else encoded(str(value))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 
-import orjson
 from injector import inject
 
 from api.config import Settings
 from api.edge.request_input import single_param
+from api.edge.wtf8 import query_value
 from api.upstream.connections import UpstreamRecord, start_recording, stop_recording
-from api.upstream.couch import Couch, Rows
+from api.upstream.couch import Couch
+from api.upstream.spool import Batch
 
 NDJSON = 'application/x-ndjson'
 log = logging.getLogger('couchgate.request')
@@ -25,13 +26,15 @@ class Export:
     def __init__(self, couch: Couch, settings: Settings) -> None:
         self._couch = couch
         self._batch_size = settings.export_batch_size
+        self._max_bytes = settings.max_page_bytes
 
     def on_get(self, req, resp, db):
         batches = self._couch.documents(
             db,
             batch_size=self._batch_size,
-            start_key=single_param(req, 'start_key'),
-            end_key=single_param(req, 'end_key'),
+            max_bytes=self._max_bytes,
+            start_key=query_value(req, 'start_key', single_param(req, 'start_key')),
+            end_key=query_value(req, 'end_key', single_param(req, 'end_key')),
         )
         # The first batch is fetched now: a missing database is a 404 problem, not a 200 that stops.
         first = next(batches)
@@ -47,7 +50,7 @@ class Export:
 
 
 class ExportStream:
-    """The response body: one batch per step; closing it closes the upstream paging too.
+    """The response body: each batch, spooled, in chunks; closing it closes the upstream paging too.
 
     The request's log line is written before the body streams, so it counts the first batch
     only. The batches fetched while streaming are credited to the same request record, and
@@ -56,15 +59,16 @@ class ExportStream:
 
     def __init__(
         self,
-        first: Rows,
-        batches: Generator[Rows, None, None],
+        first: Batch,
+        batches: Generator[Batch, None, None],
         record: UpstreamRecord,
         *,
         request_id: str,
         path: str,
         started: float,
     ) -> None:
-        self._pending: Rows | None = first
+        self._pending: Batch | None = first
+        self._chunks: Iterator[bytes] = iter(())
         self._batches = batches
         self._record = record
         self._fields = {'request_id': request_id, 'path': path}
@@ -79,15 +83,16 @@ class ExportStream:
 
     def __next__(self) -> bytes:
         while True:  # an empty chunk could read as the end of the body: skip empty batches
-            docs = self._pending if self._pending is not None else self._next_batch()
-            self._pending = None
-            if docs:
-                chunk = b''.join(orjson.dumps(doc) + b'\n' for doc in docs)
-                self._documents += len(docs)
+            chunk = next(self._chunks, b'')
+            if chunk:
                 self._bytes += len(chunk)
                 return chunk
+            batch = self._pending if self._pending is not None else self._next_batch()
+            self._pending = None
+            self._documents += batch.documents
+            self._chunks = batch.chunks()
 
-    def _next_batch(self) -> Rows:
+    def _next_batch(self) -> Batch:
         _, token = start_recording(self._record)
         try:
             return next(self._batches)
@@ -105,6 +110,11 @@ class ExportStream:
         if self._closed:
             return
         self._closed = True
+        if self._pending is not None:
+            self._pending.close()
+        close_chunks = getattr(self._chunks, 'close', None)
+        if close_chunks is not None:
+            close_chunks()  # the spool of the batch being sent
         self._batches.close()
         level = logging.WARNING if 'error' in self._fields else logging.INFO
         log.log(

@@ -61,6 +61,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     cors_allow_origins: tuple[str, ...] = ()
     export_batch_size: int = 1000
+    max_page_bytes: int = 8 * 1024 * 1024
+    request_deadline: float = 20.0
     metrics_dir: str | None = None
 
     @classmethod
@@ -112,4 +114,7 @@ class Settings:
                 env, 'EXPORT_BATCH_SIZE', cls.export_batch_size, minimum=1, maximum=10_000
             ),
             metrics_dir=directory(env.get('PROMETHEUS_MULTIPROC_DIR')),
+            # A page or export batch ends at this many bytes of JSON (memory by bytes, not documents).
+            max_page_bytes=integer(env, 'API_MAX_PAGE_BYTES', cls.max_page_bytes, minimum=1024),
+            request_deadline=seconds(env, 'CLOUDANT_REQUEST_DEADLINE', cls.request_deadline),
         )

@@ -106,6 +106,14 @@ VARIABLES: tuple[Variable, ...] = (
         unit='s',
     ),
     Variable(
+        'CLOUDANT_REQUEST_DEADLINE',
+        'upstream',
+        'seconds one API request may spend upstream in all (connecting, retries, waiting, reading the '
+        "body; each batch of an export), below gunicorn's 25 s timeout; past it the client gets 504",
+        'request_deadline',
+        unit='s',
+    ),
+    Variable(
         'CLOUDANT_MAX_RETRIES',
         'upstream',
         'repeats of one upstream request, 0 to 10, for what is safe to repeat '
@@ -174,6 +182,14 @@ VARIABLES: tuple[Variable, ...] = (
         'larger request bodies get 413 without being read (at least 1024)',
         'max_body_bytes',
         shown='{} (1 MiB)',
+    ),
+    Variable(
+        'API_MAX_PAGE_BYTES',
+        'api',
+        'a listing page (and an export batch) ends early, with `next`, once its JSON reaches this '
+        'many bytes; a page always holds one row (at least 1024)',
+        'max_page_bytes',
+        shown='{} (8 MiB)',
     ),
     Variable(
         'CORS_ALLOW_ORIGINS',

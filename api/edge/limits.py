@@ -12,15 +12,18 @@ from api.errors import Problem
 
 
 class RequestTarget:
-    """Path and query must be UTF-8: otherwise Falcon would quietly turn bytes into U+FFFD."""
+    """Path and query must be UTF-8: otherwise Falcon would quietly turn bytes into U+FFFD.
+
+    WTF-8 too: a lone surrogate, as stored ids may hold, is read back by api/edge/wtf8.py.
+    """
 
     def process_request(self, req, resp):
         try:
-            req.env.get('PATH_INFO', '').encode('latin-1').decode('utf-8')
+            req.env.get('PATH_INFO', '').encode('latin-1').decode('utf-8', 'surrogatepass')
         except UnicodeError:
             raise Problem(400, 'invalid-encoding', 'The path is not valid UTF-8.') from None
         try:
-            unquote_to_bytes(req.query_string.replace('+', ' ')).decode('utf-8')
+            unquote_to_bytes(req.query_string.replace('+', ' ')).decode('utf-8', 'surrogatepass')
         except UnicodeError:
             raise Problem(400, 'invalid-encoding', 'The query string is not valid UTF-8.') from None
 

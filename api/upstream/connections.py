@@ -12,6 +12,7 @@ import contextvars
 import dataclasses
 import logging
 import queue
+import time
 from typing import Any
 
 from urllib3 import connection, connectionpool
@@ -30,7 +31,9 @@ class UpstreamRecord:
     new: int = 0
     reused: int = 0
     discarded: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # time upstream, body downloads included (api/upstream/deadline.py)
+    started: float = dataclasses.field(default_factory=time.monotonic)
+    deadline: float | None = None  # time.monotonic() by which upstream work must end; None: no limit
 
     @property
     def upstream_ms(self) -> float:

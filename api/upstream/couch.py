@@ -11,6 +11,7 @@ from collections.abc import Generator
 from typing import Any, Protocol, TypeAlias
 
 from api.errors import Problem
+from api.upstream.spool import Batch
 
 Json: TypeAlias = dict[str, Any]  # a JSON object: a document, a row, a query
 Rows: TypeAlias = list[Json]
@@ -18,16 +19,19 @@ Rows: TypeAlias = list[Json]
 
 @dataclasses.dataclass(frozen=True)
 class Doc:
-    """A document and its current revision."""
+    """A document and its current revision; `raw` is its JSON exactly as the database sent it."""
 
     id: str
     rev: str
-    body: Json
+    raw: bytes
 
 
 @dataclasses.dataclass(frozen=True)
 class Page:
-    """One page of `_all_docs`: rows in order, and whether more follow."""
+    """One page of `_all_docs`: rows in order, and whether more follow.
+
+    A row's `doc` (and `id`) may be an orjson.Fragment: the stored JSON, passed through unparsed.
+    """
 
     rows: Rows
     total_rows: int
@@ -49,13 +53,23 @@ class Couch(Protocol):
         end_key: str | None = None,
         include_docs: bool = False,
         descending: bool = False,
+        max_bytes: int | None = None,
     ) -> Page:
-        """One page of documents by id."""
+        """One page of documents by id; it ends early (at least one row) once it holds max_bytes."""
 
     def documents(
-        self, db: str, *, batch_size: int, start_key: str | None = None, end_key: str | None = None
-    ) -> Generator[Rows, None, None]:
-        """Every document from start_key to end_key in id order, one batch per upstream request."""
+        self,
+        db: str,
+        *,
+        batch_size: int,
+        max_bytes: int | None = None,
+        start_key: str | None = None,
+        end_key: str | None = None,
+    ) -> Generator[Batch, None, None]:
+        """Every document from start_key to end_key in id order, one batch per upstream request.
+
+        A batch holds at most batch_size documents and, past its first, about max_bytes of them.
+        """
 
     def get(self, db: str, doc_id: str) -> Doc:
         """The current revision of a document; 404 problem if there is none."""
@@ -70,7 +84,7 @@ class Couch(Protocol):
         """Delete the document at its current rev."""
 
     def find(self, db: str, query: Json) -> Json:
-        """A Mango query: {'docs': [...], 'bookmark': ...}."""
+        """A Mango query: {'docs': [...], 'bookmark': ...}; docs may be orjson.Fragments."""
 
 
 def stale_rev(rev: str | None) -> Problem:

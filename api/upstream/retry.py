@@ -12,6 +12,8 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, R
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
+from api.upstream.deadline import DeadlinePassed, remaining
+
 READS = frozenset({'GET', 'HEAD'})
 # A CouchDB PUT or DELETE that names the revision it replaces cannot apply twice: a repeat conflicts.
 GUARDED_WRITES = frozenset({'PUT', 'DELETE'})
@@ -25,7 +27,9 @@ class UpstreamRetry(Retry):
     - a connection dropped or reset after sending (the server may have acted): reads only;
     - read timeouts: never (the client gets a 504 now rather than twice the wait);
     - 429 and 503: reads and revision-guarded writes (PUT/DELETE with `rev=`), never a POST nor a
-      PUT that creates; a Retry-After above `max_wait` is not waited for: the answer goes back.
+      PUT that creates; a Retry-After above `max_wait`, or past the request's deadline, is not
+      waited for: the answer goes back;
+    - no other wait that would end past the request's deadline (api/upstream/deadline.py).
     The adapter sees only the request line, so the rule reads the method and the `rev` query.
     """
 
@@ -56,7 +60,9 @@ class UpstreamRetry(Retry):
             raise error.with_traceback(_stacktrace)
         if response is not None:
             wait = self.get_retry_after(response)
-            if not may_repeat(method, url) or (wait is not None and wait > self.max_wait):
+            left = remaining()
+            too_long = wait is not None and (wait > self.max_wait or (left is not None and wait >= left))
+            if not may_repeat(method, url) or too_long:
                 # With raise_on_status off, urllib3 hands this response back to the caller.
                 raise MaxRetryError(_pool, url, ResponseError(f'{response.status} not repeated'))  # type: ignore[arg-type]
         return super().increment(method, url, response, error, _pool, _stacktrace)
@@ -66,6 +72,17 @@ class UpstreamRetry(Retry):
             return super().get_retry_after(response)
         except InvalidHeader:
             return None  # unreadable: treated as absent, the backoff applies
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        # No retry that cannot finish before the request's deadline: fail now, not after the wait.
+        left = remaining()
+        if left is not None:
+            wait = (
+                self.get_retry_after(response) if response is not None else None
+            ) or self.get_backoff_time()
+            if wait >= left:
+                raise DeadlinePassed('no time left before the deadline for a retry')
+        super().sleep(response)
 
     def get_backoff_time(self) -> float:
         # Unlike urllib3's, the first retry waits too, and always with jitter ("equal jitter": half

@@ -24,6 +24,7 @@ from api.upstream.connections import (
     PoolListener,
     current_record,
 )
+from api.upstream.deadline import DeadlinePassed, remaining
 from api.upstream.retry import upstream_retry
 
 # Every adapter built in this process, for gunicorn's fork and exit hooks; weak, so it owns nothing.
@@ -131,11 +132,27 @@ class InstrumentedSession(requests.Session):
     """A requests session that times each upstream call, body included."""
 
     listener: PoolListener = NO_LISTENER
+    deadline_seconds: float | None = None  # per API request, from its start: every call within it
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         started = time.perf_counter()
+        record = current_record()
+        if record is not None and record.deadline is None and self.deadline_seconds:
+            record.deadline = record.started + self.deadline_seconds  # writes and logins too
+        left = remaining(record)
         try:
+            if left is not None:
+                if left <= 0:
+                    raise DeadlinePassed('the request deadline passed before the call')
+                kwargs['timeout'] = _within(kwargs.get('timeout'), left)
             return super().send(request, **kwargs)
+        except requests.exceptions.RequestException as e:
+            # A retry refused for lack of time arrives wrapped; any failure past the deadline is its.
+            if isinstance(e.args[0] if e.args else None, DeadlinePassed) or (
+                left is not None and (remaining() or 0) <= 0
+            ):
+                raise DeadlinePassed(str(e)) from None
+            raise
         finally:
             seconds = time.perf_counter() - started
             record = current_record()
@@ -144,12 +161,19 @@ class InstrumentedSession(requests.Session):
             self.listener.upstream_call(seconds)
 
 
+def _within(timeout: Any, left: float) -> tuple[float, float]:
+    """(connect, read) timeouts that end by the deadline."""
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    return (min(connect or left, left), min(read or left, left))
+
+
 def build_session(
     *,
     pool_maxsize: int,
     ca_bundle: str | None = None,
     retries: Retry | None = None,
     listener: PoolListener = NO_LISTENER,
+    deadline_seconds: float | None = None,
 ) -> InstrumentedSession:
     """One session per worker process: every upstream request of the worker goes through it."""
     session = InstrumentedSession()
@@ -159,6 +183,7 @@ def build_session(
     # are never stored in it (the cookie authenticator carries its own, per request).
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=()))
     session.listener = listener
+    session.deadline_seconds = deadline_seconds
     adapter = PooledAdapter(
         pool_maxsize=pool_maxsize,
         ca_bundle=ca_bundle,

@@ -1,4 +1,5 @@
-"""A plain TCP proxy that delays what clients send until released: a slow upstream on demand."""
+"""A plain TCP proxy that delays what clients send until released, or trickles what the upstream
+answers at a set rate: a slow upstream on demand."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ class DelayProxy:
         # Set while bytes may pass; it binds to the proxy's loop when that loop first waits on it.
         self._open = asyncio.Event()
         self._open.set()
+        self.rate: float | None = None  # bytes per second from the upstream; None: as fast as it comes
+        self.trickled = 0  # bytes passed on at that rate since throttle()
+
+    @property
+    def url(self) -> str:
+        return f'http://{self.host}:{self.port}'
+
+    def throttle(self, bytes_per_second: float | None) -> None:
+        """Pass the upstream's answers on at this rate (None: unthrottled)."""
+        self.rate = bytes_per_second
+        self.trickled = 0
 
     def __enter__(self) -> DelayProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, name='delay-proxy', daemon=True)
@@ -28,6 +40,7 @@ class DelayProxy:
     def __exit__(self, *exc_info) -> None:
         self.release()
         self._server.close()
+        self._call(self._cancel_pipes())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
@@ -39,6 +52,13 @@ class DelayProxy:
 
     def _call(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    async def _cancel_pipes(self) -> None:
+        # Pipes still trickling or held would be destroyed pending when the loop stops.
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _listen(self):
         return await asyncio.start_server(self._serve, self.host, 0)
@@ -58,9 +78,20 @@ class DelayProxy:
             while data := await reader.read(64 * 1024):
                 if held:
                     await self._open.wait()
+                if not held and self.rate:
+                    await self._trickle(data, writer)
+                    continue
                 writer.write(data)
                 await writer.drain()
         except OSError:
             pass
         finally:
             writer.close()  # a close on one side ends the other: keep-alive closes pass through
+
+    async def _trickle(self, data: bytes, writer) -> None:
+        step = 1024
+        for at in range(0, len(data), step):
+            writer.write(data[at : at + step])
+            self.trickled += len(data[at : at + step])
+            await writer.drain()
+            await asyncio.sleep(step / (self.rate or 1))  # the pace of a slow link, not a wait for an event

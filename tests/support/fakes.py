@@ -4,6 +4,7 @@ and the real app built around one."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Generator
 
 import falcon
@@ -13,6 +14,7 @@ from api.app import create_app
 from api.config import Settings
 from api.errors import Problem
 from api.upstream.couch import Couch, Doc, Json, Page, Rows, stale_rev
+from api.upstream.spool import Batch
 from container import build_injector
 
 
@@ -47,6 +49,7 @@ class FakeCouch:
         end_key: str | None = None,
         include_docs: bool = False,
         descending: bool = False,
+        max_bytes: int | None = None,
     ) -> Page:
         docs = self._db(db, 'list')
         ids = sorted(docs, reverse=descending)
@@ -54,15 +57,24 @@ class FakeCouch:
             ids = [i for i in ids if (i <= start_key if descending else i >= start_key)]
         if end_key is not None:
             ids = [i for i in ids if (i >= end_key if descending else i <= end_key)]
-        rows = [
-            dict({'id': i, 'rev': docs[i]['_rev']}, **({'doc': docs[i]} if include_docs else {}))
-            for i in ids[:limit]
-        ]
+        rows: Rows = []
+        size = 0
+        for i in ids[:limit]:
+            size += len(_stored(docs[i]))
+            if rows and max_bytes is not None and size > max_bytes:  # like the real port: a byte budget
+                return Page(rows, len(docs), i)
+            rows.append(dict({'id': i, 'rev': docs[i]['_rev']}, **({'doc': docs[i]} if include_docs else {})))
         return Page(rows, len(docs), ids[limit] if len(ids) > limit else None)
 
     def documents(
-        self, db: str, *, batch_size: int, start_key: str | None = None, end_key: str | None = None
-    ) -> Generator[Rows, None, None]:
+        self,
+        db: str,
+        *,
+        batch_size: int,
+        max_bytes: int | None = None,
+        start_key: str | None = None,
+        end_key: str | None = None,
+    ) -> Generator[Batch, None, None]:
         """Like the real port: a generator of batches; `closed` tells whether it was closed."""
         self.closed = False
         ids = [
@@ -74,7 +86,7 @@ class FakeCouch:
             for at in range(0, max(len(ids), 1), batch_size):
                 if at:
                     self._db(db, 'documents')  # one upstream call per batch, the failure switch included
-                yield [dict(self.dbs[db][i]) for i in ids[at : at + batch_size]]
+                yield Batch.of(_stored(self.dbs[db][i]) for i in ids[at : at + batch_size])
         finally:
             self.closed = True
 
@@ -82,7 +94,7 @@ class FakeCouch:
         docs = self._db(db, 'get')
         if doc_id not in docs:
             raise Problem(404, 'not-found', 'not_found: missing')
-        return Doc(doc_id, docs[doc_id]['_rev'], dict(docs[doc_id]))
+        return Doc(doc_id, docs[doc_id]['_rev'], _stored(docs[doc_id]))
 
     def put(self, db: str, doc_id: str, body: Json, rev: str | None) -> str:
         docs = self._db(db, 'put')
@@ -116,6 +128,11 @@ class FakeCouch:
             raise Problem(400, 'bad-request', 'bad_request: invalid operator')
         hits = [d for d in docs.values() if all(d.get(k) == v for k, v in selector.items())]
         return {'docs': hits[: query['limit']], 'bookmark': 'nil'}
+
+
+def _stored(doc: dict) -> bytes:
+    """A document as a database sends it (stdlib json: integers beyond 64 bits too)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(',', ':')).encode()
 
 
 class ExplodingCouch(FakeCouch):

@@ -1,0 +1,183 @@
+"""The reads of the Couch port over ibmcloudant: bodies streamed, rows sliced out, documents unparsed.
+
+Every document the database can store is served: its bytes go to the client as they came, so no
+parser's limits (lone surrogates, nesting, big integers) apply. Pages and export batches end at a
+byte budget, and every read ends by the request's deadline (api/upstream/deadline.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager as ContextManager
+from typing import Any
+
+import orjson
+from ibmcloudant import CloudantV1
+
+from api.errors import Problem
+from api.upstream import deadline
+from api.upstream.couch import Doc, Json, Page
+from api.upstream.failures import translated
+from api.upstream.json_scan import ArrayItems, BadJson, members, text
+from api.upstream.logins import Call
+from api.upstream.rows import Items, bad_json, fields, has_utf8, listed, streamed_items
+from api.upstream.spool import Batch
+
+# The highest id when ids compare by code point (CouchDB's raw collation of _all_docs) ...
+HIGHEST = '\U0010ffff'
+# ... and when they compare by UTF-16 code unit (pouchdb: JavaScript strings), where U+E000-U+FFFF
+# sort above U+10FFFF. Without an end key pouchdb stops after U+00FF.
+HIGHEST_UTF16 = '\uffff' * 4
+
+_probing = threading.Lock()
+
+
+class CloudantReads:
+    """list, documents, get and find of the Couch port (CloudantCouch inherits them)."""
+
+    _client: CloudantV1
+    _call: Call
+    _deadline_seconds: float
+    _highest: str | None = None
+
+    def list(
+        self,
+        db: str,
+        *,
+        limit: int,
+        start_key: str | None = None,
+        end_key: str | None = None,
+        include_docs: bool = False,
+        descending: bool = False,
+        max_bytes: int | None = None,
+    ) -> Page:
+        deadline.start(self._deadline_seconds)
+        if descending and start_key is None:
+            start_key = self._highest_id()
+        if not descending and end_key is None:
+            end_key = self._highest_id()
+        params = {'start_key': start_key, 'end_key': end_key, 'include_docs': include_docs}
+        rows: list[Json] = []
+        size, next_key = 0, None
+        with self._items(
+            lambda: self._client.post_all_docs_as_stream(db, limit=limit + 1, descending=descending, **params)
+        ) as (
+            items,
+            scanner,
+        ):
+            for raw in items:
+                row = listed(raw, include_docs)
+                if row is None or next_key is not None:
+                    continue
+                if len(rows) == limit:
+                    next_key = text(members(raw)['id'])  # the extra row: read on, only `]}` follows
+                elif max_bytes is not None and rows and size + len(raw) > max_bytes:
+                    next_key = text(members(raw)['id'])  # the rest is left unread: connection closed
+                    break
+                else:
+                    rows.append(row)
+                    size += len(raw)
+            total_rows = scanner.rest(complete=len(rows) == limit or next_key is None).get('total_rows', 0)
+        return Page(rows, total_rows, next_key)
+
+    def documents(
+        self,
+        db: str,
+        *,
+        batch_size: int,
+        max_bytes: int | None = None,
+        start_key: str | None = None,
+        end_key: str | None = None,
+    ) -> Generator[Batch, None, None]:
+        """Every document from start_key to end_key, in id order: one upstream request per batch."""
+        end_key = end_key if end_key is not None else self._highest_id()
+        limit, first = batch_size, True
+        while True:
+            # Each batch has the whole deadline; the first counts from the request's start.
+            deadline.start(self._deadline_seconds, restart=not first)
+            first = False
+            batch, next_key = Batch(), None
+            try:
+                request = self._all_docs_request(db, limit + 1, start_key, end_key)
+                with self._items(request) as (items, scanner):
+                    for raw in items:
+                        row = fields(raw)
+                        doc = row.get('doc', b'null')
+                        if doc == b'null' or next_key is not None:
+                            continue
+                        if batch.documents == limit:
+                            next_key = text(row['id'])  # the extra row: read on, only `]}` follows
+                        elif max_bytes is not None and batch.documents and batch.size + len(doc) > max_bytes:
+                            next_key = text(row['id'])  # the rest is left unread: connection closed
+                            break
+                        else:
+                            batch.add(doc)
+                    scanner.rest(complete=batch.documents == limit or next_key is None)
+            except BaseException:
+                batch.close()
+                raise
+            cut_by_bytes = next_key is not None and batch.documents < limit
+            yield batch
+            if next_key is None:
+                return
+            # Cut short by bytes: ask for about what fits next time, so the body is read to its end
+            # and the connection goes back to the pool.
+            limit = min(batch_size, max(1, batch.documents)) if cut_by_bytes else batch_size
+            start_key = next_key
+
+    def _all_docs_request(self, db: str, limit: int, start_key: str | None, end_key: str | None) -> Callable:
+        return lambda: self._client.post_all_docs_as_stream(
+            db, include_docs=True, limit=limit, start_key=start_key, end_key=end_key
+        )
+
+    def get(self, db: str, doc_id: str) -> Doc:
+        deadline.start(self._deadline_seconds)
+        if not has_utf8(doc_id):
+            return self._get_by_key(db, doc_id)
+        with translated():
+            response = self._call(lambda: self._client.get_document_as_stream(db, doc_id)).get_result()
+            try:
+                raw = b''.join(deadline.chunks(response))
+            finally:
+                response.close()
+        try:
+            found = members(raw)
+            return Doc(text(found['_id']), text(found['_rev']), raw)
+        except (BadJson, KeyError):
+            raise bad_json('document') from None
+
+    def _get_by_key(self, db: str, doc_id: str) -> Doc:
+        # An id no URL can carry (a lone surrogate): asked for by key, in a JSON body.
+        with self._items(
+            lambda: self._client.post_all_docs_as_stream(db, keys=[doc_id], include_docs=True)
+        ) as (items, scanner):
+            rows = [members(raw) for raw in items]
+            scanner.rest()
+        doc = rows[0].get('doc', b'null') if rows and 'error' not in rows[0] else b'null'
+        if doc == b'null':
+            raise Problem(404, 'not-found', 'not_found: missing')
+        return Doc(doc_id, text(members(rows[0]['value'])['rev']), doc)
+
+    def find(self, db: str, query: Json) -> Json:
+        deadline.start(self._deadline_seconds)
+        with self._items(lambda: self._client.post_find_as_stream(db, **query), member='docs') as (
+            items,
+            scanner,
+        ):
+            docs = [orjson.Fragment(raw) for raw in items]
+            bookmark = scanner.rest().get('bookmark')
+        return {'docs': docs, 'bookmark': bookmark}
+
+    def _items(self, request: Callable, member: str = 'rows') -> ContextManager[tuple[Items, ArrayItems]]:
+        return streamed_items(self._call, request, member)
+
+    def _highest_id(self) -> str:
+        # Which order the server compares ids in: asked once per worker (GET /), then known.
+        with _probing:
+            if self._highest is None:
+                with translated():
+                    info: Any = self._call(self._client.get_server_information).get_result()
+                pouchdb = isinstance(info, dict) and 'express-pouchdb' in info
+                self._highest = HIGHEST_UTF16 if pouchdb else HIGHEST
+        return self._highest
