@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from injector import inject
 
+from api.config import Settings
 from api.edge.request_input import json_object
 from api.errors import Problem
 from api.upstream.couch import Couch
@@ -15,11 +16,12 @@ class Find:
     """A Mango query: selector (required), fields, sort, limit (at most 1000), bookmark."""
 
     @inject
-    def __init__(self, couch: Couch) -> None:
+    def __init__(self, couch: Couch, settings: Settings) -> None:
         self._couch = couch
+        self._max_page_bytes = settings.max_page_bytes  # documents reach 1 MB: a limit is not a bound
 
     def on_post(self, req, resp, db):
-        resp.media = self._couch.find(db, _query(json_object(req)))
+        resp.media = self._couch.find(db, _query(json_object(req)), max_bytes=self._max_page_bytes)
 
 
 def _query(body: dict) -> dict:

@@ -186,8 +186,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         'API_MAX_PAGE_BYTES',
         'api',
-        'a listing page (and an export batch) ends early, with `next`, once its JSON reaches this '
-        'many bytes; a page always holds one row (at least 1024)',
+        'a listing page (and an export batch, and the documents of a find) ends early, with `next`, '
+        'once its JSON reaches this many bytes; a page always holds one row (at least 1024)',
         'max_page_bytes',
         shown='{} (8 MiB)',
     ),

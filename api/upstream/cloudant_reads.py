@@ -31,6 +31,7 @@ HIGHEST = '\U0010ffff'
 HIGHEST_UTF16 = '\uffff' * 4
 
 _probing = threading.Lock()
+Fragments = list[orjson.Fragment]  # documents as the database sent them
 
 
 class CloudantReads:
@@ -156,18 +157,31 @@ class CloudantReads:
             scanner.rest()
         doc = rows[0].get('doc', b'null') if rows and 'error' not in rows[0] else b'null'
         if doc == b'null':
-            raise Problem(404, 'not-found', 'not_found: missing')
+            raise Problem(404, 'not-found', 'No document with this id.')
         return Doc(doc_id, text(members(rows[0]['value'])['rev']), doc)
 
-    def find(self, db: str, query: Json) -> Json:
+    def find(self, db: str, query: Json, max_bytes: int | None = None) -> Json:
         deadline.start(self._deadline_seconds)
+        docs, bookmark, cut = self._found(db, query, max_bytes)
+        if cut:
+            # Ended early by bytes, before the bookmark (it follows the docs): ask again for just
+            # what fitted, read to the end, so the client's next query starts after the last doc.
+            docs, bookmark, _ = self._found(db, dict(query, limit=len(docs)), None)
+        return {'docs': docs, 'bookmark': bookmark}
+
+    def _found(self, db: str, query: Json, max_bytes: int | None) -> tuple[Fragments, str | None, bool]:
+        docs: Fragments = []
+        size = 0
         with self._items(lambda: self._client.post_find_as_stream(db, **query), member='docs') as (
             items,
             scanner,
         ):
-            docs = [orjson.Fragment(raw) for raw in items]
-            bookmark = scanner.rest().get('bookmark')
-        return {'docs': docs, 'bookmark': bookmark}
+            for raw in items:
+                if max_bytes is not None and docs and size + len(raw) > max_bytes:
+                    return docs, None, True  # the rest is left unread: connection closed
+                docs.append(orjson.Fragment(raw))
+                size += len(raw)
+            return docs, scanner.rest().get('bookmark'), False
 
     def _items(self, request: Callable, member: str = 'rows') -> ContextManager[tuple[Items, ArrayItems]]:
         return streamed_items(self._call, request, member)

@@ -83,8 +83,9 @@ class Couch(Protocol):
     def delete(self, db: str, doc_id: str, rev: str) -> None:
         """Delete the document at its current rev."""
 
-    def find(self, db: str, query: Json) -> Json:
-        """A Mango query: {'docs': [...], 'bookmark': ...}; docs may be orjson.Fragments."""
+    def find(self, db: str, query: Json, max_bytes: int | None = None) -> Json:
+        """A Mango query: {'docs': [...], 'bookmark': ...}; docs may be orjson.Fragments. With
+        max_bytes, fewer docs than the limit when more would exceed it (always at least one)."""
 
 
 def stale_rev(rev: str | None) -> Problem:

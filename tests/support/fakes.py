@@ -121,11 +121,11 @@ class FakeCouch:
             raise stale_rev(rev)
         del docs[doc_id]
 
-    def find(self, db: str, query: Json) -> Json:
+    def find(self, db: str, query: Json, max_bytes: int | None = None) -> Json:
         docs = self._db(db, 'find')
         selector = query['selector']
         if any(key.startswith('$') for key in selector if key not in ('$and', '$or')):
-            raise Problem(400, 'bad-request', 'bad_request: invalid operator')
+            raise Problem(400, 'bad-request', 'The database refused the request as invalid.')
         hits = [d for d in docs.values() if all(d.get(k) == v for k, v in selector.items())]
         return {'docs': hits[: query['limit']], 'bookmark': 'nil'}
 
