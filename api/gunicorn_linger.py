@@ -47,12 +47,9 @@ class Lingering:
             self._end(poller, conn)
 
     def _on_bytes(self, poller: selectors.BaseSelector, conn, _sock) -> None:
-        try:
-            data = conn.sock.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError):
+        data = received(conn.sock)
+        if data is None:
             return
-        except OSError:
-            data = b''
         if conn in self._deadlines:
             self._deadlines[conn][1] += len(data)
             if not data or self._deadlines[conn][1] >= DRAIN:
@@ -63,3 +60,13 @@ class Lingering:
         with contextlib.suppress(KeyError, ValueError, OSError):
             poller.unregister(conn.sock)
         self._close(conn)
+
+
+def received(sock: socket.socket) -> bytes | None:
+    """What a non-blocking socket has for us: None if nothing yet, b'' if the peer left or it failed."""
+    try:
+        return sock.recv(READ_SIZE)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b''

@@ -27,7 +27,7 @@ from api.edge.request_log import request_id_for
 from api.errors import Problem
 from api.gunicorn_access import log_access, peer_ip, unparsed
 from api.gunicorn_body import DeadlinedBody
-from api.gunicorn_linger import LINGER, READ_SIZE, Lingering
+from api.gunicorn_linger import LINGER, Lingering, received
 
 
 class EdgeWorker(ThreadWorker):
@@ -61,12 +61,9 @@ class EdgeWorker(ThreadWorker):
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_bytes, conn))
 
     def _on_head_bytes(self, conn, _sock) -> None:
-        try:
-            data = conn.sock.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError):
+        data = received(conn.sock)
+        if data is None:
             return
-        except OSError:
-            data = b''
         if not data:  # the client left before finishing its head
             self._unwatch(conn)
             self._close(conn)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.api_keys import TEST_KEY, TEST_KEYS
-from tests.support.gunicorn_process import WebProcess
+from tests.support.gunicorn_process import serving_database
 from tests.support.problems import assert_problem
 from tests.support.raw_http import exchange
 
@@ -64,19 +64,8 @@ HEADS = {
 
 @pytest.fixture(scope='module')
 def web(pouch, couch_admin):
-    db = 'framing'
-    couch_admin.put(db)
-    with WebProcess(
-        WEB_CONCURRENCY='1',
-        GUNICORN_THREADS='4',
-        CLOUDANT_URL=pouch.url,
-        CLOUDANT_DATABASES=db,
-        API_KEYS=TEST_KEYS,
-    ) as process:
-        process.wait_ready('/healthz')
-        process.db = db  # type: ignore[attr-defined]
+    with serving_database(pouch, couch_admin, 'framing', API_KEYS=TEST_KEYS) as process:
         yield process
-    couch_admin.delete(db)
 
 
 def check(web, answer, status, problem):

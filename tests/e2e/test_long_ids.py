@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.support.api_keys import KEY_HEADER, TEST_KEYS
-from tests.support.gunicorn_process import WebProcess
+from tests.support.gunicorn_process import serving_database
 
 # (character, count): the documented limit in each UTF-8 length, and the shorter ones.
 IDS = [('é', 1024), ('😀', 1024), ('漢', 1024), ('€', 1024), ('é', 680), ('😀', 400), ('€', 455)]
@@ -17,19 +17,8 @@ IDS = [('é', 1024), ('😀', 1024), ('漢', 1024), ('€', 1024), ('é', 680), 
 
 @pytest.fixture(scope='module')
 def web(pouch, couch_admin):
-    db = 'longids'
-    couch_admin.put(db)
-    with WebProcess(
-        WEB_CONCURRENCY='1',
-        GUNICORN_THREADS='4',
-        CLOUDANT_URL=pouch.url,
-        CLOUDANT_DATABASES=db,
-        API_KEYS=TEST_KEYS,
-    ) as process:
-        process.wait_ready('/healthz')
-        process.db = db  # type: ignore[attr-defined]
+    with serving_database(pouch, couch_admin, 'longids', API_KEYS=TEST_KEYS) as process:
         yield process
-    couch_admin.delete(db)
 
 
 def doc_url(web, doc_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import requests
@@ -173,3 +175,18 @@ class WebProcess:
         """Pids of the workers booted so far, in order."""
         with self._changed:
             return [int(m.group(1)) for line in self._lines['stderr'] if (m := _BOOTED.search(line))]
+
+
+@contextlib.contextmanager
+def serving_database(pouch, couch_admin, db: str, **env: str) -> Iterator[WebProcess]:
+    """The web line, one worker of 4 threads, over a fresh database `db` of the local server (process.db)."""
+    couch_admin.put(db)
+    try:
+        with WebProcess(
+            WEB_CONCURRENCY='1', GUNICORN_THREADS='4', CLOUDANT_URL=pouch.url, CLOUDANT_DATABASES=db, **env
+        ) as process:
+            process.wait_ready('/healthz')
+            process.db = db  # type: ignore[attr-defined]
+            yield process
+    finally:
+        couch_admin.delete(db)
