@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from injector import inject
 
+from api.edge.id_prefix import id_prefix
 from api.edge.request_input import json_object
 from api.errors import Problem
 from api.upstream.couch import Couch
@@ -14,12 +17,14 @@ _FIELDS = ('selector', 'fields', 'sort', 'limit', 'bookmark')
 class Find:
     """A Mango query: selector (required), fields, sort, limit (at most 1000), bookmark."""
 
+    scopes: ClassVar[dict[str, str]] = {'POST': 'query'}  # what a key needs (api/edge/keys.py)
+
     @inject
     def __init__(self, couch: Couch) -> None:
         self._couch = couch
 
     def on_post(self, req, resp, db):
-        resp.media = self._couch.find(db, _query(json_object(req)))
+        resp.media = self._couch.find(db, _query(json_object(req)), id_prefix=id_prefix(req))
 
 
 def _query(body: dict) -> dict:

@@ -87,6 +87,18 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         'is refused.',
         'The operator sets API_KEYS.',
     ),
+    'insufficient-scope': ProblemType(
+        403,
+        'The API key is valid but lacks the scope this request needs (read, query, export or write); '
+        'WWW-Authenticate names it.',
+        'Use a key with that scope, or ask the operator to add it to the key in API_KEYS.',
+    ),
+    'outside-scope': ProblemType(
+        403,
+        'The API key may only create documents whose id starts with its prefix (`id_prefix`), and the '
+        'id given does not.',
+        'Choose an id that starts with the prefix, or POST without "_id" to get one.',
+    ),
     'not-found': ProblemType(404, 'No such document, route or file.', 'Check the path and the id.'),
     'unknown-database': ProblemType(
         404, 'The database is not on the allowlist (CLOUDANT_DATABASES).', 'Use an allowed database.'
