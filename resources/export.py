@@ -50,6 +50,7 @@ class Export:
             req.context.upstream_record,
             request_id=req.context.request_id,
             path=req.path,
+            key_name=req.context.key_name,
             started=req.context.started,
         )
 
@@ -71,12 +72,13 @@ class ExportStream:
         request_id: str,
         path: str,
         started: float,
+        key_name: str | None = None,
     ) -> None:
         self._pending: Batch | None = first
         self._chunks: Iterator[bytes] = iter(())
         self._batches = batches
         self._record = record
-        self._fields = {'request_id': request_id, 'path': path}
+        self._fields = {'request_id': request_id, 'path': path, 'key_name': key_name}
         self._started = started
         self._documents = 0
         self._bytes = 0
