@@ -1,4 +1,4 @@
-"""Least-privilege keys, route by route: every route × every kind of key gets its status, and the
+"""Least-privilege keys, route by route: every route and every kind of key gets its status, and the
 TLS front's record shows each upstream request stayed inside the key's databases and id prefix.
 
 The keys (tests/support/scoped_keys.py): full (legacy: every scope), reader (read), querier (query),

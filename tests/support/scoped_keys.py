@@ -78,7 +78,7 @@ def assert_upstream_within(requests, couch_admin, databases: set[str], prefix: s
             inside = all(isinstance(k, str) and k.startswith(prefix) for k in bounds)
             assert inside, f'key range {bounds} leaves {prefix!r}'
         else:
-            clauses = body['selector']['$and']
+            clauses = body['selector'].get('$and', [])
             assert any('$regex' in c.get('_id', {}) for c in clauses), f'selector not clamped: {clauses}'
         answer = couch_admin.request(
             record.method, record.path, data=record.body, headers={'Content-Type': 'application/json'}
