@@ -140,9 +140,9 @@ def _check_headers(result, want, scope, failures, cell):
     challenge = result.headers.get('www-authenticate', '')
     if want[0] == 401 and not challenge.startswith('Bearer'):
         failures.append(f'{cell}: 401 without WWW-Authenticate: Bearer')
-    if want[1:] == ('insufficient-scope',):
-        if challenge != f'Bearer error="insufficient_scope", scope="{scope}"':
-            failures.append(f'{cell}: challenge {challenge!r}')
+    bearer_scope = f'Bearer error="insufficient_scope", scope="{scope}"'
+    if want[1:] == ('insufficient-scope',) and challenge != bearer_scope:
+        failures.append(f'{cell}: challenge {challenge!r}')
 
 
 def _check_tenant_answer(route, result, failures):
