@@ -83,8 +83,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     'forbidden': ProblemType(403, 'The request is not allowed.', 'Ask the operator for access.'),
     'no-keys-configured': ProblemType(
         403,
-        'The request needs an API key (a write, or a query) and couchgate has none configured, so it '
-        'is refused.',
+        'The request needs an API key (a write, a query or an export) and couchgate has none configured, '
+        'so it is refused.',
         'The operator sets API_KEYS.',
     ),
     'insufficient-scope': ProblemType(
