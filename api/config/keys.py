@@ -88,7 +88,8 @@ def _key_object(entry: object, number: int, databases: tuple[str, ...]) -> ApiKe
         digest = bytes.fromhex(entry['sha256'])
     else:
         raise ConfigError(f'API_KEYS: the "sha256" of {which} must be 64 hex digits')
-    scopes = entry.get('scopes', list(SCOPES))
+    # Required: least privilege is stated, never assumed (a `name:key` pair is the all-scopes form).
+    scopes = entry.get('scopes')
     if not isinstance(scopes, list) or not scopes or not all(s in SCOPES for s in scopes):
         raise ConfigError(f'API_KEYS: the "scopes" of {which} must be a list of {", ".join(SCOPES)}')
     allowed = entry.get('databases')

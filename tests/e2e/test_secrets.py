@@ -34,7 +34,7 @@ TENANT_KEY = 'secret-tenant-key-6c1f0a9e'
 OTHER_SHA256 = hashlib.sha256(OTHER_API_KEY.encode()).hexdigest()
 API_KEYS = json.dumps(
     [
-        {'name': 'ci', 'key': API_KEY},
+        {'name': 'ci', 'key': API_KEY, 'scopes': ['read', 'query', 'export', 'write']},
         {'name': 'ops', 'sha256': OTHER_SHA256, 'scopes': ['read']},
         {'name': 'tenant', 'key': TENANT_KEY, 'scopes': ['read', 'write'], 'id_prefix': 't7:'},
     ]

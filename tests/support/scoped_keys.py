@@ -20,6 +20,7 @@ SECRETS = {
     'rotating-new': 'rotating-new-key-0123456789abcdef',  # by its sha256 too
 }
 WRONG = 'wrong-key-0123456789abcdef'
+ALL = ['read', 'query', 'export', 'write']
 
 
 def sha256(key: str) -> str:
@@ -29,10 +30,10 @@ def sha256(key: str) -> str:
 def api_keys(db: str, other: str) -> str:
     """API_KEYS as JSON: `scoped` sees only `other`; `tenant` only ids starting with PREFIX in `db`."""
     keys = [
-        {'name': 'full', 'key': SECRETS['full']},
+        {'name': 'full', 'key': SECRETS['full'], 'scopes': ALL},
         {'name': 'reader', 'key': SECRETS['reader'], 'scopes': ['read']},
         {'name': 'querier', 'key': SECRETS['querier'], 'scopes': ['query']},
-        {'name': 'scoped', 'key': SECRETS['scoped'], 'databases': [other]},
+        {'name': 'scoped', 'key': SECRETS['scoped'], 'scopes': ALL, 'databases': [other]},
         {
             'name': 'tenant',
             'key': SECRETS['tenant'],
@@ -41,8 +42,8 @@ def api_keys(db: str, other: str) -> str:
             'id_prefix': PREFIX,
         },
         {'name': 'browser', 'sha256': sha256(SECRETS['browser']), 'scopes': ['read', 'query']},
-        {'name': 'rotating', 'key': SECRETS['rotating-old']},
-        {'name': 'rotating', 'sha256': sha256(SECRETS['rotating-new'])},
+        {'name': 'rotating', 'key': SECRETS['rotating-old'], 'scopes': ALL},
+        {'name': 'rotating', 'sha256': sha256(SECRETS['rotating-new']), 'scopes': ALL},
     ]
     return json.dumps(keys)
 

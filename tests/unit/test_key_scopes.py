@@ -18,7 +18,12 @@ KEYS = json.dumps(
         {'name': 'reader', 'sha256': hashlib.sha256(READER.encode()).hexdigest(), 'scopes': ['read']},
         {'name': 'tenant', 'key': TENANT, 'scopes': ['read', 'write', 'query'], 'id_prefix': 't7:'},
         {'name': 'rotating', 'key': OLD, 'scopes': ['read', 'write'], 'databases': ['orders']},
-        {'name': 'rotating', 'sha256': hashlib.sha256(NEW.encode()).hexdigest(), 'databases': ['orders']},
+        {
+            'name': 'rotating',
+            'sha256': hashlib.sha256(NEW.encode()).hexdigest(),
+            'scopes': ['read', 'query', 'export', 'write'],
+            'databases': ['orders'],
+        },
     ]
 )
 pytestmark = pytest.mark.app_env(CLOUDANT_DATABASES='foundbite,orders', API_KEYS=KEYS)
@@ -125,7 +130,7 @@ def test_json_keys_keep_digests_scopes_databases_and_prefixes_never_the_keys():
 
 
 def obj(**members) -> str:
-    return json.dumps([{'name': 'ci', 'key': SECRET, **members}])
+    return json.dumps([{'name': 'ci', 'key': SECRET, 'scopes': ['read'], **members}])
 
 
 @pytest.mark.parametrize(
@@ -135,19 +140,23 @@ def obj(**members) -> str:
         (obj(quota={'reads': 20}), 'key 1 (ci) has an unknown member "quota"'),
         (obj(scopes=['read', 'admin']), 'the "scopes" of key 1 (ci)'),
         (obj(scopes=[]), 'the "scopes" of key 1 (ci)'),
+        (json.dumps([{'name': 'ci', 'key': SECRET}]), 'the "scopes" of key 1 (ci)'),
         (obj(sha256='ab' * 32), 'key 1 (ci) needs exactly one of "key" and "sha256"'),
         (json.dumps([{'name': 'ci'}]), 'key 1 (ci) needs exactly one'),
-        (json.dumps([{'name': 'ci', 'sha256': 'xyz'}]), 'the "sha256" of key 1 (ci) must be 64 hex digits'),
+        (
+            json.dumps([{'name': 'ci', 'sha256': 'xyz', 'scopes': ['read']}]),
+            'the "sha256" of key 1 (ci) must be 64 hex digits',
+        ),
         (obj(key='short'), 'key 1 (ci) must be at least 16'),
         (obj(id_prefix='_design/'), 'the "id_prefix" of key 1 (ci)'),
         (obj(id_prefix=''), 'the "id_prefix" of key 1 (ci)'),
         (json.dumps([{'name': 'bad name', 'key': SECRET}]), 'the name of key 1'),
-        (json.dumps([{'name': 'a', 'key': SECRET}, {'name': 'b', 'key': SECRET}]), 'keys must be unique'),
+        (json.dumps([{'name': n, 'key': SECRET, 'scopes': ['read']} for n in 'ab']), 'keys must be unique'),
         (
             json.dumps(
                 [
-                    {'name': 'a', 'key': SECRET},
-                    {'name': 'b', 'sha256': hashlib.sha256(SECRET.encode()).hexdigest()},
+                    {'name': 'a', 'key': SECRET, 'scopes': ['read']},
+                    {'name': 'b', 'sha256': hashlib.sha256(SECRET.encode()).hexdigest(), 'scopes': ['read']},
                 ]
             ),
             'keys must be unique',
