@@ -17,7 +17,7 @@ from api.edge.databases import AllowedDatabases
 from api.edge.framing import BODY_ERRORS, handle_body_error
 from api.edge.head_and_options import HeadAndOptions
 from api.edge.headers import SecurityHeaders, cors
-from api.edge.keys import ApiKeys, is_public
+from api.edge.keys import ApiKeys, is_public, scope_of
 from api.edge.limits import BodyLimits, RequestTarget
 from api.edge.representation import Representation
 from api.edge.request_log import RequestLog
@@ -97,7 +97,12 @@ def create_app(injector: Injector) -> falcon.App:
     # The same attribute the key check reads decides which operations the document calls public.
     description.describe(
         openapi.document(
-            settings, public=frozenset(path for path, resource in table.items() if is_public(resource))
+            settings,
+            public=frozenset(path for path, resource in table.items() if is_public(resource)),
+            scopes={
+                path: {m: scope_of(resource, m) for m in ('GET', 'HEAD', 'POST', 'PUT', 'DELETE')}
+                for path, resource in table.items()
+            },
         )
     )
     for path, resource in table.items():

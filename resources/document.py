@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 import falcon
 from injector import inject
 
+from api.edge.id_prefix import creatable, visible
 from api.edge.request_input import REV_PATTERN, document_id, if_match_rev, json_object
 from api.edge.wtf8 import path_id
 from api.errors import Problem
@@ -17,13 +19,18 @@ class Document:
     """One document, addressed by id; changes are guarded by its rev (If-Match)."""
 
     cache_control = 'no-cache'  # revalidate with If-None-Match: the ETag is the rev
+    scopes: ClassVar[dict[str, str]] = {
+        'GET': 'read',
+        'PUT': 'write',
+        'DELETE': 'write',
+    }  # what a key needs (api/edge/keys.py)
 
     @inject
     def __init__(self, couch: Couch) -> None:
         self._couch = couch
 
     def on_get(self, req, resp, db, doc_id):
-        doc = self._couch.get(db, document_id(path_id(req, doc_id)))
+        doc = self._couch.get(db, visible(req, document_id(path_id(req, doc_id))))
         resp.etag = doc.rev
         if req.if_none_match and any(tag == '*' or str(tag) == doc.rev for tag in req.if_none_match):
             resp.status = falcon.HTTP_304
@@ -39,6 +46,8 @@ class Document:
             raise Problem(400, 'id-mismatch', '"_id" in the body must equal the id in the path.')
         if_match = if_match_rev(req)
         rev = _precondition(if_match, body.pop('_rev', None))
+        # A prefix key: an update outside it is a missing document, a create is refused (no secret).
+        visible(req, doc_id) if rev else creatable(req, doc_id)
         try:
             new_rev = self._couch.put(db, doc_id, body, rev)
         except Problem as refused:
@@ -52,7 +61,9 @@ class Document:
         resp.media = {'id': doc_id, 'rev': new_rev}
 
     def on_delete(self, req, resp, db, doc_id):
-        doc_id = document_id(path_id(req, doc_id))  # also an id with a lone surrogate, stored by others
+        doc_id = visible(
+            req, document_id(path_id(req, doc_id))
+        )  # also an id with a lone surrogate, stored by others
         rev = if_match_rev(req)
         if rev is None:
             raise Problem(428, 'precondition-required', 'Send If-Match with the current rev to delete.')

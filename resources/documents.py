@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
 from urllib.parse import quote
 
 import falcon
 from injector import inject
 
 from api.config import Settings
+from api.edge.id_prefix import creatable, id_prefix, new_id
 from api.edge.request_input import bool_param, document_id, int_param, json_object, single_param
 from api.edge.wtf8 import encoded, query_value
 from api.errors import Problem
@@ -18,6 +20,7 @@ class Documents:
     """The collection of documents in one database."""
 
     cache_control = 'no-cache'  # anonymous listings may be stored, but only used after revalidation
+    scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'write'}  # what a key needs (api/edge/keys.py)
 
     @inject
     def __init__(self, couch: Couch, settings: Settings) -> None:
@@ -37,6 +40,7 @@ class Documents:
             include_docs=include_docs,
             descending=descending,
             max_bytes=self._max_page_bytes,
+            id_prefix=id_prefix(req),
         )
         query = {
             'start_key': start_key,
@@ -45,6 +49,8 @@ class Documents:
             'descending': descending,
         }
         resp.media = {'rows': page.rows, 'total_rows': page.total_rows}
+        if id_prefix(req) is not None:
+            del resp.media['total_rows']  # the whole database's count: not for a key that sees a part
         if page.next_key is not None:
             params = dict(query, limit=limit, start_key=page.next_key)
             link = '&'.join(f'{k}={_param(v)}' for k, v in params.items() if v not in (None, False))
@@ -54,10 +60,14 @@ class Documents:
     def on_post(self, req, resp, db):
         body = json_object(req)
         if '_id' in body:
-            document_id(body['_id'])
+            creatable(req, document_id(body['_id']))
         if '_rev' in body:
             raise Problem(400, 'reserved-field', '"_rev" has no place in a new document.')
-        doc_id, rev = self._couch.create(db, body)
+        chosen = None if '_id' in body else new_id(req)
+        if chosen is not None:  # a prefix key: the id is chosen here, inside the prefix
+            doc_id, rev = chosen, self._couch.put(db, chosen, body, None)
+        else:
+            doc_id, rev = self._couch.create(db, body)
         resp.status = falcon.HTTP_201
         resp.location = f'/v1/{quote(db, safe="")}/docs/{quote(doc_id, safe="")}'
         resp.etag = rev

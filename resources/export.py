@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Iterator
+from typing import ClassVar
 
 from injector import inject
 
 from api.config import Settings
+from api.edge.id_prefix import id_prefix
 from api.edge.request_input import single_param
 from api.edge.wtf8 import query_value
 from api.upstream.connections import UpstreamRecord, start_recording, stop_recording
@@ -21,6 +23,8 @@ log = logging.getLogger('couchgate.request')
 
 class Export:
     """GET streams one JSON document per line, fetched upstream a batch at a time."""
+
+    scopes: ClassVar[dict[str, str]] = {'GET': 'export'}  # what a key needs (api/edge/keys.py)
 
     @inject
     def __init__(self, couch: Couch, settings: Settings) -> None:
@@ -35,6 +39,7 @@ class Export:
             max_bytes=self._max_bytes,
             start_key=query_value(req, 'start_key', single_param(req, 'start_key')),
             end_key=query_value(req, 'end_key', single_param(req, 'end_key')),
+            id_prefix=id_prefix(req),
         )
         # The first batch is fetched now: a missing database is a 404 problem, not a 200 that stops.
         first = next(batches)
@@ -45,6 +50,7 @@ class Export:
             req.context.upstream_record,
             request_id=req.context.request_id,
             path=req.path,
+            key_name=req.context.key_name,
             started=req.context.started,
         )
 
@@ -66,12 +72,13 @@ class ExportStream:
         request_id: str,
         path: str,
         started: float,
+        key_name: str | None = None,
     ) -> None:
         self._pending: Batch | None = first
         self._chunks: Iterator[bytes] = iter(())
         self._batches = batches
         self._record = record
-        self._fields = {'request_id': request_id, 'path': path}
+        self._fields = {'request_id': request_id, 'path': path, 'key_name': key_name}
         self._started = started
         self._documents = 0
         self._bytes = 0

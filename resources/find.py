@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from injector import inject
 
 from api.config import Settings
+from api.edge.id_prefix import id_prefix
 from api.edge.request_input import json_object
 from api.errors import Problem
 from api.upstream.couch import Couch
@@ -15,13 +18,17 @@ _FIELDS = ('selector', 'fields', 'sort', 'limit', 'bookmark')
 class Find:
     """A Mango query: selector (required), fields, sort, limit (at most 1000), bookmark."""
 
+    scopes: ClassVar[dict[str, str]] = {'POST': 'query'}  # what a key needs (api/edge/keys.py)
+
     @inject
     def __init__(self, couch: Couch, settings: Settings) -> None:
         self._couch = couch
         self._max_page_bytes = settings.max_page_bytes  # documents reach 1 MB: a limit is not a bound
 
     def on_post(self, req, resp, db):
-        resp.media = self._couch.find(db, _query(json_object(req)), max_bytes=self._max_page_bytes)
+        resp.media = self._couch.find(
+            db, _query(json_object(req)), id_prefix=id_prefix(req), max_bytes=self._max_page_bytes
+        )
 
 
 def _query(body: dict) -> dict:

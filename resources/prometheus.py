@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from injector import inject
 
 from api.observability.metrics import Metrics
@@ -9,6 +11,8 @@ from api.observability.metrics import Metrics
 
 class PrometheusMetrics:
     """GET: every worker's metrics in the Prometheus text format."""
+
+    scopes: ClassVar[dict[str, str]] = {'GET': 'read'}  # what a key needs (api/edge/keys.py)
 
     @inject
     def __init__(self, metrics: Metrics) -> None:

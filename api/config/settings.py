@@ -7,9 +7,9 @@ import os
 from collections.abc import Mapping
 
 from api.config.environment import Environment
+from api.config.keys import ApiKey, api_keys
 from api.config.values import (
     ConfigError,
-    api_keys,
     boolean,
     ca_bundle_path,
     choice,
@@ -56,7 +56,7 @@ class Settings:
     port: int = 8000
     preload_app: bool = False
     header_timeout: float = 10.0  # seconds for a request head to arrive whole (api/gunicorn_worker.py)
-    api_keys: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)  # (name, key)
+    api_keys: tuple[ApiKey, ...] = dataclasses.field(default=(), repr=False)  # digests, never keys
     require_key_for_reads: bool = False
     max_body_bytes: int = 1024 * 1024
     cors_allow_origins: tuple[str, ...] = ()
@@ -79,7 +79,8 @@ class Settings:
             raise ConfigError('CLOUDANT_AUTH_TYPE=IAM needs CLOUDANT_APIKEY')
         threads = integer(env, 'GUNICORN_THREADS', cls.threads, minimum=1)
         pool_maxsize = integer(env, 'CLOUDANT_POOL_MAXSIZE', threads, minimum=1)
-        keys = api_keys(env.get('API_KEYS', ''))
+        databases = database_names(env.get('CLOUDANT_DATABASES', ''))
+        keys = api_keys(env.get('API_KEYS', ''), databases)
         require_key_for_reads = boolean(env, 'API_REQUIRE_KEY_FOR_READS', cls.require_key_for_reads)
         if require_key_for_reads and not keys:
             raise ConfigError('API_REQUIRE_KEY_FOR_READS needs API_KEYS')
@@ -91,7 +92,7 @@ class Settings:
             apikey=apikey,
             iam_url=env.get('CLOUDANT_IAM_URL') or None,
             ca_bundle=ca_bundle_path(env.get('CLOUDANT_CA_BUNDLE')),
-            databases=database_names(env.get('CLOUDANT_DATABASES', '')),
+            databases=databases,
             threads=threads,
             # Fewer pooled connections than threads means churn: never size below the threads.
             pool_maxsize=max(pool_maxsize, threads),

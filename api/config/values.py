@@ -17,10 +17,7 @@ _BOOLEANS = {
     'no': False,
     'off': False,
 }
-MIN_API_KEY_LENGTH = 16
 _DB_NAME = re.compile(r'^[a-z][a-z0-9_$()+/-]*$')
-_KEY_NAME = re.compile(r'[A-Za-z0-9._-]{1,64}')
-_KEY = re.compile(r'[A-Za-z0-9._~+/=-]+')  # RFC 6750 b64token: fits a Bearer header as is
 _ORIGIN = re.compile(r'https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?')
 
 
@@ -51,26 +48,6 @@ def database_names(raw: str) -> tuple[str, ...]:
         if name.startswith('_') or not _DB_NAME.match(name):
             raise ConfigError(f'CLOUDANT_DATABASES: {name!r} is not an allowed database name')
     return names
-
-
-def api_keys(raw: str) -> tuple[tuple[str, str], ...]:
-    """`name:key` or a bare `key` (named key-N), comma-separated; messages say which, never the key."""
-    keys = []
-    for number, entry in enumerate((e.strip() for e in raw.split(',') if e.strip()), start=1):
-        name, _, key = entry.rpartition(':') if ':' in entry else ('', '', entry)
-        name = name.strip() or f'key-{number}'
-        key = key.strip()
-        if not _KEY_NAME.fullmatch(name):
-            raise ConfigError(f'API_KEYS: the name of key {number} must be 1-64 of A-Z a-z 0-9 . _ -')
-        if len(key) < MIN_API_KEY_LENGTH or not _KEY.fullmatch(key):
-            raise ConfigError(
-                f'API_KEYS: key {number} ({name}) must be at least {MIN_API_KEY_LENGTH} '
-                'of A-Z a-z 0-9 . _ ~ + / = -'
-            )
-        keys.append((name, key))
-    if len({name for name, _ in keys}) < len(keys) or len({key for _, key in keys}) < len(keys):
-        raise ConfigError('API_KEYS: names and keys must be unique')
-    return tuple(keys)
 
 
 def origins(raw: str) -> tuple[str, ...]:

@@ -163,8 +163,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         'API_KEYS',
         'api',
-        'comma-separated `name:key` (or a bare `key`, named `key-1`, `key-2`, …); keys of at least '
-        '16 of `A-Z a-z 0-9 . _ ~ + / = -`',
+        'comma-separated `name:key` (or a bare `key`, named `key-1`, `key-2`, …), each with every scope on '
+        'every database; or a JSON array of key objects: `name`, one of `key` or `sha256` (hex SHA-256 '
+        'of the key), `scopes` (`read`, `query`, `export`, `write`), `databases`, `id_prefix` (see '
+        '[Keys and scopes](#keys-and-scopes)); keys of at least 16 of `A-Z a-z 0-9 . _ ~ + / = -`',
         'api_keys',
         shown='{} (writes refused)',
         secret=True,

@@ -7,6 +7,7 @@ import time
 
 import falcon
 
+from api.config.keys import ApiKey
 from api.upstream.connections import UpstreamRecord
 
 
@@ -18,6 +19,7 @@ class RequestContext:
         self.started = time.perf_counter()
         self.request_id: str | None = None  # RequestLog sets it first thing
         self.key_name: str | None = None  # which API key, never the key itself
+        self.key: ApiKey | None = None  # its scopes, databases and id prefix (a digest, never the key)
         self.upstream_record = UpstreamRecord()
         self.recording_token: contextvars.Token | None = None
 

@@ -1,14 +1,15 @@
-"""API keys: who may read and write through couchgate."""
+"""API keys: who may do what, on which databases, through couchgate."""
 
 from __future__ import annotations
 
-import hashlib
 from hmac import compare_digest
 
+from api.config.keys import ApiKey, digest_of
 from api.edge.methods import READ_METHODS
 from api.errors import Problem
 
 _REALM = 'Bearer realm="couchgate"'
+ANONYMOUS_SCOPES = frozenset({'read'})
 
 
 def is_public(resource: object) -> bool:
@@ -16,9 +17,10 @@ def is_public(resource: object) -> bool:
     return getattr(resource, 'public', False) is True
 
 
-def _digest(secret: str) -> bytes:
-    # Comparing fixed-length digests hides the length of the keys as well as their content.
-    return hashlib.sha256(secret.encode('utf-8', 'surrogatepass')).digest()
+def scope_of(resource: object, method: str) -> str:
+    """The scope a method of a resource needs: its `scopes` (the OpenAPI document reads them too)."""
+    scopes = getattr(resource, 'scopes', {})
+    return scopes.get(method, 'read' if method in READ_METHODS else 'write')
 
 
 def _unauthorized(detail: str, error: str | None = None) -> Problem:
@@ -27,47 +29,64 @@ def _unauthorized(detail: str, error: str | None = None) -> Problem:
     return Problem(401, 'unauthorized', detail, headers={'WWW-Authenticate': challenge})
 
 
-class ApiKeys:
-    """Checks `Authorization: Bearer <key>` in constant time and records the key's name, never the key.
+def _insufficient(key: ApiKey, scope: str) -> Problem:
+    return Problem(
+        403,
+        'insufficient-scope',
+        f'The API key "{key.name}" lacks the scope "{scope}" this request needs.',
+        headers={'WWW-Authenticate': f'Bearer error="insufficient_scope", scope="{scope}"'},
+    )
 
-    Writes and queries (every POST, PUT, DELETE) need a key; with none configured they are
-    refused, not open. Reads need one when `require_for_reads`. Resources marked
-    `public = True` (health, docs) never do.
+
+class ApiKeys:
+    """Checks `Authorization: Bearer <key>` in constant time, then the scope the request needs.
+
+    The key found (never the key itself: its name, scopes, databases, prefix) goes in the request
+    context. Anonymous clients have `read` unless `require_for_reads`; with no keys configured
+    anything else is refused, not open. Resources marked `public = True` (health, docs) need no key.
     """
 
-    def __init__(self, keys: tuple[tuple[str, str], ...], *, require_for_reads: bool = False) -> None:
-        self._keys = tuple((name, _digest(key)) for name, key in keys)
+    def __init__(self, keys: tuple[ApiKey, ...], *, require_for_reads: bool = False) -> None:
+        self._keys = keys
         self._require_for_reads = require_for_reads
 
     def process_resource(self, req, resp, resource, params):
         # No route (404) or no responder for the method (405): nothing is reached, say so instead.
         if resource is None or is_public(resource) or not hasattr(resource, 'on_' + req.method.lower()):
             return
+        scope = scope_of(resource, req.method)
         if not self._keys:
-            if req.method not in READ_METHODS:
+            if scope not in ANONYMOUS_SCOPES:
                 raise Problem(
                     403,
                     'no-keys-configured',
                     'This request needs an API key, and couchgate has none configured (API_KEYS).',
                 )
             return
-        req.context.key_name = self.identify(req.get_header('Authorization'))
-        needs_key = req.method not in READ_METHODS or self._require_for_reads
-        if needs_key and req.context.key_name is None:
-            raise _unauthorized('The API key is missing: send it as Authorization: Bearer <key>.')
+        key = self.identify(req.get_header('Authorization'))
+        if key is None:
+            if scope not in ANONYMOUS_SCOPES or self._require_for_reads:
+                raise _unauthorized('The API key is missing: send it as Authorization: Bearer <key>.')
+            return
+        req.context.key = key
+        req.context.key_name = key.name
+        if scope not in key.scopes:
+            raise _insufficient(key, scope)
 
-    def identify(self, authorization: str | None) -> str | None:
-        """The name of the key presented, None if none is; a wrong key is a 401, also on public reads."""
+    def identify(self, authorization: str | None) -> ApiKey | None:
+        """The key presented, None if none is; a wrong key is a 401, also on public reads."""
         if authorization is None:
             return None
         scheme, _, token = authorization.strip().partition(' ')
         token = token.strip()
-        presented = _digest(token)
+        # Comparing fixed-length digests hides the length of the keys as well as their content; a
+        # hashed key (`sha256`) is checked the same way, its plaintext never known here.
+        presented = digest_of(token)
         found = None
-        for name, digest in self._keys:
+        for key in self._keys:
             # No early exit: the time taken does not depend on which key, if any, matched.
-            if compare_digest(presented, digest):
-                found = name
+            if compare_digest(presented, key.digest):
+                found = key
         if scheme.lower() != 'bearer':
             # e.g. `curl -u name:key`: say what to send instead of calling a right key wrong.
             raise _unauthorized(

@@ -83,9 +83,21 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     'forbidden': ProblemType(403, 'The request is not allowed.', 'Ask the operator for access.'),
     'no-keys-configured': ProblemType(
         403,
-        'The request needs an API key (a write, or a query) and couchgate has none configured, so it '
-        'is refused.',
+        'The request needs an API key (a write, a query or an export) and couchgate has none configured, '
+        'so it is refused.',
         'The operator sets API_KEYS.',
+    ),
+    'insufficient-scope': ProblemType(
+        403,
+        'The API key is valid but lacks the scope this request needs (read, query, export or write); '
+        'WWW-Authenticate names it.',
+        'Use a key with that scope, or ask the operator to add it to the key in API_KEYS.',
+    ),
+    'outside-scope': ProblemType(
+        403,
+        'The API key may only create documents whose id starts with its prefix (`id_prefix`), and the '
+        'id given does not.',
+        'Choose an id that starts with the prefix, or POST without "_id" to get one.',
     ),
     'not-found': ProblemType(404, 'No such document, route or file.', 'Check the path and the id.'),
     'unknown-database': ProblemType(

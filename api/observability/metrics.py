@@ -20,6 +20,7 @@ from api.upstream.connections import PoolListener
 # Upstream calls take milliseconds to seconds; Prometheus' defaults start at 5 ms.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0)
 _CONNECTION_EVENTS = ('new', 'reused', 'discarded')
+NO_KEY = '(none)'  # the key label of requests without a valid key: no key name has parentheses
 
 
 class Metrics(PoolListener):
@@ -31,8 +32,8 @@ class Metrics(PoolListener):
         own = None if self._multiprocess_dir else CollectorRegistry()
         self.requests = Counter(
             'couchgate_http_requests',
-            'API requests answered, by route template, method and status.',
-            ['route', 'method', 'status'],
+            'API requests answered, by route template, method, status and API key name.',
+            ['route', 'method', 'status', 'key'],
             registry=own,
         )
         self.request_seconds = Histogram(
@@ -121,5 +122,6 @@ class RequestMetrics:
             req.method if req.method in falcon.COMBINED_METHODS else 'OTHER',
             str(resp.status_code),
         )
-        self._metrics.requests.labels(*labels).inc()
+        # Key names come from API_KEYS, a closed set too; never the key itself.
+        self._metrics.requests.labels(*labels, req.context.key_name or NO_KEY).inc()
         self._metrics.request_seconds.labels(*labels).observe(time.perf_counter() - started)

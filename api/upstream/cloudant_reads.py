@@ -19,6 +19,7 @@ from api.errors import Problem
 from api.upstream import deadline
 from api.upstream.couch import Doc, Json, Page
 from api.upstream.failures import translated
+from api.upstream.id_range import clamped, query_within, rows_within
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
 from api.upstream.logins import Call
 from api.upstream.rows import Items, bad_json, fields, has_utf8, listed, streamed_items
@@ -52,8 +53,14 @@ class CloudantReads:
         include_docs: bool = False,
         descending: bool = False,
         max_bytes: int | None = None,
+        id_prefix: str | None = None,
     ) -> Page:
         deadline.start(self._deadline_seconds)
+        if id_prefix is not None:
+            keys = self._within(id_prefix, start_key, end_key, descending)
+            if keys is None:
+                return Page([], 0, None)  # the range holds no id of the prefix: nothing to ask
+            start_key, end_key = keys
         if descending and start_key is None:
             start_key = self._highest_id()
         if not descending and end_key is None:
@@ -67,7 +74,7 @@ class CloudantReads:
             items,
             scanner,
         ):
-            for raw in items:
+            for raw in rows_within(items, id_prefix):
                 row = listed(raw, include_docs)
                 if row is None or next_key is not None:
                     continue
@@ -90,8 +97,15 @@ class CloudantReads:
         max_bytes: int | None = None,
         start_key: str | None = None,
         end_key: str | None = None,
+        id_prefix: str | None = None,
     ) -> Generator[Batch, None, None]:
         """Every document from start_key to end_key, in id order: one upstream request per batch."""
+        if id_prefix is not None:
+            keys = self._within(id_prefix, start_key, end_key, descending=False)
+            if keys is None:
+                yield Batch()  # the range holds no id of the prefix: an empty export, nothing asked
+                return
+            start_key, end_key = keys
         end_key = end_key if end_key is not None else self._highest_id()
         limit, first = batch_size, True
         while True:
@@ -102,7 +116,7 @@ class CloudantReads:
             try:
                 request = self._all_docs_request(db, limit + 1, start_key, end_key)
                 with self._items(request) as (items, scanner):
-                    for raw in items:
+                    for raw in rows_within(items, id_prefix):
                         row = fields(raw)
                         doc = row.get('doc', b'null')
                         if doc == b'null' or next_key is not None:
@@ -160,23 +174,28 @@ class CloudantReads:
             raise Problem(404, 'not-found', 'No document with this id.')
         return Doc(doc_id, text(members(rows[0]['value'])['rev']), doc)
 
-    def find(self, db: str, query: Json, max_bytes: int | None = None) -> Json:
+    def find(self, db: str, query: Json, id_prefix: str | None = None, max_bytes: int | None = None) -> Json:
         deadline.start(self._deadline_seconds)
-        docs, bookmark, cut = self._found(db, query, max_bytes)
+        if id_prefix is not None:
+            highest = self._highest_id()
+            query = query_within(query, id_prefix, highest=highest, utf16=highest == HIGHEST_UTF16)
+        docs, bookmark, cut = self._found(db, query, id_prefix, max_bytes)
         if cut:
             # Ended early by bytes, before the bookmark (it follows the docs): ask again for just
             # what fitted, read to the end, so the client's next query starts after the last doc.
-            docs, bookmark, _ = self._found(db, dict(query, limit=len(docs)), None)
+            docs, bookmark, _ = self._found(db, dict(query, limit=len(docs)), id_prefix, None)
         return {'docs': docs, 'bookmark': bookmark}
 
-    def _found(self, db: str, query: Json, max_bytes: int | None) -> tuple[Fragments, str | None, bool]:
+    def _found(
+        self, db: str, query: Json, id_prefix: str | None, max_bytes: int | None
+    ) -> tuple[Fragments, str | None, bool]:
         docs: Fragments = []
         size = 0
         with self._items(lambda: self._client.post_find_as_stream(db, **query), member='docs') as (
             items,
             scanner,
         ):
-            for raw in items:
+            for raw in rows_within(items, id_prefix, '_id'):
                 if max_bytes is not None and docs and size + len(raw) > max_bytes:
                     return docs, None, True  # the rest is left unread: connection closed
                 docs.append(orjson.Fragment(raw))
@@ -185,6 +204,14 @@ class CloudantReads:
 
     def _items(self, request: Callable, member: str = 'rows') -> ContextManager[tuple[Items, ArrayItems]]:
         return streamed_items(self._call, request, member)
+
+    def _within(
+        self, prefix: str, start_key: str | None, end_key: str | None, descending: bool
+    ) -> tuple[str, str] | None:
+        highest = self._highest_id()
+        return clamped(
+            prefix, start_key, end_key, descending=descending, highest=highest, utf16=highest == HIGHEST_UTF16
+        )
 
     def _highest_id(self) -> str:
         # Which order the server compares ids in: asked once per worker (GET /), then known.

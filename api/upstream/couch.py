@@ -54,8 +54,12 @@ class Couch(Protocol):
         include_docs: bool = False,
         descending: bool = False,
         max_bytes: int | None = None,
+        id_prefix: str | None = None,
     ) -> Page:
-        """One page of documents by id; it ends early (at least one row) once it holds max_bytes."""
+        """One page of documents by id; it ends early (at least one row) once it holds max_bytes.
+
+        With id_prefix, only ids starting with it: the upstream key range itself is clamped.
+        """
 
     def documents(
         self,
@@ -65,10 +69,12 @@ class Couch(Protocol):
         max_bytes: int | None = None,
         start_key: str | None = None,
         end_key: str | None = None,
+        id_prefix: str | None = None,
     ) -> Generator[Batch, None, None]:
         """Every document from start_key to end_key in id order, one batch per upstream request.
 
-        A batch holds at most batch_size documents and, past its first, about max_bytes of them.
+        A batch holds at most batch_size documents and, past its first, about max_bytes of them;
+        with id_prefix, only ids starting with it (the key range clamped upstream).
         """
 
     def get(self, db: str, doc_id: str) -> Doc:
@@ -83,9 +89,12 @@ class Couch(Protocol):
     def delete(self, db: str, doc_id: str, rev: str) -> None:
         """Delete the document at its current rev."""
 
-    def find(self, db: str, query: Json, max_bytes: int | None = None) -> Json:
-        """A Mango query: {'docs': [...], 'bookmark': ...}; docs may be orjson.Fragments. With
-        max_bytes, fewer docs than the limit when more would exceed it (always at least one)."""
+    def find(self, db: str, query: Json, id_prefix: str | None = None, max_bytes: int | None = None) -> Json:
+        """A Mango query: {'docs': [...], 'bookmark': ...}; docs may be orjson.Fragments.
+
+        With id_prefix, the selector is ANDed upstream with an `_id` range and pattern of the prefix.
+        With max_bytes, fewer docs than the limit when more would exceed it (always at least one).
+        """
 
 
 def stale_rev(rev: str | None) -> Problem:

@@ -7,6 +7,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.api_keys import TEST_KEY, TEST_KEYS
 from tests.support.gunicorn_process import WebProcess
 from tests.support.web import web_env
 
@@ -45,13 +46,25 @@ def in_use_by_worker(web) -> dict[str, float]:
 def test_a_client_leaving_mid_export_gives_the_connection_back_to_the_pool(front, ca_bundle, big_db):
     db, count = big_db
     # One worker, one thread, a pool of one: a connection left checked out would force a second one.
-    env = web_env(front, ca_bundle, db, WEB_CONCURRENCY='1', GUNICORN_THREADS='1', EXPORT_BATCH_SIZE='100')
+    env = web_env(
+        front,
+        ca_bundle,
+        db,
+        WEB_CONCURRENCY='1',
+        GUNICORN_THREADS='1',
+        EXPORT_BATCH_SIZE='100',
+        API_KEYS=TEST_KEYS,
+    )
     with WebProcess(**env) as web:
         web.wait_ready('/healthz')  # not /readyz: that would open the upstream connection counted below
         with socket.socket() as client:
             client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
             client.connect(('127.0.0.1', web.port))
-            client.sendall(f'GET /v1/{db}/export HTTP/1.1\r\nHost: test\r\n\r\n'.encode())
+            # The export needs a key with the `export` scope.
+            request = (
+                f'GET /v1/{db}/export HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {TEST_KEY}\r\n\r\n'
+            )
+            client.sendall(request.encode())
             received = b''
             while b'"_id"' not in received:  # the headers and the first document
                 data = client.recv(4096)

@@ -179,10 +179,11 @@ def test_head_and_a_gzipped_export_through_the_real_server_on_one_connection(ser
     )
     connection = http.client.HTTPConnection('127.0.0.1', server.port, timeout=TIMEOUT)
     try:
-        connection.request('HEAD', f'/v1/{db}/export', headers={'Accept-Encoding': 'gzip'})
+        key = {'Authorization': f'Bearer {TEST_KEY}'}  # the export needs the `export` scope
+        connection.request('HEAD', f'/v1/{db}/export', headers={'Accept-Encoding': 'gzip', **key})
         headed = connection.getresponse()
         assert (headed.status, headed.read()) == (200, b'')  # no body, or the next answer would not parse
-        connection.request('GET', f'/v1/{db}/export', headers={'Accept-Encoding': 'gzip'})
+        connection.request('GET', f'/v1/{db}/export', headers={'Accept-Encoding': 'gzip', **key})
         got = connection.getresponse()
         assert got.getheader('Content-Encoding') == headed.getheader('Content-Encoding') == 'gzip'
         assert got.getheader('Transfer-Encoding') == 'chunked'

@@ -13,6 +13,7 @@ import psutil
 import pytest
 import requests
 
+from tests.support.api_keys import KEY_HEADER, TEST_KEYS
 from tests.support.gunicorn_process import WebProcess
 from tests.support.web import web_env
 
@@ -75,7 +76,7 @@ class PeakRSS:
 
 def read_all(url: str) -> tuple[int, int, int]:
     """(status, bytes, lines) of a response read in chunks, as a client does."""
-    with requests.get(url, stream=True, timeout=120) as response:
+    with requests.get(url, stream=True, timeout=120, headers=KEY_HEADER) as response:  # export: a key
         size = lines = 0
         for chunk in response.iter_content(64 * 1024):
             size += len(chunk)
@@ -96,7 +97,7 @@ def measured(pid: int, what: str, run: Callable[[], list[tuple[int, int, int]]])
 
 def test_listings_and_exports_of_megabyte_documents_stay_within_bounds(front, ca_bundle, megabyte_db):
     db = megabyte_db
-    env = web_env(front, ca_bundle, db, WEB_CONCURRENCY='1', GUNICORN_THREADS='8')
+    env = web_env(front, ca_bundle, db, WEB_CONCURRENCY='1', GUNICORN_THREADS='8', API_KEYS=TEST_KEYS)
     with WebProcess(**env) as web:
         web.wait_ready('/healthz')
         [pid] = web.worker_pids()

@@ -57,7 +57,9 @@ def scrape_until(web, holds, what: str) -> dict:
 
 
 def value(samples, name, **labels):
-    return samples.get((name, frozenset(labels.items())), 0)
+    """The sum over the series of `name` that have these labels (and any others, e.g. `key`)."""
+    wanted = set(labels.items())
+    return sum(v for (n, series), v in samples.items() if n == name and wanted <= series)
 
 
 def per_worker(samples, name) -> dict[int, float]:

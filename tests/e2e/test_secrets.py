@@ -10,6 +10,7 @@ each secret in every form it could take.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 import time
@@ -28,6 +29,16 @@ from tests.support.tls_front import TLSFront
 
 USER, PASSWORD = 'alice', 'pw:S3cret/Upstream@1'
 API_KEY, OTHER_API_KEY = 'secret-api-key-7f3a9c1e5b', 'secret-ops-key-2d8e6b4a0c'
+TENANT_KEY = 'secret-tenant-key-6c1f0a9e'
+# API_KEYS as JSON: a plaintext key, one given only by its sha256, a prefix key without `query`.
+OTHER_SHA256 = hashlib.sha256(OTHER_API_KEY.encode()).hexdigest()
+API_KEYS = json.dumps(
+    [
+        {'name': 'ci', 'key': API_KEY, 'scopes': ['read', 'query', 'export', 'write']},
+        {'name': 'ops', 'sha256': OTHER_SHA256, 'scopes': ['read']},
+        {'name': 'tenant', 'key': TENANT_KEY, 'scopes': ['read', 'write'], 'id_prefix': 't7:'},
+    ]
+)
 WRONG_KEY, CLIENT_COOKIE, QUERY_KEY = (
     'secret-wrong-key-9b1d',
     'secret-client-cookie-4c2e',
@@ -57,6 +68,7 @@ SECRETS = {
     PASSWORD,
     API_KEY,
     OTHER_API_KEY,
+    TENANT_KEY,
     WRONG_KEY,
     CLIENT_COOKIE,
     QUERY_KEY,
@@ -65,7 +77,8 @@ SECRETS = {
     IAM_TOKEN,
 }
 # Basic credentials and CouchDB's AuthSession cookie both start with base64("alice:").
-MARKERS = {base64.b64encode(f'{USER}:'.encode()).decode(), 'AuthSession', 'secret-iam-subject'}
+# The sha256 of a key is no secret, yet it has no business in a log line or a response either.
+MARKERS = {base64.b64encode(f'{USER}:'.encode()).decode(), 'AuthSession', 'secret-iam-subject', OTHER_SHA256}
 
 
 class FakeIAM(BaseHTTPRequestHandler):
@@ -132,6 +145,13 @@ def exercise(url: str) -> list[requests.Response]:
             http.post(f'{url}/v1/vault/find', json={'selector': {'a': {'$bad': 1}}}, headers=key),
             http.get(f'{url}/v1/vault/docs/missing', headers=key),
             http.get(f'{url}/v1/_users/docs/org.couchdb.user:{USER}'),
+            http.get(f'{url}/v1/vault/docs', headers={'Authorization': f'Bearer {OTHER_API_KEY}'}),
+            http.post(
+                f'{url}/v1/vault/find',
+                json={'selector': {}},
+                headers={'Authorization': f'Bearer {TENANT_KEY}'},
+            ),
+            http.put(f'{url}/v1/vault/docs/x', json={}, headers={'Authorization': f'Bearer {TENANT_KEY}'}),
         ]
         rev = sent[1].json().get('rev')
         sent.append(http.delete(doc, headers=dict(key, **{'If-Match': f'"{rev}"'})))
@@ -147,7 +167,7 @@ def test_no_secret_reaches_logs_or_responses_at_debug(auth, upstream, iam, ca_bu
         'LOG_LEVEL': 'DEBUG',
         'CLOUDANT_DATABASES': 'vault',
         'CLOUDANT_CA_BUNDLE': ca_bundle,
-        'API_KEYS': f'ci:{API_KEY},ops:{OTHER_API_KEY}',
+        'API_KEYS': API_KEYS,
         'CLOUDANT_AUTH_TYPE': auth,
     }
     if auth == 'IAM':
@@ -172,10 +192,11 @@ def test_no_secret_reaches_logs_or_responses_at_debug(auth, upstream, iam, ca_bu
     assert leaks == []
 
     statuses = [r.status_code for r in responses]
-    assert statuses == [200, 201, 200, 200, 401, 400, 400, 404, 404, 204], statuses
+    assert statuses == [200, 201, 200, 200, 401, 400, 400, 404, 404, 200, 403, 403, 204], statuses
     # The run really was at DEBUG, through the upstream, with the credentials in use.
     assert 'Starting new HTTPS connection' in output and '"logger": "couchgate.upstream"' in output
     assert output.count('"key_name": "ci"') == 5
+    assert output.count('"key_name": "ops"') == 1 and output.count('"key_name": "tenant"') == 2
     # The IBM SDK at DEBUG turns on http.client's dump of every exchange (it redacts Authorization,
     # but not the documents, nor every header): api/observability/logs.py keeps it at INFO.
     assert "send: b'" not in output and "reply: '" not in output

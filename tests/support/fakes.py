@@ -50,9 +50,10 @@ class FakeCouch:
         include_docs: bool = False,
         descending: bool = False,
         max_bytes: int | None = None,
+        id_prefix: str | None = None,
     ) -> Page:
         docs = self._db(db, 'list')
-        ids = sorted(docs, reverse=descending)
+        ids = sorted((i for i in docs if i.startswith(id_prefix or '')), reverse=descending)
         if start_key is not None:
             ids = [i for i in ids if (i <= start_key if descending else i >= start_key)]
         if end_key is not None:
@@ -74,13 +75,16 @@ class FakeCouch:
         max_bytes: int | None = None,
         start_key: str | None = None,
         end_key: str | None = None,
+        id_prefix: str | None = None,
     ) -> Generator[Batch, None, None]:
         """Like the real port: a generator of batches; `closed` tells whether it was closed."""
         self.closed = False
         ids = [
             i
             for i in sorted(self._db(db, 'documents'))
-            if (start_key is None or i >= start_key) and (end_key is None or i <= end_key)
+            if i.startswith(id_prefix or '')
+            and (start_key is None or i >= start_key)
+            and (end_key is None or i <= end_key)
         ]
         try:
             for at in range(0, max(len(ids), 1), batch_size):
@@ -121,8 +125,8 @@ class FakeCouch:
             raise stale_rev(rev)
         del docs[doc_id]
 
-    def find(self, db: str, query: Json, max_bytes: int | None = None) -> Json:
-        docs = self._db(db, 'find')
+    def find(self, db: str, query: Json, id_prefix: str | None = None, max_bytes: int | None = None) -> Json:
+        docs = {i: d for i, d in self._db(db, 'find').items() if i.startswith(id_prefix or '')}
         selector = query['selector']
         if any(key.startswith('$') for key in selector if key not in ('$and', '$or')):
             raise Problem(400, 'bad-request', 'The database refused the request as invalid.')

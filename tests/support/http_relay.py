@@ -17,6 +17,7 @@ class RequestRecord:
     method: str
     path: str  # the request-target exactly as sent: undecoded, query string included
     connection: int  # serial number of the client connection; unique, never reset
+    body: bytes = b''  # as sent (its framing included, if chunked): what a key range or selector was
 
 
 @dataclass

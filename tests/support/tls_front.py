@@ -135,7 +135,8 @@ class TLSFront:
         try:
             while (request := await client.read_request()) is not None:
                 with self._lock:
-                    self._requests.append(RequestRecord(request.method, request.target, client.number))
+                    body = request.raw.partition(HEAD_END)[2]
+                    self._requests.append(RequestRecord(request.method, request.target, client.number, body))
                 try:
                     keep_alive = await self._exchange(client, request)
                 except UpstreamUnavailable:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from api.config import ConfigError, Settings
+from api.config.keys import digest_of
 from tests.support.problems import assert_problem
 from tests.support.request_log import request_lines
 
@@ -111,8 +112,14 @@ SECRET = 'k' * 16
 
 def test_keys_carry_names_and_bare_keys_are_numbered():
     s = Settings.from_env({'API_KEYS': f' ci:{SECRET}1 , {SECRET}2,ops.team-1:{SECRET}/+=~_.-3 '})
-    assert s.api_keys == (('ci', f'{SECRET}1'), ('key-2', f'{SECRET}2'), ('ops.team-1', f'{SECRET}/+=~_.-3'))
-    assert SECRET not in repr(s)
+    keys = [f'{SECRET}1', f'{SECRET}2', f'{SECRET}/+=~_.-3']
+    assert [(k.name, k.digest) for k in s.api_keys] == [
+        ('ci', digest_of(keys[0])),
+        ('key-2', digest_of(keys[1])),
+        ('ops.team-1', digest_of(keys[2])),
+    ]
+    assert all(k.scopes == {'read', 'query', 'export', 'write'} and k.databases is None for k in s.api_keys)
+    assert SECRET not in repr(s) and SECRET not in repr(s.api_keys)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from falcon import testing
 from api.edge.compression import GzipCache, accepts_gzip, gzip_bytes
 from api.edge.conditional import digest
 from api.edge.representation import FileCache
+from tests.support.api_keys import KEY_HEADER
 from tests.support.fakes import FakeCouch
 
 GZIP = {'Accept-Encoding': 'gzip'}
@@ -94,7 +95,9 @@ def test_the_export_is_gzipped_chunk_by_chunk_each_readable_on_arrival(make_clie
     assert result.headers['content-encoding'] == 'gzip' and 'content-length' not in result.headers
     assert gzip.decompress(result.content) == plain.content
     # Straight through WSGI, to see the body as the server would send it: chunk by chunk.
-    body = client.app(testing.create_environ('/v1/foundbite/export', headers=GZIP), lambda *a: None)
+    body = client.app(
+        testing.create_environ('/v1/foundbite/export', headers=dict(GZIP, **KEY_HEADER)), lambda *a: None
+    )
     try:
         first = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(next(iter(body)))
     finally:

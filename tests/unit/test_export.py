@@ -8,6 +8,7 @@ from falcon import testing
 
 from api.config import ConfigError, Settings
 from api.errors import Problem
+from tests.support.api_keys import KEY_HEADER
 from tests.support.fakes import FakeCouch
 from tests.support.problems import assert_problem
 from tests.support.request_log import export_lines
@@ -26,9 +27,11 @@ def couch():
 
 
 def start_export(app, path):
-    """Call the app as a WSGI server does; returns the status and the body iterable, unread."""
+    """Call the app as a WSGI server does, with the test key (the export needs the `export` scope);
+    returns the status and the body iterable, unread."""
     started = []
-    body = app(testing.create_environ(path=path), lambda status, headers: started.append(status))
+    environ = testing.create_environ(path=path, headers=KEY_HEADER)
+    body = app(environ, lambda status, headers: started.append(status))
     return started[0], body
 
 

@@ -36,6 +36,33 @@ FORBIDDEN = {
         'requests',
         'urllib3',
     ),
+    # The key check and a key's prefix: decided from the request and the configuration alone, before
+    # anything upstream is touched.
+    'api.edge.keys': ('api.observability', 'api.app', 'resources', 'container', 'api.upstream', 'requests'),
+    'api.edge.id_prefix': (
+        'api.observability',
+        'api.app',
+        'resources',
+        'container',
+        'api.upstream',
+        'requests',
+    ),
+    # A prefix's id range is pure arithmetic on ids: no SDK, no session, no HTTP.
+    'api.upstream.id_range': (
+        'falcon',
+        'api.edge',
+        'api.observability',
+        'api.app',
+        'resources',
+        'container',
+        'api.upstream.session',
+        'api.upstream.cloudant_reads',
+        'api.upstream.logins',
+        'ibmcloudant',
+        'ibm_cloud_sdk_core',
+        'requests',
+        'urllib3',
+    ),
     'api.observability': ('api.edge', 'api.app', 'resources', 'container'),
     'api.config': ('falcon', 'api.edge', 'api.upstream', 'api.observability', 'resources', 'container'),
     'api.errors': ('api.edge', 'api.upstream', 'resources', 'container'),

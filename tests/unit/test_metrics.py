@@ -25,11 +25,13 @@ def test_requests_are_counted_by_route_template_never_by_raw_path(client):
         if s.name == 'couchgate_http_requests_total'
     }
     assert counted == {
-        (('method', 'GET'), ('route', '/healthz'), ('status', '200')): 1,
-        (('method', 'GET'), ('route', '/v1/{db}/docs/{doc_id:path}'), ('status', '404')): 1,
-        (('method', 'GET'), ('route', '(unmatched)'), ('status', '404')): 1,
-        (('method', 'PROPFIND'), ('route', '/healthz'), ('status', '405')): 1,
-        (('method', 'OTHER'), ('route', '/healthz'), ('status', '400')): 1,
+        # The key label: the name of the key the request carried, '(none)' when it carried none
+        # (/healthz is public: its key is never looked at).
+        (('key', '(none)'), ('method', 'GET'), ('route', '/healthz'), ('status', '200')): 1,
+        (('key', 'tests'), ('method', 'GET'), ('route', '/v1/{db}/docs/{doc_id:path}'), ('status', '404')): 1,
+        (('key', '(none)'), ('method', 'GET'), ('route', '(unmatched)'), ('status', '404')): 1,
+        (('key', '(none)'), ('method', 'PROPFIND'), ('route', '/healthz'), ('status', '405')): 1,
+        (('key', '(none)'), ('method', 'OTHER'), ('route', '/healthz'), ('status', '400')): 1,
     }
 
 

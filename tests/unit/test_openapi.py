@@ -70,9 +70,9 @@ def test_the_document_lists_the_allowlist_and_the_key_policy(make_client):
     listing = '/v1/{db}/docs'
     assert public['paths'][listing]['parameters'][0]['schema'] == {'$ref': '#/components/schemas/Database'}
     assert public['components']['schemas']['Database']['enum'] == ['foundbite', 'orders']
-    assert public['paths'][listing]['get']['security'] == [{}, {'apiKey': []}]
-    assert locked['paths'][listing]['get']['security'] == [{'apiKey': []}]
-    assert public['paths'][listing]['post']['security'] == [{'apiKey': []}]
+    assert public['paths'][listing]['get']['security'] == [{}, {'apiKey': ['read']}]
+    assert locked['paths'][listing]['get']['security'] == [{'apiKey': ['read']}]
+    assert public['paths'][listing]['post']['security'] == [{'apiKey': ['write']}]
     assert public['paths']['/healthz']['get']['security'] == []
 
 

@@ -41,7 +41,7 @@ def test_metrics_is_a_read_and_health_and_docs_are_public(client):
     paths = client.simulate_get('/openapi.json').json['paths']
     security = {path: item['get']['security'] for path, item in paths.items() if 'get' in item}
     assert security['/healthz'] == security['/docs'] == security['/openapi.json'] == []
-    assert security['/metrics'] == [{'apiKey': []}]
+    assert security['/metrics'] == [{'apiKey': ['read']}]
     assert client.simulate_get('/metrics').status_code == 401
     assert client.simulate_get('/healthz').status_code == 200
 

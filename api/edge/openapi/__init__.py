@@ -13,11 +13,14 @@ from api.edge.openapi.schemas import schemas
 __all__ = ['DOC_ID_PATTERN', 'document']
 
 
-def document(settings: Settings, public: frozenset[str]) -> dict:
+def document(
+    settings: Settings, public: frozenset[str], scopes: dict[str, dict[str, str]] | None = None
+) -> dict:
     """The OpenAPI document for an app built from `settings` (its databases, its key policy);
-    `public` holds the route templates whose resources never need a key."""
+    `public` holds the route templates whose resources never need a key, `scopes` what scope each
+    method of a route template needs (api/edge/keys.py: the resources' `scopes`)."""
     paths = describe_paths(settings)
-    _secure(paths, settings, public)
+    _secure(paths, settings, public, scopes or {})
     return {
         'openapi': '3.1.0',
         'info': {
@@ -34,20 +37,33 @@ def document(settings: Settings, public: frozenset[str]) -> dict:
         'components': {
             'schemas': dict(schemas(), Database=database(settings)),
             'securitySchemes': {
-                'apiKey': {'type': 'http', 'scheme': 'bearer', 'description': 'An API key from API_KEYS'}
+                'apiKey': {
+                    'type': 'http',
+                    'scheme': 'bearer',
+                    'description': 'An API key from API_KEYS. Each operation names the scope it needs '
+                    '(read, query, export, write); a key without it gets 403 insufficient-scope.',
+                }
             },
         },
     }
 
 
-def _secure(paths: dict, settings: Settings, public: frozenset[str]) -> None:
+def _secure(
+    paths: dict, settings: Settings, public: frozenset[str], scopes: dict[str, dict[str, str]]
+) -> None:
     """Each operation's security, by the rules the key check applies (api/edge/keys.py)."""
-    key: list[dict[str, list[str]]] = [{'apiKey': []}]
-    read = key if settings.require_key_for_reads else [{}, *key]
-    public_paths = {re.sub(r'\{(\w+):\w+\}', r'{\1}', template) for template in public}
+    public_paths = {_template(template) for template in public}
+    scopes_by_path = {_template(template): methods for template, methods in scopes.items()}
     for path, item in paths.items():
         for method, operation in item.items():
-            if method != 'parameters':
-                operation['security'] = (
-                    [] if path in public_paths else read if method.upper() in READ_METHODS else key
-                )
+            if method == 'parameters':
+                continue
+            verb = method.upper()
+            scope = scopes_by_path.get(path, {}).get(verb, 'read' if verb in READ_METHODS else 'write')
+            key: list[dict[str, list[str]]] = [{'apiKey': [scope]}]
+            anonymous = scope == 'read' and not settings.require_key_for_reads
+            operation['security'] = [] if path in public_paths else [{}, *key] if anonymous else key
+
+
+def _template(template: str) -> str:
+    return re.sub(r'\{(\w+):\w+\}', r'{\1}', template)

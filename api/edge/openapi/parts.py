@@ -33,6 +33,9 @@ def problems(*statuses: int) -> dict:
 
 # What a client may meet that is not obvious from the status alone.
 _PROBLEM_DESCRIPTIONS = {
+    401: 'No key, or not a valid one (WWW-Authenticate: Bearer)',
+    403: 'The key lacks the scope the operation names (insufficient-scope), or may not create this id '
+    '(outside-scope)',
     412: 'The rev given (If-Match, or "_rev" in the body) is not the current one: read it again',
     428: 'If-Match (or "_rev" in the body) is required',
     429: 'The database throttles requests: retry after Retry-After',

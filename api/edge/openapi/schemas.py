@@ -68,7 +68,7 @@ def schemas() -> dict:
         },
         'Page': {
             'type': 'object',
-            'required': ['rows', 'total_rows'],
+            'required': ['rows'],  # total_rows: not for a key with an id_prefix
             'properties': {
                 'rows': {
                     'type': 'array',
@@ -82,7 +82,10 @@ def schemas() -> dict:
                         },
                     },
                 },
-                'total_rows': {'type': 'integer'},
+                'total_rows': {
+                    'type': 'integer',
+                    'description': 'Documents in the database; absent for a key limited to an id prefix',
+                },
                 'next': {
                     'type': 'string',
                     'format': 'uri-reference',

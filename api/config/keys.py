@@ -1,0 +1,126 @@
+"""API_KEYS: named keys, each with its scopes, databases and id prefix; only digests are kept."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+
+from api.config.values import ConfigError
+
+MIN_API_KEY_LENGTH = 16
+SCOPES = ('read', 'query', 'export', 'write')
+_KEY_NAME = re.compile(r'[A-Za-z0-9._-]{1,64}')
+_KEY = re.compile(r'[A-Za-z0-9._~+/=-]+')  # RFC 6750 b64token: fits a Bearer header as is
+_SHA256 = re.compile(r'[0-9a-fA-F]{64}')
+_ALPHABET = 'A-Z a-z 0-9 . _ ~ + / = -'
+# The members a key object may have; the capacity guard's "quota" will be the next one.
+_MEMBERS = frozenset({'name', 'key', 'sha256', 'scopes', 'databases', 'id_prefix'})
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiKey:
+    """One accepted key: its name, the SHA-256 of its bytes (never the key), and what it may do."""
+
+    name: str
+    digest: bytes = dataclasses.field(repr=False)
+    scopes: frozenset[str] = frozenset(SCOPES)
+    databases: frozenset[str] | None = None  # None: every database of CLOUDANT_DATABASES
+    id_prefix: str | None = None
+
+
+def digest_of(key: str) -> bytes:
+    """The SHA-256 of a key's UTF-8 bytes: what a `sha256` member holds, in hex."""
+    return hashlib.sha256(key.encode('utf-8', 'surrogatepass')).digest()
+
+
+def api_keys(raw: str, databases: tuple[str, ...]) -> tuple[ApiKey, ...]:
+    """API_KEYS as a JSON array of key objects, or as `name:key`/bare keys, comma-separated.
+
+    Messages name the key (its name or number), never its value.
+    """
+    keys = _objects(raw, databases) if raw.strip().startswith('[') else _pairs(raw)
+    if len({key.digest for key in keys}) < len(keys):
+        raise ConfigError('API_KEYS: keys must be unique')
+    return keys
+
+
+def _pairs(raw: str) -> tuple[ApiKey, ...]:
+    keys = []
+    for number, entry in enumerate((e.strip() for e in raw.split(',') if e.strip()), start=1):
+        name, _, key = entry.rpartition(':') if ':' in entry else ('', '', entry)
+        name = name.strip() or f'key-{number}'
+        if not _KEY_NAME.fullmatch(name):
+            raise ConfigError(f'API_KEYS: the name of key {number} must be 1-64 of A-Z a-z 0-9 . _ -')
+        keys.append(ApiKey(name, _plain_digest(key.strip(), f'key {number} ({name})')))
+    # Rotation needs a shared name, which only the JSON form offers: here a repeated name is a slip.
+    if len({key.name for key in keys}) < len(keys):
+        raise ConfigError('API_KEYS: names and keys must be unique')
+    return tuple(keys)
+
+
+def _objects(raw: str, databases: tuple[str, ...]) -> tuple[ApiKey, ...]:
+    try:
+        entries = json.loads(raw)
+    except ValueError:
+        raise ConfigError('API_KEYS: not a valid JSON array of key objects') from None
+    if not isinstance(entries, list):
+        raise ConfigError('API_KEYS: not a valid JSON array of key objects')
+    return tuple(_key_object(entry, number, databases) for number, entry in enumerate(entries, start=1))
+
+
+def _key_object(entry: object, number: int, databases: tuple[str, ...]) -> ApiKey:
+    if not isinstance(entry, dict):
+        raise ConfigError(f'API_KEYS: key {number} is not a JSON object')
+    name = entry.get('name')
+    if not isinstance(name, str) or not _KEY_NAME.fullmatch(name):
+        raise ConfigError(f'API_KEYS: the name of key {number} must be 1-64 of A-Z a-z 0-9 . _ -')
+    which = f'key {number} ({name})'
+    unknown = sorted(set(entry) - _MEMBERS)
+    if unknown:
+        raise ConfigError(f'API_KEYS: {which} has an unknown member "{unknown[0]}"')
+    if ('key' in entry) == ('sha256' in entry):
+        raise ConfigError(f'API_KEYS: {which} needs exactly one of "key" and "sha256"')
+    if 'key' in entry:
+        digest = _plain_digest(entry['key'], which)
+    elif isinstance(entry['sha256'], str) and _SHA256.fullmatch(entry['sha256']):
+        digest = bytes.fromhex(entry['sha256'])
+    else:
+        raise ConfigError(f'API_KEYS: the "sha256" of {which} must be 64 hex digits')
+    # Required: least privilege is stated, never assumed (a `name:key` pair is the all-scopes form).
+    scopes = entry.get('scopes')
+    if not isinstance(scopes, list) or not scopes or not all(s in SCOPES for s in scopes):
+        raise ConfigError(f'API_KEYS: the "scopes" of {which} must be a list of {", ".join(SCOPES)}')
+    allowed = entry.get('databases')
+    if allowed is not None:
+        if not isinstance(allowed, list) or not allowed or not all(isinstance(d, str) for d in allowed):
+            raise ConfigError(f'API_KEYS: the "databases" of {which} must be a list of database names')
+        outside = [d for d in allowed if d not in databases]
+        if outside:
+            raise ConfigError(
+                f'API_KEYS: {which} names a database outside CLOUDANT_DATABASES: {outside[0]!r}'
+            )
+    prefix = entry.get('id_prefix')
+    if prefix is not None and not (
+        isinstance(prefix, str)
+        and 0 < len(prefix) <= 256
+        and not prefix.startswith('_')
+        and prefix.isprintable()
+    ):
+        raise ConfigError(
+            f'API_KEYS: the "id_prefix" of {which} must be 1-256 printable characters, not starting with "_"'
+        )
+    return ApiKey(
+        name,
+        digest,
+        frozenset(scopes),
+        None if allowed is None else frozenset(allowed),
+        prefix,
+    )
+
+
+def _plain_digest(key: object, which: str) -> bytes:
+    if not isinstance(key, str) or len(key) < MIN_API_KEY_LENGTH or not _KEY.fullmatch(key):
+        raise ConfigError(f'API_KEYS: {which} must be at least {MIN_API_KEY_LENGTH} of {_ALPHABET}')
+    return digest_of(key)
