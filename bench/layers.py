@@ -1,9 +1,10 @@
 """A py-spy sample's layer: which part of the stack spends the CPU (the README's per-layer table).
 
-A sample goes to the first layer below that any frame of its stack belongs to: libraries are
-listed before their callers, so urllib3 called through requests and the SDK counts as urllib3,
-and the standard library counts for whoever called it (stdlib json: JSON; ssl, http.client:
-urllib3; logging: the log lines). Middleware is told apart by its module in api/edge/.
+Logging and metrics count wherever they appear in a stack (they call nothing else of ours).
+Otherwise the innermost frame that belongs to a layer decides: urllib3 called through requests
+and the SDK counts as urllib3, the standard library counts for its caller (ssl, http.client:
+urllib3), and Falcon's helpers for the middleware or resource that called them. Falcon and
+gunicorn get what is left: their own loops, parsing and dispatch.
 """
 
 from __future__ import annotations
@@ -11,26 +12,19 @@ from __future__ import annotations
 import collections
 import re
 
-LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # logging: couchgate's request line and gunicorn's access line (stdlib json inside counts here)
+ANYWHERE: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         'log lines (logging, JSON formatter)',
-        ('(logging/', 'api/observability/logs.py', 'access_log.py', 'glogging.py'),
+        ('(logging/', 'observability/logs.py', 'access_log.py', 'glogging.py'),
     ),
-    ('metrics (prometheus_client)', ('prometheus_client/', 'api/observability/metrics.py')),
+    ('metrics (prometheus_client)', ('prometheus_client/', 'observability/metrics.py')),
+)
+INNERMOST: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         'JSON (encode, decode, row slicing)',
-        (
-            '(json/',
-            'orjson',
-            'json_scan.py',
-            'api/upstream/rows.py',
-            'falcon/media/json.py',
-            'strict_json.py',
-            '_dumps (api/app.py',
-        ),
+        ('(json/', 'orjson', 'json_scan.py', 'rows.py', 'media/json.py', '(api/app.py'),
     ),
-    ('gzip (zlib)', ('gzip.py', 'zlib', 'compression.py')),
+    ('gzip, ETag digest', ('gzip.py', 'compression.py', 'conditional.py')),
     ('urllib3 (http.client, ssl, sockets)', ('urllib3/',)),
     ('requests', ('requests/',)),
     ('SDK (ibm_cloud_sdk_core, ibmcloudant)', ('ibm_cloud_sdk_core/', 'ibmcloudant/')),
@@ -38,20 +32,21 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ('resources', ('(resources/',)),
 )
 _EDGE = re.compile(r'\(api/edge/(\w+)\.py')
-_FALCON = ('falcon/',)
-_GUNICORN = ('gunicorn/', 'api/gunicorn_')
 
 
 def layer(frames: list[str]) -> str:
-    for name, patterns in LAYERS:
+    for name, patterns in ANYWHERE:
         if any(p in frame for frame in frames for p in patterns):
             return name
-    edge = [m.group(1) for frame in frames if (m := _EDGE.search(frame))]
-    if edge:
-        return f'middleware: {edge[-1]}'
-    if any(p in frame for frame in frames for p in _FALCON):
+    for frame in reversed(frames):
+        for name, patterns in INNERMOST:
+            if any(p in frame for p in patterns):
+                return name
+        if edge := _EDGE.search(frame):
+            return f'middleware: {edge.group(1)}'
+    if any('falcon/' in frame for frame in frames):
         return 'Falcon (routing, request, response)'
-    if any(p in frame for frame in frames for p in _GUNICORN):
+    if any('gunicorn' in frame for frame in frames):
         return 'gunicorn (HTTP parsing, worker loop)'
     return 'other (threads, imports)'
 

@@ -19,6 +19,13 @@ _SEPARATORS = re.compile(rb'[\s,]*')
 _SPACE = re.compile(rb'\s*')
 _SCALAR = re.compile(rb'[^,}\]\s]*')
 _KEY_BEFORE = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*$', re.DOTALL)
+# A row of `_all_docs` without its document, in the layout CouchDB and pouchdb write, at most
+# separators before it: taken in one match. Stepping bracket by bracket was the top cost of a
+# listing of ids in the benchmark's profile. Any other item goes the bracket-by-bracket way.
+_FLAT_ROW = re.compile(
+    rb'[\s,]*(\{"id":"[^"\\]*(?:\\.[^"\\]*)*","key":"[^"\\]*(?:\\.[^"\\]*)*","value":\{"rev":"[^"\\]*"\}\})',
+    re.DOTALL,
+)
 _OPEN, _CLOSE, _QUOTE = b'[{', b']}', ord('"')
 
 
@@ -68,6 +75,13 @@ class ArrayItems:
                     self._pos = end  # the string goes on in the next chunk
                     break
                 self._pos, self._in_string = end + 1, False
+            if self._in_array and self._depth == 2 and self._item_start is None:
+                row = _FLAT_ROW.match(buf, self._pos)
+                if row is not None:
+                    yield bytes(row.group(1))
+                    del buf[: row.end()]
+                    self._pos = 0
+                    continue
             # Past everything but brackets in one match (complete strings included): one step of
             # this loop per bracket, not per token.
             at = _SKIP.match(buf, self._pos).end()  # type: ignore[union-attr]

@@ -1,4 +1,4 @@
-"""The benchmark's report from a made-up result: targets judged right per workload, tables and chart written."""
+"""The benchmark's report from a made-up result: goals judged per workload, tables and chart written."""
 
 from bench.report import BEGIN, END, check_targets, markdown, update_readme, write_all
 from bench.targets import TARGETS
