@@ -25,6 +25,7 @@ from api.upstream.connections import (
     current_record,
 )
 from api.upstream.deadline import DeadlinePassed, remaining
+from api.upstream.preparation import LeanSession
 from api.upstream.retry import upstream_retry
 
 # Every adapter built in this process, for gunicorn's fork and exit hooks; weak, so it owns nothing.
@@ -128,7 +129,7 @@ def close_all() -> tuple[int, int]:
     return len(adapters), sum(adapter.close_pools() for adapter in adapters)
 
 
-class InstrumentedSession(requests.Session):
+class InstrumentedSession(LeanSession):
     """A requests session that times each upstream call, body included."""
 
     listener: PoolListener = NO_LISTENER
