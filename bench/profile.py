@@ -1,4 +1,4 @@
-"""`make bench-profile`: where couchgate's workers spend CPU under the benchmark's load (py-spy).
+"""`make bench-profile`: where a target's workers (couchgate's by default) spend CPU under load (py-spy).
 
 py-spy samples every worker thread that holds the GIL (`--gil`): Python CPU time, not threads
 waiting on the network. The summary ranks functions by their own samples and by inclusive ones.
@@ -20,10 +20,11 @@ PY_SPY = Path(sys.executable).parent / 'py-spy'
 RATE = 200  # samples per second and thread
 
 
-def profile_couchgate(chain, work: Path, args, out: Path) -> dict:
-    raw = work / 'profile-couchgate.txt'
+def profile_target(chain, work: Path, args, out: Path) -> dict:
+    name = args.targets[0] if len(args.targets) == 1 else 'couchgate'
+    raw = work / f'profile-{name.replace(" ", "-")}.txt'
     workload_name, workload = next(iter(args.workloads.items()))
-    with running('couchgate', chain, work, workers=args.workers, threads=args.threads) as target:
+    with running(name, chain, work, workers=args.workers, threads=args.threads) as target:
         load = target.load(workload)
         run_load(connections=args.concurrency, seconds=max(args.warmup, 2), **load)
         assert target.service is not None
@@ -53,7 +54,7 @@ def profile_couchgate(chain, work: Path, args, out: Path) -> dict:
         _, errors = spy.communicate(timeout=args.duration + 60)
         if spy.returncode != 0:
             raise RuntimeError(f'py-spy failed: {errors[-2000:]}')
-    summary = f'couchgate, {workload.name}, {args.concurrency} clients, {args.duration} s.\n\n' + summarize(
+    summary = f'{name}, {workload.name}, {args.concurrency} clients, {args.duration} s.\n\n' + summarize(
         raw.read_text(), requests=measured['requests']
     )
     (out / 'profile.md').parent.mkdir(parents=True, exist_ok=True)

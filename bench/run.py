@@ -21,7 +21,7 @@ from bench.chain import UpstreamChain
 from bench.export_run import measure_export
 from bench.loadgen import run_load
 from bench.processes import REPO_ROOT
-from bench.profile import profile_couchgate
+from bench.profile import profile_target
 from bench.report import write_all
 from bench.targets import TARGETS, running
 from bench.workloads import workloads
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         '--profile',
         action='store_true',
-        help='instead: py-spy couchgate under the first workload at the most clients, write profile.md',
+        help='instead: py-spy couchgate (or the one --targets) under the first workload, write profile.md',
     )
     parser.add_argument('--out', type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     with UpstreamChain(work, docs=args.docs, rtt_ms=args.rtt_ms) as chain:
         if args.profile:
-            profile_couchgate(chain, work, args, args.out)
+            profile_target(chain, work, args, args.out)
             return
         # Each target started once, fresh, for all its runs; connections closed before each run.
         for name in args.targets:

@@ -183,6 +183,9 @@ def build_session(
     # Threads share this session: nothing may change it while they run, so the server's cookies
     # are never stored in it (the cookie authenticator carries its own, per request).
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=()))
+    # gzip, as requests asks without the optional brotli package (production does not install it):
+    # what the upstream is asked for, and spends compressing, does not depend on what is importable.
+    session.headers['Accept-Encoding'] = 'gzip, deflate'
     session.listener = listener
     session.deadline_seconds = deadline_seconds
     adapter = PooledAdapter(
