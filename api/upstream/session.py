@@ -13,7 +13,6 @@ from typing import Any
 
 import requests
 from requests import PreparedRequest, Response
-from requests.adapters import HTTPAdapter
 from urllib3 import PoolManager
 from urllib3.util.retry import Retry
 
@@ -27,12 +26,13 @@ from api.upstream.connections import (
 from api.upstream.deadline import DeadlinePassed, remaining
 from api.upstream.preparation import LeanSession
 from api.upstream.retry import upstream_retry
+from api.upstream.trust import FixedTrustAdapter
 
 # Every adapter built in this process, for gunicorn's fork and exit hooks; weak, so it owns nothing.
 _adapters: weakref.WeakSet[PooledAdapter] = weakref.WeakSet()
 
 
-class PooledAdapter(HTTPAdapter):
+class PooledAdapter(FixedTrustAdapter):
     """A requests adapter with counting pools, its own CA bundle, and fresh pools after fork()."""
 
     def __init__(
