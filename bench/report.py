@@ -110,7 +110,8 @@ def markdown(results: dict) -> str:
         f'{c["rtt_ms"]:g} ms RTT to the upstream, {c["duration_s"]} s per run after {c["warmup_s"]} s '
         f'of warm-up, keep-alive clients; gunicorn apps with {c["workers"]} workers × {c["threads"]} '
         f"threads. CPU ms/request: user + system time of all the target's gunicorn processes; "
-        f"× pass-through: that CPU over the pass-through's, same workload and clients.",
+        f"× pass-through: that CPU over the pass-through's, same workload and clients."
+        + (f' couchgate with {", ".join(c["couchgate_env"])}.' if c.get('couchgate_env') else ''),
     ]
     for workload, title in c['workloads'].items():
         runs = [r for r in results['runs'] if r['workload'] == workload]

@@ -110,6 +110,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--threads', type=int, default=8)
     parser.add_argument('--no-export', action='store_true')
     parser.add_argument(
+        '--couchgate-env',
+        action='append',
+        default=[],
+        metavar='NAME=VALUE',
+        help='a setting for couchgate (repeatable), e.g. a feature whose cost to measure on its own run',
+    )
+    parser.add_argument(
         '--profile',
         action='store_true',
         help='instead: py-spy couchgate (or the one --targets) under the first workload, write profile.md',
@@ -145,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
             'docs': args.docs,
             'limit': args.limit,
             'workloads': {name: w.name for name, w in args.workloads.items()},
+            'couchgate_env': args.couchgate_env,  # beyond production defaults, if any
         },
         'runs': [],
     }
@@ -157,7 +165,10 @@ def main(argv: list[str] | None = None) -> None:
             return
         # Each target started once, fresh, for all its runs; connections closed before each run.
         for name in args.targets:
-            with running(name, chain, work, workers=args.workers, threads=args.threads) as target:
+            env = dict(pair.split('=', 1) for pair in args.couchgate_env) if name == 'couchgate' else None
+            with running(
+                name, chain, work, workers=args.workers, threads=args.threads, extra_env=env
+            ) as target:
                 for workload in args.workloads:
                     for connections in args.clients:
                         results['runs'].append(measure(target, workload, chain, args, connections))
@@ -168,7 +179,12 @@ def main(argv: list[str] | None = None) -> None:
     results['machine']['load_after'] = _load()
     results['seconds'] = round(time.monotonic() - started)
     # The README shows the latest full run; a partial one (--targets) leaves it alone.
-    full = args.targets == list(TARGETS) and list(args.workloads) == list(every) and args.out == DEFAULT_OUT
+    full = (
+        args.targets == list(TARGETS)
+        and list(args.workloads) == list(every)
+        and not args.couchgate_env
+        and args.out == DEFAULT_OUT
+    )
     write_all(results, args.out, readme=REPO_ROOT / 'README.md' if full else None)
     print((args.out / 'results.md').read_text())
     print(f'bench: done in {results["seconds"]} s; results in {args.out}')

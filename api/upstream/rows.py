@@ -66,13 +66,13 @@ def listed(raw: bytes, include_docs: bool) -> Json | None:
         if b'\\' not in raw_id:
             # Nothing escaped (the usual row): the id is its UTF-8 text, with no lone surrogate,
             # and the rev a plain string. Per row, a listing of 100 ids spent most of its time here.
-            found: Json = {
+            usual: Json = {
                 'id': raw_id[1:-1].decode('utf-8', 'replace'),
                 'rev': match.group(2)[1:-1].decode('utf-8', 'replace'),
             }
             if include_docs:
-                found['doc'] = orjson.Fragment(raw[match.end() : -1] if match.group(3) else b'null')
-            return found
+                usual['doc'] = orjson.Fragment(raw[match.end() : -1] if match.group(3) else b'null')
+            return usual
     row = fields(raw)
     if not row:
         return None
