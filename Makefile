@@ -80,7 +80,7 @@ format: $(INSTALLED)
 	ruff format .
 
 # Not part of `make test`: a few minutes of load; options in `python -m bench.run --help`,
-# e.g. make bench BENCH_ARGS="--duration 4 --sweep 16 --docs 20000".
+# e.g. make bench BENCH_ARGS="--workloads ids,docs --targets pass-through,couchgate --docs 20000".
 bench: install
 	python -m bench.run $(BENCH_ARGS)
 

@@ -1,8 +1,9 @@
 """The floor couchgate is measured against: a bare WSGI pass-through, no framework and no SDK.
 
 One module-level urllib3.PoolManager per worker; `GET /v1/{db}/docs` sends the upstream the same
-`_all_docs` request the SDK sends, and `GET /v1/{db}/docs/{id}` a document GET; the upstream's
-bytes go back untouched. Anything couchgate spends beyond this is the price of what it adds.
+`_all_docs` request the SDK sends, `GET /v1/{db}/docs/{id}` a document GET, and
+`POST /v1/{db}/docs` the client's body as a new document; the upstream's status and bytes go
+back untouched. Anything couchgate spends beyond this is the price of what it adds.
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ def app(environ: dict, start_response) -> Iterable[bytes]:
     db = quote(parts[2], safe='')
     if len(parts) == 5:
         upstream = POOL.request('GET', f'{UPSTREAM}/{db}/{quote(parts[4], safe="")}', headers=_JSON)
+    elif environ['REQUEST_METHOD'] == 'POST':
+        body = environ['wsgi.input'].read(int(environ.get('CONTENT_LENGTH') or 0))
+        upstream = POOL.request('POST', f'{UPSTREAM}/{db}', body=body, headers=_JSON)
     else:
         query = parse_qs(environ.get('QUERY_STRING', ''))
-        body = {
+        listing = {
             'limit': int(query.get('limit', ['25'])[0]),
             'include_docs': query.get('include_docs', ['false'])[0] == 'true',
         }
-        upstream = POOL.request('POST', f'{UPSTREAM}/{db}/_all_docs', body=json.dumps(body), headers=_JSON)
+        upstream = POOL.request('POST', f'{UPSTREAM}/{db}/_all_docs', body=json.dumps(listing), headers=_JSON)
     data = upstream.data
     start_response(
         f'{upstream.status} {upstream.reason}',

@@ -17,6 +17,7 @@ from bench.processes import Service, base_env
 from tests.support.pouch import PouchServer
 
 DB = 'bench'
+WRITES_DB = 'bench_writes'  # the write workload's: the listings stay the same
 BULK = 5000
 
 
@@ -84,6 +85,7 @@ class UpstreamChain:
         session.trust_env = False
         base = f'{self.pouch.url}/{DB}'
         assert session.put(base, timeout=30).status_code == 201
+        assert session.put(f'{self.pouch.url}/{WRITES_DB}', timeout=30).status_code == 201
         for start in range(1, self.docs + 1, BULK):
             docs = [document(n) for n in range(start, min(start + BULK, self.docs + 1))]
             response = session.post(f'{base}/_bulk_docs', json={'docs': docs}, timeout=300)

@@ -18,10 +18,10 @@ MAX_SECONDS = 600  # a bound, far above what 100k documents take
 
 def measure_export(chain: UpstreamChain, work: Path, *, threads: int) -> dict:
     """One worker (so its RSS is the one that matters); the export runs alone."""
-    with running('couchgate', chain, work, workers=1, threads=threads, query='limit=1') as target:
+    with running('couchgate', chain, work, workers=1, threads=threads) as target:
         assert target.service is not None
         [worker] = target.service.children()
-        base = target.url.split('/v1/')[0]
+        base = target.base
         # Warm up: a short export and a listing, so imports and first buffers are counted as baseline.
         warm_up = requests.get(f'{base}/v1/{DB}/export', params={'end_key': 'doc-001000'}, timeout=60)
         warm_up.raise_for_status()

@@ -2,7 +2,8 @@
 
 Written the way the documentation and most apps do it: the SDK's own session (so TLS trust
 comes from REQUESTS_CA_BUNDLE), its default JSON handling, no pool tuning, no logging.
-The endpoint and its output match couchgate's `GET /v1/{db}/docs`.
+The endpoints and their output match couchgate's (bench/workloads.py): a listing, a document,
+a new document.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from ibmcloudant import CloudantV1
 def new_client() -> CloudantV1:
     client = CloudantV1(authenticator=NoAuthAuthenticator())
     client.set_service_url(os.environ['CLOUDANT_URL'])
+    # What requests asks for in a production install (no brotli package; this venv has one for
+    # test tools): the upstream compresses for every app target alike.
+    client.get_http_client().headers['Accept-Encoding'] = 'gzip, deflate'
     return client
 
 
 class Docs:
-    """GET lists documents, like couchgate's Documents resource."""
+    """GET lists documents, POST adds one, like couchgate's Documents resource."""
 
     def __init__(self, client: Callable[[], CloudantV1]) -> None:
         self._client = client
@@ -37,8 +41,26 @@ class Docs:
         ]
         resp.media = {'rows': rows, 'total_rows': result['total_rows']}
 
+    def on_post(self, req, resp, db):
+        result = self._client().post_document(db, req.get_media()).get_result()
+        resp.status = falcon.HTTP_201
+        resp.media = {'id': result['id'], 'rev': result['rev']}
+
+
+class Doc:
+    """GET reads one document, like couchgate's Document resource."""
+
+    def __init__(self, client: Callable[[], CloudantV1]) -> None:
+        self._client = client
+
+    def on_get(self, req, resp, db, doc_id):
+        doc = self._client().get_document(db, doc_id).get_result()
+        resp.etag = doc['_rev']
+        resp.media = doc
+
 
 def make_app(client: Callable[[], CloudantV1]) -> falcon.App:
     app = falcon.App()
     app.add_route('/v1/{db}/docs', Docs(client))
+    app.add_route('/v1/{db}/docs/{doc_id}', Doc(client))
     return app

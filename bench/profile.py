@@ -1,4 +1,4 @@
-"""`make bench-profile`: where couchgate's workers spend CPU under the benchmark's load (py-spy).
+"""`make bench-profile`: where a target's workers (couchgate's by default) spend CPU under load (py-spy).
 
 py-spy samples every worker thread that holds the GIL (`--gil`): Python CPU time, not threads
 waiting on the network. The summary ranks functions by their own samples and by inclusive ones.
@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench import layers
 from bench.loadgen import run_load
 from bench.targets import running
 
@@ -19,12 +20,13 @@ PY_SPY = Path(sys.executable).parent / 'py-spy'
 RATE = 200  # samples per second and thread
 
 
-def profile_couchgate(chain, work: Path, args, out: Path) -> dict:
-    raw = work / 'profile-couchgate.txt'
-    with running(
-        'couchgate', chain, work, workers=args.workers, threads=args.threads, query=args.query
-    ) as target:
-        run_load(target.url, connections=args.concurrency, seconds=args.warmup)
+def profile_target(chain, work: Path, args, out: Path) -> dict:
+    name = args.targets[0] if len(args.targets) == 1 else 'couchgate'
+    raw = work / f'profile-{name.replace(" ", "-")}.txt'
+    workload_name, workload = next(iter(args.workloads.items()))
+    with running(name, chain, work, workers=args.workers, threads=args.threads) as target:
+        load = target.load(workload)
+        run_load(connections=args.concurrency, seconds=max(args.warmup, 2), **load)
         assert target.service is not None
         spy = subprocess.Popen(
             [
@@ -48,21 +50,24 @@ def profile_couchgate(chain, work: Path, args, out: Path) -> dict:
             stderr=subprocess.PIPE,
             text=True,
         )
-        load = run_load(target.url, connections=args.concurrency, seconds=args.duration)
+        measured = run_load(connections=args.concurrency, seconds=args.duration, **load)
         _, errors = spy.communicate(timeout=args.duration + 60)
         if spy.returncode != 0:
             raise RuntimeError(f'py-spy failed: {errors[-2000:]}')
-    summary = summarize(raw.read_text(), requests=load['requests'])
+    summary = f'{name}, {workload.name}, {args.concurrency} clients, {args.duration} s.\n\n' + summarize(
+        raw.read_text(), requests=measured['requests']
+    )
     (out / 'profile.md').parent.mkdir(parents=True, exist_ok=True)
     (out / 'profile.md').write_text(summary)
     print(summary, flush=True)
-    return {'requests': load['requests'], 'rps': load['rps'], 'summary': str(out / 'profile.md')}
+    return {'workload': workload_name, 'requests': measured['requests'], 'rps': measured['rps']}
 
 
 def summarize(raw: str, *, requests: int, top: int = 20) -> str:
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     total = 0
+    stacks: list[tuple[list[str], int]] = []
     for line in raw.splitlines():
         stack, _, count = line.rpartition(' ')
         if not stack:
@@ -71,6 +76,7 @@ def summarize(raw: str, *, requests: int, top: int = 20) -> str:
         if not frames:
             continue
         total += int(count)
+        stacks.append((frames, int(count)))
         own[frames[-1]] += int(count)
         for frame in set(frames):
             inclusive[frame] += int(count)
@@ -78,6 +84,12 @@ def summarize(raw: str, *, requests: int, top: int = 20) -> str:
     lines = [
         f'py-spy, {total} samples of GIL-holding worker threads at {RATE}/s over {requests} requests: '
         f'{ms:.2f} ms of Python CPU per request.',
+        '',
+        'By layer (each sample counted once, for the innermost library in its stack: bench/layers.py):',
+        '',
+        *layers.table(stacks, 1000 / RATE / max(requests, 1)),
+        '',
+        'By function:',
         '',
         '| own % | function | | inclusive % | function |',
         '|---:|---|---|---:|---|',

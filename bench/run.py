@@ -1,6 +1,6 @@
-"""`make bench`: the same load against four targets, a concurrency sweep and an export, in one run.
+"""`make bench`: four workloads against five targets at 1 and 16 clients, and an export, in one run.
 
-python -m bench.run [--duration 8] [--rtt-ms 20] [--sweep 1,4,16,64] [--docs 100000] ...
+python -m bench.run [--duration 5] [--rtt-ms 20] [--clients 1,16] [--workloads document,ids,docs,write] ...
 """
 
 from __future__ import annotations
@@ -21,38 +21,40 @@ from bench.chain import UpstreamChain
 from bench.export_run import measure_export
 from bench.loadgen import run_load
 from bench.processes import REPO_ROOT
-from bench.profile import profile_couchgate
+from bench.profile import profile_target
 from bench.report import write_all
-from bench.targets import TARGETS, listing_query, running
+from bench.targets import TARGETS, running
+from bench.workloads import workloads
 
 DEFAULT_OUT = REPO_ROOT / 'bench' / 'results'
 
 
-def measure(name: str, chain: UpstreamChain, work: Path, args, connections: int) -> dict:
-    with running(name, chain, work, workers=args.workers, threads=args.threads, query=args.query) as target:
-        chain.cold_start()  # connections are counted from a cold start, warm-up included
-        run_load(target.url, connections=connections, seconds=args.warmup, ca=target.ca, **target.request)
-        app_cpu, upstream_cpu, busy = _cpu(target), chain.cpu_seconds(), _machine_busy()
-        wall = time.monotonic()
-        result = run_load(
-            target.url, connections=connections, seconds=args.duration, ca=target.ca, **target.request
-        )
-        app_cpu, upstream_cpu = _cpu(target) - app_cpu, chain.cpu_seconds() - upstream_cpu
-        busy, wall = _machine_busy() - busy, time.monotonic() - wall
-        result.update(
-            target=name,
-            tls_connections=chain.front_counts()['accepted'],
-            app_cpu_s=round(app_cpu, 2),
-            upstream_cpu_s=round(upstream_cpu, 2),
-            app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3),
-            machine_busy_pct=round(100 * busy / ((os.cpu_count() or 1) * wall)),
-            # CPU the machine spent on anything but this benchmark (other jobs): noise
-            other_cpu_s=round(max(0.0, busy - app_cpu - upstream_cpu - result['loadgen_cpu_s']), 2),
-        )
+def measure(target, workload: str, chain: UpstreamChain, args, connections: int) -> dict:
+    load = target.load(args.workloads[workload])
+    chain.cold_start()  # connections are counted from a cold start, warm-up included
+    run_load(connections=connections, seconds=args.warmup, **load)
+    app_cpu, upstream_cpu, busy = _cpu(target), chain.cpu_seconds(), _machine_busy()
+    wall = time.monotonic()
+    result = run_load(connections=connections, seconds=args.duration, **load)
+    app_cpu, upstream_cpu = _cpu(target) - app_cpu, chain.cpu_seconds() - upstream_cpu
+    busy, wall = _machine_busy() - busy, time.monotonic() - wall
+    result.update(
+        target=target.name,
+        workload=workload,
+        tls_connections=chain.front_counts()['accepted'],
+        app_cpu_s=round(app_cpu, 2),
+        upstream_cpu_s=round(upstream_cpu, 2),
+        app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3),
+        machine_busy_pct=round(100 * busy / ((os.cpu_count() or 1) * wall)),
+        # CPU the machine spent on anything but this benchmark (other jobs): noise
+        other_cpu_s=round(max(0.0, busy - app_cpu - upstream_cpu - result['loadgen_cpu_s']), 2),
+    )
     print(
-        f'  {name:>20} @ {connections:>2}: {result["rps"]:7.1f} req/s  p50 {result["p50_ms"]:>4} ms  '
-        f'p99 {result["p99_ms"]:>4} ms  errors {result["errors"]}  TLS {result["tls_connections"]}  '
-        f'machine {result["machine_busy_pct"]}% busy, {result["other_cpu_s"]} s CPU not ours',
+        f'  {target.name:>20} {workload:>8} @ {connections:>2}: {result["rps"]:7.1f} req/s  '
+        f'p50 {result["p50_ms"]:>5} ms  p99 {result["p99_ms"]:>5} ms  '
+        f'CPU {result["app_cpu_ms_per_request"]:6.2f} ms/req  errors {result["errors"]}  '
+        f'TLS {result["tls_connections"]}  machine {result["machine_busy_pct"]}% busy, '
+        f'{result["other_cpu_s"]} s CPU not ours',
         flush=True,
     )
     return result
@@ -96,30 +98,41 @@ def _load() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog='python -m bench.run', description=__doc__.split('\n')[0])
-    parser.add_argument('--duration', type=int, default=8, help='seconds per measured run (%(default)s)')
-    parser.add_argument('--warmup', type=int, default=2, help='seconds of warm-up per run (%(default)s)')
+    parser.add_argument('--duration', type=int, default=5, help='seconds per measured run (%(default)s)')
+    parser.add_argument('--warmup', type=int, default=1, help='seconds of warm-up per run (%(default)s)')
     parser.add_argument('--rtt-ms', type=float, default=20.0, help='round trip to the upstream (%(default)s)')
-    parser.add_argument('--concurrency', type=int, default=16, help='of the main table (%(default)s)')
-    parser.add_argument('--sweep', default='1,4,16,64', help='concurrency levels (%(default)s)')
+    parser.add_argument('--clients', default='1,16', help='clients, a run per level (%(default)s)')
     parser.add_argument('--docs', type=int, default=100_000, help='data set and export size (%(default)s)')
     parser.add_argument('--limit', type=int, default=100, help='documents per listing (%(default)s)')
-    parser.add_argument('--ids-only', action='store_true', help='list ids and revs, not the documents')
+    parser.add_argument('--workloads', default=','.join(workloads()), help='a subset, comma-separated')
     parser.add_argument('--targets', default=','.join(TARGETS), help='a subset, comma-separated')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--threads', type=int, default=8)
     parser.add_argument('--no-export', action='store_true')
     parser.add_argument(
+        '--couchgate-env',
+        action='append',
+        default=[],
+        metavar='NAME=VALUE',
+        help='a setting for couchgate (repeatable), e.g. a feature whose cost to measure on its own run',
+    )
+    parser.add_argument(
         '--profile',
         action='store_true',
-        help='instead: py-spy couchgate under the main load, write profile.md',
+        help='instead: py-spy couchgate (or the one --targets) under the first workload, write profile.md',
     )
     parser.add_argument('--out', type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    args.sweep = sorted({int(n) for n in args.sweep.split(',')} | {args.concurrency})
-    args.query = listing_query(args.limit, not args.ids_only)
+    args.clients = sorted({int(n) for n in args.clients.split(',')})
+    args.concurrency = max(args.clients)  # the goals' main figures
+    every = workloads(args.limit)
+    chosen = args.workloads.split(',')
+    if unknown := set(chosen) - set(every):
+        parser.error(f'unknown workloads {sorted(unknown)}: choose from {",".join(every)}')
+    args.workloads = {name: every[name] for name in chosen}
     args.targets = [name for name in TARGETS if name in args.targets.split(',')]
-    if not 1 <= max(args.sweep) <= 256 or not 1 <= args.duration <= 600:
-        parser.error('concurrency must be 1..256 and duration 1..600 s')
+    if not 1 <= args.concurrency <= 256 or not 1 <= args.duration <= 600:
+        parser.error('clients must be 1..256 and duration 1..600 s')
 
     work = REPO_ROOT / 'bench' / 'work'
     shutil.rmtree(work, ignore_errors=True)
@@ -135,10 +148,11 @@ def main(argv: list[str] | None = None) -> None:
             'workers': args.workers,
             'threads': args.threads,
             'concurrency': args.concurrency,
-            'sweep': args.sweep,
+            'clients': args.clients,
             'docs': args.docs,
             'limit': args.limit,
-            'query': args.query,
+            'workloads': {name: w.name for name, w in args.workloads.items()},
+            'couchgate_env': args.couchgate_env,  # beyond production defaults, if any
         },
         'runs': [],
     }
@@ -147,11 +161,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     with UpstreamChain(work, docs=args.docs, rtt_ms=args.rtt_ms) as chain:
         if args.profile:
-            profile_couchgate(chain, work, args, args.out)
+            profile_target(chain, work, args, args.out)
             return
-        for connections in args.sweep:
-            for name in args.targets:
-                results['runs'].append(measure(name, chain, work, args, connections))
+        # Each target started once, fresh, for all its runs; connections closed before each run.
+        for name in args.targets:
+            env = dict(pair.split('=', 1) for pair in args.couchgate_env) if name == 'couchgate' else None
+            with running(
+                name, chain, work, workers=args.workers, threads=args.threads, extra_env=env
+            ) as target:
+                for workload in args.workloads:
+                    for connections in args.clients:
+                        results['runs'].append(measure(target, workload, chain, args, connections))
         if not args.no_export:
             print('bench: export', flush=True)
             results['export'] = measure_export(chain, work, threads=args.threads)
@@ -159,7 +179,12 @@ def main(argv: list[str] | None = None) -> None:
     results['machine']['load_after'] = _load()
     results['seconds'] = round(time.monotonic() - started)
     # The README shows the latest full run; a partial one (--targets) leaves it alone.
-    full = args.targets == list(TARGETS) and args.out == DEFAULT_OUT
+    full = (
+        args.targets == list(TARGETS)
+        and list(args.workloads) == list(every)
+        and not args.couchgate_env
+        and args.out == DEFAULT_OUT
+    )
     write_all(results, args.out, readme=REPO_ROOT / 'README.md' if full else None)
     print((args.out / 'results.md').read_text())
     print(f'bench: done in {results["seconds"]} s; results in {args.out}')

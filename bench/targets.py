@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from api.cli.procfile import process_command, shell_command
-from bench.chain import DB, UpstreamChain
+from bench.chain import DB, WRITES_DB, UpstreamChain
 from bench.processes import Service, base_env, wait_http
+from bench.workloads import BENCH_KEY, Workload
 from tests.support.pouch import free_port
 
 TARGETS = ('per-request client', 'module-level client', 'pass-through', 'couchgate', 'upstream direct')
@@ -20,33 +20,26 @@ TARGETS = ('per-request client', 'module-level client', 'pass-through', 'couchga
 
 @dataclasses.dataclass
 class Running:
-    """A target ready for load: the request to send, and the server process (None for the upstream)."""
+    """A target ready for load, and its server process (None for the upstream)."""
 
     name: str
-    url: str
+    base: str  # the app's http://127.0.0.1:PORT, or the upstream's URL (through proxy and TLS front)
     service: Service | None
     ca: Path | None = None  # what the load generator must trust (the direct target is HTTPS)
-    request: dict = dataclasses.field(default_factory=dict)  # method, body, headers if not a plain GET
 
-
-def listing_query(limit: int, include_docs: bool) -> str:
-    return f'limit={limit}' + ('&include_docs=true' if include_docs else '')
-
-
-def upstream_request(query: str) -> dict:
-    """The request the apps send for a listing, as the SDK sends it: so the upstream does the
-    same work for the direct target (a JSON body, and gzip accepted: pouchdb-server compresses)."""
-    params = dict(pair.split('=') for pair in query.split('&'))
-    body = {'limit': int(params['limit']), 'include_docs': params.get('include_docs') == 'true'}
-    return {
-        'method': 'POST',
-        'body': json.dumps(body),
-        'headers': {
-            'Content-Type': 'application/json',
-            'Accept': 'application/json',
-            'Accept-Encoding': 'gzip, deflate',
-        },
-    }
+    def load(self, workload: Workload) -> dict:
+        """run_load's arguments for this workload: the API request, or for the upstream its own."""
+        if self.service is None:
+            up = workload.upstream
+            return {
+                'url': self.base + up['path'],
+                'ca': self.ca,
+                'method': up['method'],
+                'body': up.get('body'),
+                'headers': up['headers'],
+            }
+        key = BENCH_KEY if self.name == 'couchgate' else None
+        return {'url': self.base + workload.path, 'ca': self.ca, **workload.request(key=key)}
 
 
 @contextlib.contextmanager
@@ -57,12 +50,11 @@ def running(
     *,
     workers: int,
     threads: int,
-    query: str,
     extra_env: dict | None = None,
 ) -> Iterator[Running]:
     """Start target `name` (fresh processes), yield it, stop it."""
     if name == 'upstream direct':
-        yield Running(name, f'{chain.url}/{DB}/_all_docs', None, chain.ca_pem, upstream_request(query))
+        yield Running(name, chain.url, None, chain.ca_pem)
         return
     port = free_port()
     if name == 'couchgate':
@@ -74,7 +66,8 @@ def running(
             GUNICORN_THREADS=str(threads),
             CLOUDANT_URL=chain.url,
             CLOUDANT_CA_BUNDLE=str(chain.ca_bundle),
-            CLOUDANT_DATABASES=DB,
+            CLOUDANT_DATABASES=f'{DB},{WRITES_DB}',
+            API_KEYS=f'bench:{BENCH_KEY}',
             **(extra_env or {}),
         )
     else:
@@ -105,6 +98,6 @@ def running(
     try:
         base = f'http://127.0.0.1:{port}'
         wait_http(f'{base}/v1/{DB}/docs?limit=1', service)
-        yield Running(name, f'{base}/v1/{DB}/docs?{query}', service)
+        yield Running(name, base, service)
     finally:
         service.stop()

@@ -20,21 +20,35 @@ class JsonAccessLogger(glogging.Logger):
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:
             return
-        atoms = self.atoms(resp, req, environ, request_time)
-        status = str(atoms['s'])
+        # The few values the line holds, read directly: gunicorn's atoms() formats a timestamp
+        # and copies every header and environ key per request (seen in the benchmark's profile).
+        wsgi = environ  # the request's WSGI environ, not the process's
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        status = str(status)
         self.access_log.info(
             'access',
             extra={
                 'fields': {
                     # The app sets X-Request-ID on every response; '-' means the app never answered.
-                    'request_id': atoms.get('{x-request-id}o', '-'),
-                    'method': atoms['m'],
-                    'path': atoms['U'],
+                    'request_id': _last(resp.headers, 'x-request-id', '-'),
+                    'method': wsgi.get('REQUEST_METHOD'),
+                    'path': wsgi.get('PATH_INFO'),
                     'status': int(status) if status.isdigit() else status,
-                    'bytes': atoms['B'] or 0,
+                    'bytes': getattr(resp, 'sent', None) or 0,
                     'duration_ms': round(request_time.total_seconds() * 1000, 1),
                     'pid': os.getpid(),
-                    'forwarded_for': atoms.get('{x-forwarded-for}i', atoms['h']),
+                    'forwarded_for': _last(
+                        getattr(req, 'headers', ()), 'x-forwarded-for', wsgi.get('REMOTE_ADDR', '-')
+                    ),
                 }
             },
         )
+
+
+def _last(headers, name: str, default):
+    """The last value of header `name` (as gunicorn's atoms keep it), else `default`."""
+    found = default
+    for key, value in headers.items() if hasattr(headers, 'items') else headers:
+        if len(key) == len(name) and key.lower() == name:
+            found = value
+    return found

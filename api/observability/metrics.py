@@ -21,6 +21,7 @@ from api.upstream.connections import PoolListener
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0)
 _CONNECTION_EVENTS = ('new', 'reused', 'discarded')
 NO_KEY = '(none)'  # the key label of requests without a valid key: no key name has parentheses
+_METHODS = frozenset(falcon.COMBINED_METHODS)
 
 
 class Metrics(PoolListener):
@@ -113,15 +114,22 @@ class RequestMetrics:
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
+        # The children of each label set, looked up once: labels() validates and locks on every call.
+        self._children: dict[tuple[str, str, int, str], tuple] = {}
 
     def process_response(self, req, resp, resource, req_succeeded):
         started = req.context.started  # api/edge/context.py: when the request was built
-        # Labels from a closed set only: a client cannot create new series.
-        labels = (
-            req.uri_template or '(unmatched)',
-            req.method if req.method in falcon.COMBINED_METHODS else 'OTHER',
-            str(resp.status_code),
-        )
+        # Labels from a closed set only: a client cannot create new series (nor grow this cache).
         # Key names come from API_KEYS, a closed set too; never the key itself.
-        self._metrics.requests.labels(*labels, req.context.key_name or NO_KEY).inc()
-        self._metrics.request_seconds.labels(*labels).observe(time.perf_counter() - started)
+        method = req.method if req.method in _METHODS else 'OTHER'
+        key = (req.uri_template or '(unmatched)', method, resp.status_code, req.context.key_name or NO_KEY)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = self._label(*key)
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(time.perf_counter() - started)
+
+    def _label(self, route: str, method: str, status: int, key_name: str) -> tuple:
+        labels = (route, method, str(status))
+        return self._metrics.requests.labels(*labels, key_name), self._metrics.request_seconds.labels(*labels)

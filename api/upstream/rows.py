@@ -60,6 +60,19 @@ def fields(raw: bytes) -> dict[str, bytes]:
 
 def listed(raw: bytes, include_docs: bool) -> Json | None:
     """A row of `_all_docs` as the API lists it (None for a key that is not there)."""
+    match = _ROW.match(raw)
+    if match is not None and raw.endswith(b'}') and (match.group(3) or match.end() == len(raw) - 1):
+        raw_id = match.group(1)
+        if b'\\' not in raw_id:
+            # Nothing escaped (the usual row): the id is its UTF-8 text, with no lone surrogate,
+            # and the rev a plain string. Per row, a listing of 100 ids spent most of its time here.
+            usual: Json = {
+                'id': raw_id[1:-1].decode('utf-8', 'replace'),
+                'rev': match.group(2)[1:-1].decode('utf-8', 'replace'),
+            }
+            if include_docs:
+                usual['doc'] = orjson.Fragment(raw[match.end() : -1] if match.group(3) else b'null')
+            return usual
     row = fields(raw)
     if not row:
         return None

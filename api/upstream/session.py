@@ -13,7 +13,6 @@ from typing import Any
 
 import requests
 from requests import PreparedRequest, Response
-from requests.adapters import HTTPAdapter
 from urllib3 import PoolManager
 from urllib3.util.retry import Retry
 
@@ -25,13 +24,15 @@ from api.upstream.connections import (
     current_record,
 )
 from api.upstream.deadline import DeadlinePassed, remaining
+from api.upstream.preparation import LeanSession
 from api.upstream.retry import upstream_retry
+from api.upstream.trust import FixedTrustAdapter
 
 # Every adapter built in this process, for gunicorn's fork and exit hooks; weak, so it owns nothing.
 _adapters: weakref.WeakSet[PooledAdapter] = weakref.WeakSet()
 
 
-class PooledAdapter(HTTPAdapter):
+class PooledAdapter(FixedTrustAdapter):
     """A requests adapter with counting pools, its own CA bundle, and fresh pools after fork()."""
 
     def __init__(
@@ -128,7 +129,7 @@ def close_all() -> tuple[int, int]:
     return len(adapters), sum(adapter.close_pools() for adapter in adapters)
 
 
-class InstrumentedSession(requests.Session):
+class InstrumentedSession(LeanSession):
     """A requests session that times each upstream call, body included."""
 
     listener: PoolListener = NO_LISTENER
@@ -182,6 +183,9 @@ def build_session(
     # Threads share this session: nothing may change it while they run, so the server's cookies
     # are never stored in it (the cookie authenticator carries its own, per request).
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=()))
+    # gzip, as requests asks without the optional brotli package (production does not install it):
+    # what the upstream is asked for, and spends compressing, does not depend on what is importable.
+    session.headers['Accept-Encoding'] = 'gzip, deflate'
     session.listener = listener
     session.deadline_seconds = deadline_seconds
     adapter = PooledAdapter(

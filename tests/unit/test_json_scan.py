@@ -62,3 +62,22 @@ def test_a_row_reads_the_same_in_the_usual_layout_and_any_other(raw):
 def test_rows_without_a_document_or_for_a_missing_key():
     assert fields(b'{"id":"a","key":"a","value":{"rev":"1-x"}}') == {'id': b'"a"', 'rev': b'"1-x"'}
     assert fields(b'{"key":"q","error":"not_found"}') == {}
+
+
+# CouchDB's own layout, which the scanner takes a row at a time (strings with brackets and
+# escapes, documents nested up to and beyond what one match covers, rows without a document).
+COUCH_ROWS = [
+    b'{"id":"a\\"]}","key":"a\\"]}","value":{"rev":"1-x"},"doc":{"_id":"a\\"]}","s":"[{\\\\"}}',
+    b'{"id":"b","key":"b","value":{"rev":"2-y"},"doc":{"d":' + b'[' * 7 + b'1' + b']' * 7 + b'}}',
+    b'{"id":"c","key":"c","value":{"rev":"3-z"},"doc":{"d":' + b'[{' * 50 + b'}]' * 50 + b'}}',
+    b'{"id":"d","key":"d","value":{"rev":"4-w"}}',
+    b'{"id":"e","key":"e","value":{"rev":"5-v","deleted":true},"doc":null}',
+]
+
+
+@pytest.mark.parametrize('size', [1, 5, 64, 1 << 20])
+def test_rows_in_couchdbs_layout_come_out_byte_for_byte_at_any_depth(size):
+    body = b'{"total_rows":5,"offset":0,"rows":[\n' + b',\n'.join(COUCH_ROWS) + b'\n]}'
+    items, rest = scan([body[at : at + size] for at in range(0, len(body), size)])
+    assert items == COUCH_ROWS
+    assert rest == {'total_rows': 5, 'offset': 0, 'rows': []}
