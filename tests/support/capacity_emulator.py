@@ -1,0 +1,149 @@
+"""Cloudant's capacity, emulated: a proxy before the local server that admits each request class
+within a sliding one-second window, answers 429 beyond it, and counts what it admitted when.
+
+Its classes are decided here, from the method and path alone, independently of couchgate's.
+"""
+
+from __future__ import annotations
+
+import collections
+import http.client
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import orjson
+
+CLASS_HEADER = 'X-Cloudant-Request-Class'
+_HOP_BY_HOP = {'connection', 'keep-alive', 'transfer-encoding', 'content-length'}
+_QUERIES = {'_all_docs', '_find', '_explain', '_changes'}
+
+
+def request_class(method: str, path: str, body: bytes) -> tuple[str, int]:
+    """Cloudant's name for the class, and the units the request spends."""
+    parts = [p for p in urlsplit(path).path.split('/') if p]
+    if len(parts) >= 2 and (parts[1] in _QUERIES or (parts[1] == '_design' and '_view' in parts)):
+        return 'query', 1
+    if len(parts) >= 2 and parts[1] == '_bulk_docs':
+        docs = orjson.loads(body).get('docs', []) if body else []
+        return 'write', max(1, len(docs))
+    if method in ('GET', 'HEAD') or parts[:1] == ['_session']:
+        return 'read', 1
+    return 'write', 1
+
+
+class CapacityEmulator:
+    """Listens on 127.0.0.1; forwards to `upstream` (http://host:port) what fits the capacity."""
+
+    def __init__(self, upstream: str, *, read: int, write: int, query: int) -> None:
+        self.limits = {'read': read, 'write': write, 'query': query}
+        target = urlsplit(upstream)
+        self._target = (target.hostname or '127.0.0.1', target.port or 80)
+        self._lock = threading.Lock()
+        self._recent: dict[str, collections.deque[float]] = {c: collections.deque() for c in self.limits}
+        self.admitted: dict[str, list[float]] = {c: [] for c in self.limits}  # monotonic arrival times
+        self.refused: dict[str, int] = dict.fromkeys(self.limits, 0)
+        self._local = threading.local()
+        self._server = ThreadingHTTPServer(('127.0.0.1', 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f'http://127.0.0.1:{self._server.server_address[1]}'
+
+    def __enter__(self) -> CapacityEmulator:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        with self._lock:
+            for c in self.limits:
+                self._recent[c].clear()
+                self.admitted[c].clear()
+                self.refused[c] = 0
+
+    def admit(self, cls: str, units: int) -> bool:
+        """Cloudant's rule: a request fits if its class spent less than the limit in the last 1,000 ms."""
+        now = time.monotonic()
+        with self._lock:
+            recent = self._recent[cls]
+            while recent and recent[0] <= now - 1.0:
+                recent.popleft()
+            if len(recent) + units > self.limits[cls]:
+                self.refused[cls] += 1
+                return False
+            recent.extend([now] * units)
+            self.admitted[cls].extend([now] * units)
+            return True
+
+    def most_in_any_second(self, cls: str) -> int:
+        """The most units of `cls` admitted within any 1,000 ms."""
+        with self._lock:
+            times = list(self.admitted[cls])
+        best, start = 0, 0
+        for end, t in enumerate(times):
+            while times[start] <= t - 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    def per_second(self, cls: str) -> list[int]:
+        """Units admitted in each whole second since the first admission of `cls`."""
+        with self._lock:
+            times = list(self.admitted[cls])
+        if not times:
+            return []
+        counts = collections.Counter(int(t - times[0]) for t in times)
+        return [counts.get(s, 0) for s in range(max(counts) + 1)]
+
+    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes):
+        for attempt in (1, 2):
+            conn = getattr(self._local, 'conn', None) or http.client.HTTPConnection(*self._target, timeout=30)
+            self._local.conn = conn
+            try:
+                conn.request(method, path, body=body or None, headers=headers)
+                response = conn.getresponse()
+                return response.status, response.getheaders(), response.read()
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                self._local.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError('unreachable')
+
+    def _handler(self):
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+                cls, units = request_class(self.command, self.path, body)
+                if not emulator.admit(cls, units):
+                    payload = b'{"error":"too_many_requests","reason":"rate limit exceeded"}'
+                    self._answer(429, [('Content-Type', 'application/json')], payload, cls)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                status, out_headers, out = emulator.forward(self.command, self.path, headers, body)
+                self._answer(status, out_headers, out, cls)
+
+            def _answer(self, status: int, headers, body: bytes, cls: str) -> None:
+                self.send_response(status)
+                for name, value in headers:
+                    if name.lower() not in _HOP_BY_HOP:
+                        self.send_header(name, value)
+                self.send_header(CLASS_HEADER, cls)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                if self.command != 'HEAD':
+                    self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
+
+        return Handler
