@@ -70,6 +70,7 @@ class Settings:
     capacity_auto: bool = False
     redis_url: str | None = dataclasses.field(default=None, repr=False)  # may hold a password
     queue_max_wait: float = 1.0
+    capacity_margin: float = 0.1  # seconds added to Cloudant's one-second window (admission jitter)
     anonymous_quota: PerClass | None = None
 
     @classmethod
@@ -139,6 +140,7 @@ class Settings:
             redis_url=env.get('REDIS_URL') or None,
             # A wait for room never outlasts the request's deadline.
             queue_max_wait=min(seconds(env, 'CLOUDANT_QUEUE_MAX_WAIT', cls.queue_max_wait), request_deadline),
+            capacity_margin=seconds(env, 'CLOUDANT_CAPACITY_MARGIN', cls.capacity_margin),
             anonymous_quota=per_class(raw_anonymous, 'API_ANONYMOUS_QUOTA', every_class=False)
             if raw_anonymous.strip()
             else None,

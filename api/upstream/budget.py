@@ -17,19 +17,25 @@ from limits.errors import StorageError
 
 log = logging.getLogger('couchgate.capacity')
 
-# Cloudant's window is any 1,000 ms; ours is a little longer, because a request admitted here
-# reaches Cloudant a few milliseconds later, and not always in the order it was admitted.
-WINDOW = 1.05
+# Cloudant's window is any 1,000 ms; ours is a little longer (CLOUDANT_CAPACITY_MARGIN), because a
+# request admitted here reaches Cloudant a little later, and not always in the order it was admitted.
+WINDOW = 1.1
 REDIS_TIMEOUT = 0.1  # seconds: a slow Redis must not slow every upstream call
 RETRY_SHARED_EVERY = 1.0  # seconds between attempts to return to Redis after it failed
 _REDIS_ERRORS = (redis.exceptions.RedisError, StorageError, OSError)
 
 
 class Window(RateLimitItemPerSecond):
-    """`amount` units in any WINDOW seconds."""
+    """`amount` units in any `seconds` seconds (a little more than Cloudant's one)."""
+
+    __slots__ = ('seconds',)  # limits' items have slots
+
+    def __init__(self, amount: int, seconds: float = WINDOW) -> None:
+        self.seconds = seconds  # first: limits' constructor asks for the expiry
+        super().__init__(amount)
 
     def get_expiry(self) -> int:
-        return WINDOW  # type: ignore[return-value]  # limits' storages compare floats; see _Redis
+        return self.seconds  # type: ignore[return-value]  # limits' storages compare floats; see _Redis
 
 
 class _Redis(storage.RedisStorage):
@@ -62,11 +68,19 @@ def redis_storage(url: str) -> storage.RedisStorage:
 class Budget:
     """Hits on named windows: in Redis when there is one and it answers, else in this worker's memory."""
 
-    def __init__(self, shared: storage.RedisStorage | None, listener: Any = None) -> None:
+    def __init__(
+        self, shared: storage.RedisStorage | None, listener: Any = None, window: float = WINDOW
+    ) -> None:
+        self.window = window
         self._shared = strategies.MovingWindowRateLimiter(shared) if shared is not None else None
         self._local: strategies.MovingWindowRateLimiter | None = None
         self._lock = threading.Lock()
         self._retry_shared_at = 0.0  # 0: Redis is in use (or there is none)
+        # At each switch nothing goes for a while (until this time.time()), or the instance could
+        # see double: after a fall-back this worker's own windows start empty while the shared ones
+        # were full; after a return, other workers may still spend their own share for up to
+        # RETRY_SHARED_EVERY, which stays in Cloudant's window for one more window.
+        self._hold_until = 0.0
         self._listener = listener
 
     @property
@@ -81,19 +95,26 @@ class Budget:
     def stats(self, item: Window, *ids: str, split: int = 1) -> tuple[float, int]:
         """(seconds until the window has room, units in use)."""
         window_start, used = self._run('stats', item, ids, 0, split)
-        return max(0.0, window_start + WINDOW - time.time()), used
+        return max(0.0, window_start + self.window - time.time()), used
 
     def _run(self, what: str, item: Window, ids: tuple[str, ...], cost: int, split: int) -> Any:
         shared = self._shared
         if shared is not None and self._may_use_shared():
+            if self.sharing and self._hold_until > time.time():
+                return self._held(what, item)
             try:
                 result = self._on(shared, what, item, ids, cost)
             except _REDIS_ERRORS as e:
                 self._fell_back(e)
             else:
-                self._came_back()
-                return result
+                return self._held(what, item) if self._came_back() else result
+        if self._hold_until > time.time():
+            return self._held(what, item)
         return self._on(self._local_limiter(), what, _share(item, split), ids, cost)
+
+    def _held(self, what: str, item: Window) -> Any:
+        # As a full window that empties when the hold ends.
+        return False if what == 'hit' else (self._hold_until - self.window, item.amount)
 
     @staticmethod
     def _on(
@@ -112,6 +133,8 @@ class Budget:
         with self._lock:
             first = not self._retry_shared_at
             self._retry_shared_at = time.monotonic() + RETRY_SHARED_EVERY
+            if first:
+                self._hold_until = time.time() + self.window
         if first:
             log.warning(
                 'Redis unreachable (%s): each worker now takes its share of the capacity until it is back',
@@ -120,15 +143,19 @@ class Budget:
             if self._listener is not None:
                 self._listener.capacity_shared(False)
 
-    def _came_back(self) -> None:
+    def _came_back(self) -> bool:
+        """Whether this call found Redis back after a fall-back (then a hold starts)."""
         if not self._retry_shared_at:
-            return
+            return False
         with self._lock:
             back, self._retry_shared_at = bool(self._retry_shared_at), 0.0
+            if back:
+                self._hold_until = time.time() + RETRY_SHARED_EVERY + self.window
         if back:
             log.warning('Redis is back: the capacity is shared by all workers again')
             if self._listener is not None:
                 self._listener.capacity_shared(True)
+        return back
 
     def _local_limiter(self) -> strategies.MovingWindowRateLimiter:
         # Made on first use, in the worker: MemoryStorage starts a timer thread, which fork() loses.
@@ -140,4 +167,4 @@ class Budget:
 
 
 def _share(item: Window, split: int) -> Window:
-    return item if split <= 1 else Window(max(1, math.floor(item.amount / split)))
+    return item if split <= 1 else Window(max(1, math.floor(item.amount / split)), item.seconds)

@@ -53,7 +53,7 @@ class CapacityGuard:
         self._workers = workers
         self._max_wait = max_wait
         self._listener = listener or CapacityListener()
-        self._windows = {c: Window(n) for c in CLASSES if (n := capacity.of(c)) is not None}
+        self._windows = {c: Window(n, budget.window) for c in CLASSES if (n := capacity.of(c)) is not None}
         self._stats: dict[tuple, tuple[float, int, float]] = {}  # ids -> (when, used, reset in)
         self._stats_lock = threading.Lock()
 
@@ -69,7 +69,9 @@ class CapacityGuard:
         if quota is not None:
             assert record is not None
             ids = ('quota', record.quota_key or '(anonymous)', request_class)
-            self._acquire(Window(quota), ids, cost, until, 'quota-exceeded', request_class, record)
+            self._acquire(
+                Window(quota, self._budget.window), ids, cost, until, 'quota-exceeded', request_class, record
+            )
         window = self._windows.get(request_class)
         if window is not None:
             capacity_ids = ('capacity', request_class)

@@ -36,7 +36,7 @@ def capacity_guard(settings: Settings, listener: CapacityListener) -> CapacityGu
     listener.capacity_shared(shared is not None)
     return CapacityGuard(
         capacity,
-        Budget(shared, listener),
+        Budget(shared, listener, window=1 + settings.capacity_margin),
         upstream=(parts.hostname or '', port),
         # Without Redis each worker always counts alone; with it, only while Redis is away.
         workers=workers,
