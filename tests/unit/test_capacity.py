@@ -100,8 +100,8 @@ def test_without_redis_each_worker_takes_its_share_then_refuses_with_retry_after
     with pytest.raises(Problem) as refused:
         g.admit('GET', '/db/d', None)
     assert refused.value.status_code == 429 and refused.value.problem_type == 'capacity-exceeded'
-    assert int(refused.value.headers['Retry-After']) >= 1
-    assert refused.value.headers['RateLimit-Policy'] == '"reads";q=4;w=1'
+    assert int(dict(refused.value.headers or {})['Retry-After']) >= 1
+    assert dict(refused.value.headers or {})['RateLimit-Policy'] == '"reads";q=4;w=1'
     assert heard.refused == [('reads', 'capacity-exceeded', None)]
     g.admit('PUT', '/db/d', b'{}')  # another class has its own window
 
@@ -113,7 +113,7 @@ def test_a_key_beyond_its_quota_is_refused_before_the_capacity_is_touched(record
     with pytest.raises(Problem) as refused:
         g.admit('GET', '/db/d', None)
     assert refused.value.problem_type == 'quota-exceeded'
-    assert '"quota-reads";q=1;w=1' in refused.value.headers['RateLimit-Policy']
+    assert '"quota-reads";q=1;w=1' in dict(refused.value.headers or {})['RateLimit-Policy']
     g.admit('POST', '/db/_find', b'{}')  # no query quota: only the capacity
 
 
