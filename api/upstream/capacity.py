@@ -45,6 +45,7 @@ class CapacityGuard:
         upstream: tuple[str, int],
         workers: int = 1,
         max_wait: float = 1.0,
+        max_waiting: int = 4,
         listener: CapacityListener | None = None,
     ) -> None:
         self.capacity = capacity
@@ -52,10 +53,12 @@ class CapacityGuard:
         self._budget = budget
         self._workers = workers
         self._max_wait = max_wait
+        self._max_waiting = max_waiting  # threads of a worker that may wait for one window at once
         self._listener = listener or CapacityListener()
         self._windows = {c: Window(n, budget.window) for c in CLASSES if (n := capacity.of(c)) is not None}
         self._stats: dict[tuple, tuple[float, int, float]] = {}  # ids -> (when, used, reset in)
         self._stats_lock = threading.Lock()
+        self._waiting: dict[tuple[str, ...], int] = {}  # ids -> threads of this worker waiting for room
 
     def admit(self, method: str, url: str, body: bytes | str | None) -> str:
         """Spend this call's units or raise the 429 problem; returns its request class."""
@@ -106,11 +109,26 @@ class CapacityGuard:
             reset, used = self._budget.stats(window, *ids, split=self._workers)
             self._note(record, policy, window, ids, fresh=True, used=used, reset=reset)
             now = time.monotonic()
-            if now + reset > until:
+            if now + reset > until or not self._may_wait(ids, window.amount, until - now):
                 self._listener.capacity_refused(request_class, problem_type, ids[1] if len(ids) > 2 else None)
                 raise _refused(problem_type, request_class, reset, record)
-            # A little jitter: the threads that waited for the same slot do not all ask at once.
-            time.sleep(reset + random.uniform(0, 0.005))
+            try:
+                # A little jitter: the threads that waited for the same slot do not all ask at once.
+                time.sleep(reset + random.uniform(0, 0.005))
+            finally:
+                with self._stats_lock:
+                    self._waiting[ids] -= 1
+
+    def _may_wait(self, ids: tuple[str, ...], amount: int, left: float) -> bool:
+        # Wait only with a fair chance of room in time: no more waiters (this worker's share) than
+        # the window admits in the time left. Threads held waiting in vain would starve the others.
+        with self._stats_lock:
+            waiting = self._waiting.get(ids, 0)
+            fair_share = max(1.0, amount * left / self._budget.window / self._workers)
+            if waiting >= min(fair_share, self._max_waiting):
+                return False
+            self._waiting[ids] = waiting + 1
+        return True
 
     def _note(
         self,

@@ -20,6 +20,7 @@ class Answer:
     retry_after: str | None
     rate_limit: str | None
     rate_limit_policy: str | None
+    seconds: float = 0.0  # from sending to the whole answer
 
 
 def offer(
@@ -31,10 +32,11 @@ def offer(
     def one() -> Answer:
         session = getattr(local, 'session', None) or requests.Session()
         local.session = session
+        started = time.perf_counter()
         try:
             response = request(session)
         except requests.RequestException:
-            return Answer(0, None, None, None, None)
+            return Answer(0, None, None, None, None, time.perf_counter() - started)
         problem = None
         if response.headers.get('Content-Type', '').startswith('application/problem+json'):
             problem = response.json().get('type', '').rsplit('/', 1)[-1]
@@ -44,6 +46,7 @@ def offer(
             response.headers.get('Retry-After'),
             response.headers.get('RateLimit'),
             response.headers.get('RateLimit-Policy'),
+            time.perf_counter() - started,
         )
 
     started = time.monotonic()
