@@ -136,17 +136,19 @@ def test_redis_killed_and_restarted_under_load_no_5xx_fallback_then_recovery(emu
         wait_for(lambda: emulator.most_in_any_second('read') > 0, 'the load to reach the database')
         redis_server.stop()
         # Down until both workers have noticed (each says so once), then back.
-        web.wait_for(lambda: web.output().count('Redis unreachable') == 2, what='both fall-back lines')
+        web.wait_for(lambda: web.output().count('Redis unreachable') >= 2, what='the fall-back lines')
         fallen_back = scrape(web)
         redis_server.start()
-        web.wait_for(lambda: web.output().count('Redis is back') == 2, what='both recovery lines')
+        web.wait_for(lambda: web.output().count('Redis is back') >= 2, what='the recovery lines')
         load.join()
-        recovered = scrape(web)
+        # A worker finds Redis back on its next call: keep reading until every worker has.
+        wait_for(
+            lambda: reads(web, db)(requests).ok and scrape(web)['couchgate_capacity_shared'] == 1, 'both back'
+        )
     assert all(a.status in (200, 429) for a in answers), {a.status for a in answers}
     assert emulator.refused == {'read': 0, 'write': 0, 'query': 0}
     assert emulator.most_in_any_second('read') <= READS
     assert fallen_back['couchgate_capacity_shared'] == 0
-    assert recovered['couchgate_capacity_shared'] == 1
 
 
 def scrape(web) -> dict[str, float]:
