@@ -28,7 +28,9 @@ TARGETS = ('module-level client', 'couchgate, no guard', 'couchgate + guard')
 
 
 @contextlib.contextmanager
-def target(name: str, emulator: CapacityEmulator, work: Path, redis_url: str | None):
+def target(
+    name: str, emulator: CapacityEmulator, work: Path, redis_url: str | None, margin: str | None = None
+):
     port = free_port()
     if name == 'module-level client':
         command = [
@@ -58,6 +60,8 @@ def target(name: str, emulator: CapacityEmulator, work: Path, redis_url: str | N
             API_KEYS=f'bench:{KEY}',
             LOG_LEVEL='WARNING',
         )
+        if margin:
+            env['CLOUDANT_CAPACITY_MARGIN'] = margin
         if redis_url:
             env.update(
                 REDIS_URL=redis_url,
@@ -144,10 +148,12 @@ def _redis_calls(client) -> int:
     return sum(v['calls'] for k, v in stats.items() if k in ('cmdstat_evalsha', 'cmdstat_eval'))
 
 
-def measure(seconds: float = 30, load: float = 3, cost_seconds: float = 10) -> dict:
+def measure(
+    seconds: float = 30, load: float = 3, cost_seconds: float = 10, margin: str | None = None
+) -> dict:
     work = REPO_ROOT / 'bench' / 'work' / 'capacity'
     work.mkdir(parents=True, exist_ok=True)
-    results: dict = {'seconds': seconds, 'load': load, 'runs': [], 'cost': {}}
+    results: dict = {'seconds': seconds, 'load': load, 'margin': margin or 'default', 'runs': [], 'cost': {}}
     with PouchServer(work / 'pouch') as pouch, RedisServer() as redis_server:
         admin = CouchAdmin(pouch.url)
         admin.put(DB)
@@ -156,7 +162,7 @@ def measure(seconds: float = 30, load: float = 3, cost_seconds: float = 10) -> d
             redis_url = redis_server.url if '+' in name else None
             with (
                 CapacityEmulator(pouch.url, **BLOCK) as emulator,
-                target(name, emulator, work, redis_url) as (base, _),
+                target(name, emulator, work, redis_url, margin) as (base, _),
             ):
                 emulator.reset()
                 row = summary(name, emulator, mixed(base, load, seconds), seconds)
@@ -166,7 +172,7 @@ def measure(seconds: float = 30, load: float = 3, cost_seconds: float = 10) -> d
             redis_url = redis_server.url if '+' in name else None
             with (
                 CapacityEmulator(pouch.url, **BLOCK) as emulator,
-                target(name, emulator, work, redis_url) as (base, service),
+                target(name, emulator, work, redis_url, margin) as (base, service),
             ):
                 offer(traffic(base)['read'], 20, 2)  # warm-up
                 results['cost'][name] = cost(base, service, cost_seconds, redis_url, emulator)
@@ -204,9 +210,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--seconds', type=float, default=30)
     parser.add_argument('--load', type=float, default=3, help='offered, in Standard blocks (%(default)s)')
     parser.add_argument('--cost-seconds', type=float, default=10)
+    parser.add_argument('--margin', help='CLOUDANT_CAPACITY_MARGIN for couchgate (its default if unset)')
     parser.add_argument('--out', type=Path, default=REPO_ROOT / 'bench' / 'results' / 'capacity.md')
     args = parser.parse_args(argv)
-    text = markdown(measure(args.seconds, args.load, args.cost_seconds))
+    text = markdown(measure(args.seconds, args.load, args.cost_seconds, args.margin))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

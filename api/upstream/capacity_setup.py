@@ -41,7 +41,7 @@ def capacity_guard(settings: Settings, listener: CapacityListener) -> CapacityGu
         # Without Redis each worker always counts alone; with it, only while Redis is away.
         workers=workers,
         max_wait=settings.queue_max_wait,
-        # Half the threads at most wait for one class: the others still serve the classes with room.
-        max_waiting=max(1, settings.threads // 2),
+        # A quarter of the threads at most wait for one class: the others serve the classes with room.
+        max_waiting=max(1, settings.threads // 4),
         listener=listener,
     )
