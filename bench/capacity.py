@@ -185,7 +185,8 @@ def markdown(results: dict) -> str:
     keys = list(runs[0])
     lines = [
         f'Mixed traffic at {results["load"]}x one Standard block (100 reads, 50 writes, 5 queries per s), '
-        f'{results["seconds"]} s, through the capacity emulator:',
+        f'{results["seconds"]} s, through the capacity emulator (CLOUDANT_CAPACITY_MARGIN: '
+        f'{results["margin"]}):',
         '',
         '| ' + ' | '.join(keys) + ' |',
         '|' + '---|' * len(keys),
