@@ -54,6 +54,7 @@ class EmulatorServer:
         self._recent: dict[str, collections.deque[float]] = {c: collections.deque() for c in self.limits}
         self.admitted: dict[str, list[float]] = {c: [] for c in self.limits}  # arrival times (time.time())
         self.refused: dict[str, int] = dict.fromkeys(self.limits, 0)
+        self.refused_at: dict[str, list[float]] = {c: [] for c in self.limits}
         self._local = threading.local()
         self._server = ThreadingHTTPServer(('127.0.0.1', port), self._handler())
         self._server.daemon_threads = True
@@ -64,7 +65,11 @@ class EmulatorServer:
 
     def stats(self) -> dict:
         with self._lock:
-            return {'admitted': {c: list(t) for c, t in self.admitted.items()}, 'refused': dict(self.refused)}
+            return {
+                'admitted': {c: list(t) for c, t in self.admitted.items()},
+                'refused': dict(self.refused),
+                'refused_at': {c: list(t) for c, t in self.refused_at.items()},
+            }
 
     def reset(self) -> None:
         with self._lock:
@@ -72,6 +77,7 @@ class EmulatorServer:
                 self._recent[c].clear()
                 self.admitted[c].clear()
                 self.refused[c] = 0
+                self.refused_at[c].clear()
 
     def admit(self, cls: str, units: int) -> bool:
         """Cloudant's rule: a request fits if its class spent less than the limit in the last 1,000 ms."""
@@ -82,6 +88,7 @@ class EmulatorServer:
                 recent.popleft()
             if len(recent) + units > self.limits[cls]:
                 self.refused[cls] += 1
+                self.refused_at[cls].append(now)
                 return False
             recent.extend([now] * units)
             self.admitted[cls].extend([now] * units)
@@ -195,6 +202,10 @@ class CapacityEmulator:
     def refused(self) -> dict[str, int]:
         """429s answered, by class."""
         return self._stats()['refused']
+
+    def refused_at(self, cls: str) -> list[float]:
+        """When each 429 of `cls` was answered (time.time())."""
+        return self._stats()['refused_at'][cls]
 
     def admitted(self, cls: str) -> list[float]:
         """When each admitted unit of `cls` arrived (time.time())."""
