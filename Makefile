@@ -6,12 +6,13 @@ PORT ?= 8000
 # says otherwise (e.g. HOST=0.0.0.0); the Procfile's Heroku line keeps its own bind ([::]).
 HOST ?= 127.0.0.1
 COUCH_PORT ?= 5984
+REDIS_PORT ?= 6379
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 CLOUDANT_DATABASES ?= foundbite
 
 export CLOUDANT_DATABASES
-export HOST COUCH_PORT
+export HOST COUCH_PORT REDIS_PORT
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
@@ -48,7 +49,7 @@ $(NODE_INSTALLED): package-lock.json package.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
-# With CLOUDANT_URL set, serve against it; otherwise start and seed a local server too. First, a
+# With CLOUDANT_URL set, serve against it; otherwise start and seed a local server, and a local Redis. First, a
 # busy port is one line naming it, before anything starts (api/cli/ports.py).
 # gunicorn reads GUNICORN_CMD_ARGS after gunicorn.conf.py: its bind replaces the config's [::].
 run: export GUNICORN_CMD_ARGS := --bind=$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST)):$(PORT) $(GUNICORN_CMD_ARGS)
@@ -57,7 +58,7 @@ ifdef CLOUDANT_URL
 	@python -m api.cli.ports PORT=$(HOST):$(PORT)
 	honcho -f Procfile start -p $(PORT) web
 else
-	@python -m api.cli.ports COUCH_PORT=$(HOST):$(COUCH_PORT) PORT=$(HOST):$(PORT)
+	@python -m api.cli.ports COUCH_PORT=$(HOST):$(COUCH_PORT) REDIS_PORT=$(HOST):$(REDIS_PORT) PORT=$(HOST):$(PORT)
 	honcho -f Procfile.dev start -p $(PORT)
 endif
 

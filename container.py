@@ -9,6 +9,7 @@ from requests import Session
 
 from api.config import Settings
 from api.observability.metrics import Metrics
+from api.upstream.capacity_setup import capacity_guard
 from api.upstream.cloudant_couch import CloudantCouch
 from api.upstream.couch import Couch
 from api.upstream.logins import CookieSessionAuthenticator, SharedIAMAuthenticator, relogin_for
@@ -41,6 +42,8 @@ class Production(Module):
             retries=upstream_retry(settings.max_retries, settings.retry_max_wait),
             listener=metrics,
             deadline_seconds=settings.request_deadline,
+            # None without CLOUDANT_CAPACITY: no admission, no Redis, no cost.
+            guard=capacity_guard(settings, metrics),
         )
 
     @singleton

@@ -3,7 +3,7 @@
 import logging
 import os
 
-from api.bootstrap import settings_or_exit
+from api.bootstrap import resolve_capacity, settings_or_exit
 from api.gunicorn_hooks import check_upstream, close_pools, pool_warning, reset_pools_after_fork
 from api.gunicorn_worker import edge_worker
 from api.observability import multiprocess as metrics_dir
@@ -12,6 +12,9 @@ from api.observability.logs import configure_logging
 
 _settings = settings_or_exit('couchgate')  # one clear line, before any worker starts
 configure_logging(_settings.log_level)  # the master's own lines are JSON on stdout too
+# CLOUDANT_CAPACITY=auto is asked of Cloudant once, here in the master; the workers read the answer
+# from the environment they inherit (no network I/O while their object graphs are built).
+os.environ['CLOUDANT_CAPACITY'] = resolve_capacity(_settings)
 # Prometheus multiprocess mode (api/observability/multiprocess.py): the directory must be set before anything
 # imports prometheus_client, and with preload_app the app is imported before any server hook runs.
 metrics_dir.prepare(_settings.metrics_dir)

@@ -19,6 +19,7 @@ from api.edge.head_and_options import HeadAndOptions
 from api.edge.headers import SecurityHeaders, cors
 from api.edge.keys import ApiKeys, is_public, scope_of
 from api.edge.limits import BodyLimits, RequestTarget
+from api.edge.rate_limit import RateLimitHeaders
 from api.edge.representation import Representation
 from api.edge.request_log import RequestLog
 from api.edge.strict_json import StrictJSONHandler
@@ -80,7 +81,12 @@ def create_app(injector: Injector) -> falcon.App:
         HeadAndOptions(),
         Representation(),
         RequestTarget(),
-        ApiKeys(settings.api_keys, require_for_reads=settings.require_key_for_reads),
+        RateLimitHeaders(),
+        ApiKeys(
+            settings.api_keys,
+            require_for_reads=settings.require_key_for_reads,
+            anonymous_quota=settings.anonymous_quota,
+        ),
         AllowedDatabases(settings.databases),
         BodyLimits(settings.max_body_bytes),
     ]

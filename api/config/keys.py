@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 
+from api.config.capacity import PerClass, quota_member
 from api.config.values import ConfigError
 
 MIN_API_KEY_LENGTH = 16
@@ -15,8 +16,8 @@ _KEY_NAME = re.compile(r'[A-Za-z0-9._-]{1,64}')
 _KEY = re.compile(r'[A-Za-z0-9._~+/=-]+')  # RFC 6750 b64token: fits a Bearer header as is
 _SHA256 = re.compile(r'[0-9a-fA-F]{64}')
 _ALPHABET = 'A-Z a-z 0-9 . _ ~ + / = -'
-# The members a key object may have; the capacity guard's "quota" will be the next one.
-_MEMBERS = frozenset({'name', 'key', 'sha256', 'scopes', 'databases', 'id_prefix'})
+# The members a key object may have.
+_MEMBERS = frozenset({'name', 'key', 'sha256', 'scopes', 'databases', 'id_prefix', 'quota'})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ApiKey:
     scopes: frozenset[str] = frozenset(SCOPES)
     databases: frozenset[str] | None = None  # None: every database of CLOUDANT_DATABASES
     id_prefix: str | None = None
+    quota: PerClass | None = None  # requests per second by class (the capacity guard)
 
 
 def digest_of(key: str) -> bytes:
@@ -111,12 +113,14 @@ def _key_object(entry: object, number: int, databases: tuple[str, ...]) -> ApiKe
         raise ConfigError(
             f'API_KEYS: the "id_prefix" of {which} must be 1-256 printable characters, not starting with "_"'
         )
+    quota = entry.get('quota')
     return ApiKey(
         name,
         digest,
         frozenset(scopes),
         None if allowed is None else frozenset(allowed),
         prefix,
+        None if quota is None else quota_member(quota, which),
     )
 
 

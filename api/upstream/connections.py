@@ -13,9 +13,14 @@ import dataclasses
 import logging
 import queue
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from urllib3 import connection, connectionpool
+
+from api.config.capacity import PerClass
+
+if TYPE_CHECKING:
+    from api.upstream.capacity import CapacityGuard
 
 log = logging.getLogger('couchgate.upstream')
 _current: contextvars.ContextVar[UpstreamRecord | None] = contextvars.ContextVar(
@@ -34,6 +39,11 @@ class UpstreamRecord:
     seconds: float = 0.0  # time upstream, body downloads included (api/upstream/deadline.py)
     started: float = dataclasses.field(default_factory=time.monotonic)
     deadline: float | None = None  # time.monotonic() by which upstream work must end; None: no limit
+    # Set by the edge: whose quota the calls spend (api/upstream/capacity.py); None: no quota.
+    quota_key: str | None = None
+    quota: PerClass | None = None
+    # What the capacity guard applied: policy -> (limit, remaining, seconds to reset), for headers.
+    rate_limits: dict[str, tuple[int, int, int]] = dataclasses.field(default_factory=dict)
 
     @property
     def upstream_ms(self) -> float:
@@ -133,9 +143,23 @@ class _DiscardCountingQueue(queue.LifoQueue):
 class _CountsUse(connectionpool.HTTPConnectionPool):
     QueueCls = _DiscardCountingQueue
 
-    def __init__(self, *args: Any, listener: PoolListener = NO_LISTENER, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        listener: PoolListener = NO_LISTENER,
+        guard: CapacityGuard | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.listener = listener
         super().__init__(*args, **kwargs)
+        self._guard = guard if guard is not None and guard.upstream == (self.host, self.port) else None
+
+    def urlopen(self, method: str, url: str, body: Any = None, *args: Any, **kwargs: Any) -> Any:
+        # urllib3 calls urlopen again for each retry: every attempt is admitted, before a connection
+        # is taken from the pool (a call waiting for room holds none).
+        if self._guard is not None:
+            self._guard.admit(method, url, body)
+        return super().urlopen(method, url, body, *args, **kwargs)
 
     def _new_conn(self) -> Any:
         conn: Any = super()._new_conn()
@@ -154,9 +178,13 @@ class _CountsUse(connectionpool.HTTPConnectionPool):
         self.listener.connection_event('checkin')
         super()._put_conn(conn)
 
-    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _make_request(self, conn: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         _record('requests', conn)
-        return super()._make_request(conn, *args, **kwargs)
+        response = super()._make_request(conn, method, url, *args, **kwargs)
+        if self._guard is not None:  # each attempt's answer, also one that urllib3 retries
+            cloudant_class = response.headers.get('X-Cloudant-Request-Class')
+            self._guard.answered(method, url, response.status, cloudant_class)
+        return response
 
 
 class CountingHTTPConnectionPool(_CountsUse):

@@ -16,6 +16,7 @@ from requests import PreparedRequest, Response
 from urllib3 import PoolManager
 from urllib3.util.retry import Retry
 
+from api.upstream.capacity import CapacityGuard
 from api.upstream.connections import (
     NO_LISTENER,
     CountingHTTPConnectionPool,
@@ -42,8 +43,10 @@ class PooledAdapter(FixedTrustAdapter):
         ca_bundle: str | None = None,
         max_retries: Retry | int = 0,
         listener: PoolListener = NO_LISTENER,
+        guard: CapacityGuard | None = None,
     ) -> None:
         self._listener = listener
+        self._guard = guard
         # The adapter owns TLS trust: REQUESTS_CA_BUNDLE or session settings cannot override it.
         self._verify = ca_bundle or True
         self._pid = os.getpid()
@@ -64,8 +67,10 @@ class PooledAdapter(FixedTrustAdapter):
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
         # urllib3 only calls these to make a pool: a partial hands each new pool the listener.
         self.poolmanager.pool_classes_by_scheme = {
-            'http': functools.partial(CountingHTTPConnectionPool, listener=self._listener),
-            'https': functools.partial(CountingHTTPSConnectionPool, listener=self._listener),
+            'http': functools.partial(CountingHTTPConnectionPool, listener=self._listener, guard=self._guard),
+            'https': functools.partial(
+                CountingHTTPSConnectionPool, listener=self._listener, guard=self._guard
+            ),
         }
 
     def send(
@@ -175,6 +180,7 @@ def build_session(
     retries: Retry | None = None,
     listener: PoolListener = NO_LISTENER,
     deadline_seconds: float | None = None,
+    guard: CapacityGuard | None = None,
 ) -> InstrumentedSession:
     """One session per worker process: every upstream request of the worker goes through it."""
     session = InstrumentedSession()
@@ -193,6 +199,7 @@ def build_session(
         ca_bundle=ca_bundle,
         max_retries=retries if retries is not None else upstream_retry(),
         listener=listener,
+        guard=guard,
     )
     session.mount('http://', adapter)
     session.mount('https://', adapter)

@@ -89,8 +89,8 @@ def refuses(port: int) -> bool:
 
 
 def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_path):
-    port, couch_port = free_port(), free_port()
-    env = make_env(PORT=str(port), COUCH_PORT=str(couch_port))
+    port, couch_port, redis_port = free_port(), free_port(), free_port()
+    env = make_env(PORT=str(port), COUCH_PORT=str(couch_port), REDIS_PORT=str(redis_port))
     assert subprocess.run(['make', '-q', 'install'], cwd=repo_copy, env=env).returncode == 0, (
         'the copy would reinstall: run `make install` in the repository first'
     )
@@ -121,7 +121,11 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
             assert time.monotonic() < deadline, f'workers not booted:\n{log.read_text()}'
             time.sleep(0.05)
         processes = descendants(make.pid)
-        addresses = {'PORT': listening_on(port), 'COUCH_PORT': listening_on(couch_port)}
+        addresses = {
+            'PORT': listening_on(port),
+            'COUCH_PORT': listening_on(couch_port),
+            'REDIS_PORT': listening_on(redis_port),
+        }
         started = time.monotonic()
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C does: the terminal signals the foreground group
         code = make.wait(60)
@@ -142,17 +146,18 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
         f'left behind {left}'
     )
     assert docs.status_code == 200 and len(docs.json()['rows']) == 25
-    assert addresses == {'PORT': {'127.0.0.1'}, 'COUCH_PORT': {'127.0.0.1'}}  # loopback only, by default
-    assert len(processes) >= 5  # honcho, gunicorn's master and two workers, pouchdb-server
+    loopback = {'127.0.0.1'}
+    assert addresses == {'PORT': loopback, 'COUCH_PORT': loopback, 'REDIS_PORT': loopback}  # by default
+    assert len(processes) >= 6  # honcho, gunicorn's master and two workers, pouchdb-server, redis-server
     assert left == []
     assert 'SIGKILL' not in output  # honcho needed no forced kill: everything stopped on SIGTERM
     assert 'web.1 stopped (rc=0)' in output  # gunicorn's master exited cleanly
-    assert refuses(port) and refuses(couch_port)
+    assert refuses(port) and refuses(couch_port) and refuses(redis_port)
 
 
-@pytest.mark.parametrize('busy_name', ['COUCH_PORT', 'PORT'])
+@pytest.mark.parametrize('busy_name', ['COUCH_PORT', 'REDIS_PORT', 'PORT'])
 def test_make_run_with_a_busy_port_says_so_in_one_line_and_starts_nothing(repo_copy, busy_name):
-    ports = {'PORT': free_port(), 'COUCH_PORT': free_port()}
+    ports = {'PORT': free_port(), 'COUCH_PORT': free_port(), 'REDIS_PORT': free_port()}
     with socket.socket() as squatter:  # what a newcomer's own CouchDB or other app looks like
         squatter.bind(('127.0.0.1', ports[busy_name]))
         squatter.listen()
@@ -165,7 +170,7 @@ def test_make_run_with_a_busy_port_says_so_in_one_line_and_starts_nothing(repo_c
             stdin=subprocess.DEVNULL,
             timeout=60,
         )
-    other = ports['PORT' if busy_name == 'COUCH_PORT' else 'COUCH_PORT']
+    others = [port for name, port in ports.items() if name != busy_name]
     ours = [line for line in run.stderr.splitlines() if not line.startswith('make: ***')]
     print(f'\nbusy {busy_name}: make exit {run.returncode}; stderr {run.stderr!r}')
     assert run.returncode != 0
@@ -174,4 +179,4 @@ def test_make_run_with_a_busy_port_says_so_in_one_line_and_starts_nothing(repo_c
         f'there, or choose another port, e.g. {busy_name}={ports[busy_name] + 1} make run'
     ]
     assert 'honcho' not in run.stdout and 'demo:' not in run.stdout + run.stderr  # nothing started
-    assert refuses(other)
+    assert all(refuses(other) for other in others)

@@ -137,7 +137,11 @@ def obj(**members) -> str:
     'raw, message',
     [
         (obj(databases=['orders']), 'key 1 (ci) names a database outside CLOUDANT_DATABASES'),
-        (obj(quota={'reads': 20}), 'key 1 (ci) has an unknown member "quota"'),
+        (obj(limits={'reads': 20}), 'key 1 (ci) has an unknown member "limits"'),
+        (obj(quota={'reads': 0}), 'the "quota" of key 1 (ci)'),
+        (obj(quota={'lookups': 20}), 'the "quota" of key 1 (ci)'),
+        (obj(quota={'reads': 2.5}), 'the "quota" of key 1 (ci)'),
+        (obj(quota=[20]), 'the "quota" of key 1 (ci)'),
         (obj(scopes=['read', 'admin']), 'the "scopes" of key 1 (ci)'),
         (obj(scopes=[]), 'the "scopes" of key 1 (ci)'),
         (json.dumps([{'name': 'ci', 'key': SECRET}]), 'the "scopes" of key 1 (ci)'),

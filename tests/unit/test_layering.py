@@ -9,6 +9,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+_PURE_UPSTREAM = (
+    'falcon',
+    'api.edge',
+    'api.observability',
+    'api.app',
+    'resources',
+    'container',
+    'api.upstream.session',
+    'api.upstream.connections',
+    'api.upstream.cloudant_couch',
+    'api.upstream.cloudant_reads',
+    'ibmcloudant',
+    'ibm_cloud_sdk_core',
+    'requests',
+    'urllib3',
+)
 # module prefix -> what it must never import. Entry points (api.wsgi, api.release, api.cli.*,
 # gunicorn.conf.py) and the composition root (container) may import anything.
 FORBIDDEN = {
@@ -87,6 +103,25 @@ FORBIDDEN = {
         'ibm_cloud_sdk_core',
         'requests',
         'urllib3',
+    ),
+    # The capacity guard's request classes and headers: pure functions of a method, a path, a body.
+    'api.upstream.request_classes': _PURE_UPSTREAM,
+    'api.upstream.rate_limit_headers': _PURE_UPSTREAM,
+    # Windows in Redis or in memory: no HTTP, no SDK, no request of couchgate's.
+    'api.upstream.budget': _PURE_UPSTREAM,
+    # The edge adds the guard's headers; the guard itself, Redis and limits stay out of its reach.
+    'api.edge.rate_limit': (
+        'api.observability',
+        'api.app',
+        'resources',
+        'container',
+        'api.upstream.capacity',
+        'api.upstream.budget',
+        'api.upstream.session',
+        'api.upstream.connections',
+        'redis',
+        'limits',
+        'requests',
     ),
 }
 

@@ -27,6 +27,7 @@ def problems(*statuses: int) -> dict:
     problem = {'application/problem+json': {'schema': ref('Problem')}}
     return {
         str(s): {'description': _PROBLEM_DESCRIPTIONS.get(s, 'A problem'), 'content': problem}
+        | ({'headers': _THROTTLED_HEADERS} if s == 429 else {})
         for s in statuses
     }
 
@@ -38,7 +39,9 @@ _PROBLEM_DESCRIPTIONS = {
     '(outside-scope)',
     412: 'The rev given (If-Match, or "_rev" in the body) is not the current one: read it again',
     428: 'If-Match (or "_rev" in the body) is required',
-    429: 'The database throttles requests: retry after Retry-After',
+    429: "No room for the request: capacity-exceeded (the database's capacity for its request class, "
+    "CLOUDANT_CAPACITY), quota-exceeded (the key's quota) or too-many-requests (the database throttled); "
+    'nothing was sent for the first two: retry after Retry-After',
     503: 'The database cannot be reached: retry after Retry-After',
     504: 'The database did not answer in time (CLOUDANT_REQUEST_DEADLINE and the read timeout)',
 }
@@ -46,6 +49,20 @@ _PROBLEM_DESCRIPTIONS = {
 
 def header(description: str, required: bool = True) -> dict:
     return {'description': description, 'required': required, 'schema': {'type': 'string'}}
+
+
+# The capacity guard's answers (README, "Capacity"): IETF httpapi rate-limit headers draft.
+_THROTTLED_HEADERS = {
+    'Retry-After': header('Whole seconds until there is room (at least 1)'),
+    'RateLimit-Policy': header(
+        'With the capacity guard on: the policies that applied, '
+        'e.g. "reads";q=100;w=1, "quota-reads";q=20;w=1',
+        required=False,
+    ),
+    'RateLimit': header(
+        'With the capacity guard on: what remains of each, e.g. "reads";r=0;t=1', required=False
+    ),
+}
 
 
 def body(schema: dict) -> dict:
