@@ -136,12 +136,13 @@ class Budget:
             if first:
                 self._hold_until = time.time() + self.window
         if first:
+            # The gauge before the line: whoever reads the line finds the gauge already telling it.
+            if self._listener is not None:
+                self._listener.capacity_shared(False)
             log.warning(
                 'Redis unreachable (%s): each worker now takes its share of the capacity until it is back',
                 type(error).__name__,
             )
-            if self._listener is not None:
-                self._listener.capacity_shared(False)
 
     def _came_back(self) -> bool:
         """Whether this call found Redis back after a fall-back (then a hold starts)."""
@@ -152,9 +153,9 @@ class Budget:
             if back:
                 self._hold_until = time.time() + RETRY_SHARED_EVERY + self.window
         if back:
-            log.warning('Redis is back: the capacity is shared by all workers again')
             if self._listener is not None:
                 self._listener.capacity_shared(True)
+            log.warning('Redis is back: the capacity is shared by all workers again')
         return back
 
     def _local_limiter(self) -> strategies.MovingWindowRateLimiter:
