@@ -48,7 +48,7 @@ class LeanSession(requests.Session):
             files=request.files,
             data=request.data,
             json=request.json,
-            headers=merged(request.headers, self.headers, CaseInsensitiveDict),
+            headers=merged_headers(request.headers, self.headers),
             # None when empty: the same URL, without one more runtime Protocol check.
             params=merged(request.params, self.params) or None,
             auth=None,
@@ -99,6 +99,23 @@ class LeanPreparedRequest(PreparedRequest):
                             _valid_headers.clear()
                         _valid_headers.add((name, value))
                 self.headers[to_native_string(name)] = value
+
+
+def merged_headers(request_headers: Any, session_headers: Any) -> Any:
+    """merged(..., CaseInsensitiveDict) for headers, as the name-ordered items prepare_headers reads.
+
+    The same names (the request's spelling), values and order as requests' CaseInsensitiveDict
+    merge, in a plain dict: a name keeps the place of its first spelling, takes the last one's value.
+    """
+    if session_headers is None or request_headers is None:
+        return merged(request_headers, session_headers, CaseInsensitiveDict)
+    if not (isinstance(session_headers, Mapping) and isinstance(request_headers, Mapping)):
+        return request_headers
+    by_name: dict[Any, tuple[Any, Any]] = {}
+    for headers in (session_headers, request_headers):
+        for name, value in headers.items():
+            by_name[name.lower()] = (name, value)
+    return {name: value for name, value in by_name.values() if value is not None}
 
 
 def merged(request_setting: Any, session_setting: Any, dict_class: type = OrderedDict) -> Any:

@@ -119,3 +119,13 @@ def test_a_header_or_url_requests_refuses_is_refused_every_time():
     session.prepare_request(Request('GET', 'https://couch.example/db', headers={'X': 'ok'}))
     with pytest.raises(requests.exceptions.InvalidHeader):  # a valid value does not vouch for another
         session.prepare_request(Request('GET', 'https://couch.example/db', headers={'X': 'ok\n'}))
+
+
+def test_headers_merge_as_requests_merges_them_whatever_their_spelling():
+    session = build_session(pool_maxsize=2)
+    session.headers['X-Dropped'] = 'by the request'
+    headers = {'accept-encoding': 'identity', 'X-DROPPED': None, 'Accept': 'a', 'accept': 'b'}
+    request = Request('GET', 'https://couch.example/db', headers=headers)
+    ours = session.prepare_request(request)
+    theirs = requests.Session.prepare_request(session, request)
+    assert list(ours.headers.items()) == list(theirs.headers.items())
