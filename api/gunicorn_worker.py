@@ -52,12 +52,21 @@ class EdgeWorker(ThreadWorker):
             self._whole.discard(conn)
             super().enqueue_req(conn)
             return
-        conn.sock.setblocking(False)
+        if conn.sock.gettimeout() != 0.0:  # a kept-alive connection is non-blocking already
+            conn.sock.setblocking(False)
         head = RequestHead()
         self._heads[conn] = (head, time.monotonic() + self.head_timeout)
         # Read ahead behind the previous request (pipelining) is the start of this head.
         buffered = conn.parser.unreader.take_buffered() if conn.parser else b''
-        if not (buffered and self._judge(conn, head, head.feed(buffered))):
+        if buffered and self._judge(conn, head, head.feed(buffered)):
+            return
+        # A kept-alive connection comes here because the poller saw its next head arrive: read it
+        # now, rather than register the socket again and wait one more turn of the loop for it.
+        data = received(conn.sock)
+        if data == b'':  # the client left
+            self._heads.pop(conn, None)
+            self._close(conn)
+        elif not (data and self._judge(conn, head, head.feed(data))):
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_bytes, conn))
 
     def _on_head_bytes(self, conn, _sock) -> None:

@@ -11,6 +11,10 @@ import requests
 from bench.chain import DB, UpstreamChain
 from bench.processes import proc_status_kb, reset_peak_rss
 from bench.targets import running
+from bench.workloads import BENCH_KEY
+
+# The export needs a key with the `export` scope (API keys' scopes); the bench's key has every scope.
+KEY = {'Authorization': f'Bearer {BENCH_KEY}'}
 
 READ = 1024 * 1024
 MAX_SECONDS = 600  # a bound, far above what 100k documents take
@@ -23,13 +27,15 @@ def measure_export(chain: UpstreamChain, work: Path, *, threads: int) -> dict:
         [worker] = target.service.children()
         base = target.base
         # Warm up: a short export and a listing, so imports and first buffers are counted as baseline.
-        warm_up = requests.get(f'{base}/v1/{DB}/export', params={'end_key': 'doc-001000'}, timeout=60)
+        warm_up = requests.get(
+            f'{base}/v1/{DB}/export', params={'end_key': 'doc-001000'}, headers=KEY, timeout=60
+        )
         warm_up.raise_for_status()
         rss_before = proc_status_kb(worker, 'VmRSS')
         exact_peak = reset_peak_rss(worker)
         started = time.perf_counter()
         documents = received = 0
-        with requests.get(f'{base}/v1/{DB}/export', stream=True, timeout=(5, 60)) as response:
+        with requests.get(f'{base}/v1/{DB}/export', headers=KEY, stream=True, timeout=(5, 60)) as response:
             response.raise_for_status()
             for chunk in response.iter_content(READ):
                 documents += chunk.count(b'\n')

@@ -8,6 +8,17 @@ from gunicorn import glogging
 
 from api.observability.logs import JsonFormatter
 
+# This process's id, read again in each forked worker: os.getpid() is a syscall, once per line.
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
 
 class JsonAccessLogger(glogging.Logger):
     """gunicorn's logger with an access line in JSON, joined to the app's line by request_id."""
@@ -36,7 +47,7 @@ class JsonAccessLogger(glogging.Logger):
                     'status': int(status) if status.isdigit() else status,
                     'bytes': getattr(resp, 'sent', None) or 0,
                     'duration_ms': round(request_time.total_seconds() * 1000, 1),
-                    'pid': os.getpid(),
+                    'pid': _pid,
                     'forwarded_for': _last(
                         getattr(req, 'headers', ()), 'x-forwarded-for', wsgi.get('REMOTE_ADDR', '-')
                     ),

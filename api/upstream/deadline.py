@@ -16,6 +16,7 @@ from urllib3.exceptions import HTTPError, ReadTimeoutError
 from api.upstream.connections import UpstreamRecord, current_record
 
 CHUNK = 64 * 1024
+SLACK = 0.01  # seconds: the shortest wait per read, and how far past the deadline a read may end
 
 
 class DeadlinePassed(requests.exceptions.ReadTimeout):
@@ -47,8 +48,13 @@ def chunks(response: requests.Response) -> Iterator[bytes]:
             raise DeadlinePassed('the request deadline passed while the body was read')
         sock = getattr(getattr(raw, 'connection', None), 'sock', None)
         if left is not None and sock is not None:
-            # Each read waits at most until the deadline, not a whole read timeout from now.
-            sock.settimeout(max(0.01, min(left, sock.gettimeout() or left)))
+            # Each read waits at most until the deadline, not a whole read timeout from now. A
+            # timeout already within SLACK of that is kept: settimeout() is a syscall that lets go
+            # of the GIL (a thread hand-off per chunk, seen under load).
+            current = sock.gettimeout()
+            wanted = max(SLACK, min(left, current or left))
+            if current is None or not wanted <= current <= wanted + SLACK:
+                sock.settimeout(wanted)
         started = time.perf_counter()
         try:
             chunk = raw.read1(CHUNK, decode_content=True)

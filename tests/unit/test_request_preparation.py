@@ -97,3 +97,35 @@ def test_cookies_auth_or_the_environment_go_requests_own_way():
     assert prepared.headers['Cookie'] == 'AuthSession=abc'
     authed = session.prepare_request(Request('GET', 'https://couch.example/db', auth=('n', 'p')))
     assert authed.headers['Authorization'].startswith('Basic ')
+
+
+@pytest.mark.parametrize('name', CALLS)
+def test_a_call_prepared_again_from_what_the_worker_remembers_is_the_same(name):
+    session = build_session(pool_maxsize=2)
+    kwargs = sdk_call(session, BasicAuthenticator('name', 'secret'), CALLS[name])
+    first, again = (as_requests_prepares(session, kwargs, session.prepare_request) for _ in range(2))
+    theirs = as_requests_prepares(session, kwargs, lambda r: requests.Session.prepare_request(session, r))
+    for ours in (first, again):
+        assert (ours.url, list(ours.headers.items())) == (theirs.url, list(theirs.headers.items()))
+
+
+def test_a_header_or_url_requests_refuses_is_refused_every_time():
+    session = build_session(pool_maxsize=2)
+    for _ in range(2):
+        with pytest.raises(requests.exceptions.InvalidHeader):
+            session.prepare_request(Request('GET', 'https://couch.example/db', headers={'X': 'a\r\nb'}))
+        with pytest.raises(requests.exceptions.InvalidURL):
+            session.prepare_request(Request('GET', 'https://couch.example:port/db'))
+    session.prepare_request(Request('GET', 'https://couch.example/db', headers={'X': 'ok'}))
+    with pytest.raises(requests.exceptions.InvalidHeader):  # a valid value does not vouch for another
+        session.prepare_request(Request('GET', 'https://couch.example/db', headers={'X': 'ok\n'}))
+
+
+def test_headers_merge_as_requests_merges_them_whatever_their_spelling():
+    session = build_session(pool_maxsize=2)
+    session.headers['X-Dropped'] = 'by the request'
+    headers = {'accept-encoding': 'identity', 'X-DROPPED': None, 'Accept': 'a', 'accept': 'b'}
+    request = Request('GET', 'https://couch.example/db', headers=headers)
+    ours = session.prepare_request(request)
+    theirs = requests.Session.prepare_request(session, request)
+    assert list(ours.headers.items()) == list(theirs.headers.items())
