@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import orjson
 from ibm_cloud_sdk_core import ApiException
 from ibmcloudant import CloudantV1
 
 from api.errors import Problem
 from api.upstream import deadline
-from api.upstream.cloudant_reads import CloudantReads
+from api.upstream.cloudant_reads import HIGHEST_UTF16, CloudantReads
 from api.upstream.couch import Json, stale_rev
 from api.upstream.failures import translated
+from api.upstream.id_range import query_within, rows_within
 from api.upstream.logins import Call, plainly
+
+Fragments = list[orjson.Fragment]  # documents as the database sent them
 
 
 class CloudantCouch(CloudantReads):
@@ -60,3 +64,31 @@ class CloudantCouch(CloudantReads):
                 raise
             self.get(db, doc_id)  # missing, deleted or no such database: its 404
             raise stale_rev(rev) from None
+
+    def find(self, db: str, query: Json, id_prefix: str | None = None, max_bytes: int | None = None) -> Json:
+        deadline.start(self._deadline_seconds)
+        if id_prefix is not None:
+            highest = self._highest_id()
+            query = query_within(query, id_prefix, highest=highest, utf16=highest == HIGHEST_UTF16)
+        docs, bookmark, cut = self._found(db, query, id_prefix, max_bytes)
+        if cut:
+            # Ended early by bytes, before the bookmark (it follows the docs): ask again for just
+            # what fitted, read to the end, so the client's next query starts after the last doc.
+            docs, bookmark, _ = self._found(db, dict(query, limit=len(docs)), id_prefix, None)
+        return {'docs': docs, 'bookmark': bookmark}
+
+    def _found(
+        self, db: str, query: Json, id_prefix: str | None, max_bytes: int | None
+    ) -> tuple[Fragments, str | None, bool]:
+        docs: Fragments = []
+        size = 0
+        with self._items(lambda: self._client.post_find_as_stream(db, **query), member='docs') as (
+            items,
+            scanner,
+        ):
+            for raw in rows_within(items, id_prefix, '_id'):
+                if max_bytes is not None and docs and size + len(raw) > max_bytes:
+                    return docs, None, True  # the rest is left unread: connection closed
+                docs.append(orjson.Fragment(raw))
+                size += len(raw)
+            return docs, scanner.rest().get('bookmark'), False

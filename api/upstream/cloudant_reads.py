@@ -12,14 +12,13 @@ from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager as ContextManager
 from typing import Any
 
-import orjson
 from ibmcloudant import CloudantV1
 
 from api.errors import Problem
 from api.upstream import deadline
 from api.upstream.couch import Doc, Json, Page
 from api.upstream.failures import translated
-from api.upstream.id_range import clamped, query_within, rows_within
+from api.upstream.id_range import clamped, rows_within
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
 from api.upstream.logins import Call
 from api.upstream.rows import Items, bad_json, fields, has_utf8, listed, streamed_items
@@ -32,11 +31,10 @@ HIGHEST = '\U0010ffff'
 HIGHEST_UTF16 = '\uffff' * 4
 
 _probing = threading.Lock()
-Fragments = list[orjson.Fragment]  # documents as the database sent them
 
 
 class CloudantReads:
-    """list, documents, get and find of the Couch port (CloudantCouch inherits them)."""
+    """list, documents and get of the Couch port (CloudantCouch inherits them, and queries with them)."""
 
     _client: CloudantV1
     _call: Call
@@ -173,34 +171,6 @@ class CloudantReads:
         if doc == b'null':
             raise Problem(404, 'not-found', 'No document with this id.')
         return Doc(doc_id, text(members(rows[0]['value'])['rev']), doc)
-
-    def find(self, db: str, query: Json, id_prefix: str | None = None, max_bytes: int | None = None) -> Json:
-        deadline.start(self._deadline_seconds)
-        if id_prefix is not None:
-            highest = self._highest_id()
-            query = query_within(query, id_prefix, highest=highest, utf16=highest == HIGHEST_UTF16)
-        docs, bookmark, cut = self._found(db, query, id_prefix, max_bytes)
-        if cut:
-            # Ended early by bytes, before the bookmark (it follows the docs): ask again for just
-            # what fitted, read to the end, so the client's next query starts after the last doc.
-            docs, bookmark, _ = self._found(db, dict(query, limit=len(docs)), id_prefix, None)
-        return {'docs': docs, 'bookmark': bookmark}
-
-    def _found(
-        self, db: str, query: Json, id_prefix: str | None, max_bytes: int | None
-    ) -> tuple[Fragments, str | None, bool]:
-        docs: Fragments = []
-        size = 0
-        with self._items(lambda: self._client.post_find_as_stream(db, **query), member='docs') as (
-            items,
-            scanner,
-        ):
-            for raw in rows_within(items, id_prefix, '_id'):
-                if max_bytes is not None and docs and size + len(raw) > max_bytes:
-                    return docs, None, True  # the rest is left unread: connection closed
-                docs.append(orjson.Fragment(raw))
-                size += len(raw)
-            return docs, scanner.rest().get('bookmark'), False
 
     def _items(self, request: Callable, member: str = 'rows') -> ContextManager[tuple[Items, ArrayItems]]:
         return streamed_items(self._call, request, member)
