@@ -1,6 +1,7 @@
-"""Sliding one-second windows shared through Redis, with a per-worker split while Redis is away.
+"""The capacity windows: shared through Redis, with a per-worker split while Redis is away.
 
-The counting is the `limits` library's moving window (atomic in Redis: one Lua call per hit).
+Shared, they live in Redis (api/upstream/shared_windows.py); the fall-back counts in this worker's
+memory with the `limits` library's moving window.
 """
 
 from __future__ import annotations
@@ -12,67 +13,22 @@ import time
 from typing import Any
 
 import redis
-from limits import RateLimitItemPerSecond, storage, strategies
-from limits.errors import StorageError
+from limits import storage, strategies
+
+from api.upstream.shared_windows import WINDOW, SharedWindows, Spend, State, Window
 
 log = logging.getLogger('couchgate.capacity')
 
-# Cloudant's window is any 1,000 ms; ours is a little longer (CLOUDANT_CAPACITY_MARGIN), because a
-# request admitted here reaches Cloudant a little later, and not always in the order it was admitted.
-WINDOW = 1.1
-REDIS_TIMEOUT = 0.1  # seconds: a slow Redis must not slow every upstream call
 RETRY_SHARED_EVERY = 1.0  # seconds between attempts to return to Redis after it failed
-_REDIS_ERRORS = (redis.exceptions.RedisError, StorageError, OSError)
-
-
-class Window(RateLimitItemPerSecond):
-    """`amount` units in any `seconds` seconds (a little more than Cloudant's one)."""
-
-    __slots__ = ('seconds',)  # limits' items have slots
-
-    def __init__(self, amount: int, seconds: float = WINDOW) -> None:
-        self.seconds = seconds  # first: limits' constructor asks for the expiry
-        super().__init__(amount)
-
-    def get_expiry(self) -> int:
-        return self.seconds  # type: ignore[return-value]  # limits' storages compare floats; see _Redis
-
-
-class _Redis(storage.RedisStorage):
-    # limits' own script, with an expiry in milliseconds: Redis' EXPIRE takes whole seconds only.
-    def initialize_storage(self, _uri: str) -> None:
-        super().initialize_storage(_uri)
-        script = self.SCRIPT_ACQUIRE_MOVING_WINDOW.replace(
-            b"redis.call('expire', KEYS[1], expiry)",
-            b"redis.call('pexpire', KEYS[1], math.ceil(expiry * 1000))",
-        )
-        assert b'pexpire' in script, 'limits changed its moving-window script: check _Redis'
-        self.lua_acquire_moving_window = self.get_connection().register_script(script)
-
-
-def redis_storage(url: str) -> storage.RedisStorage:
-    """limits' Redis storage with short timeouts and no retries: a failure falls back at once."""
-    options: dict[str, Any] = {
-        'socket_timeout': REDIS_TIMEOUT,
-        'socket_connect_timeout': REDIS_TIMEOUT,
-        'retry': redis.retry.Retry(redis.backoff.NoBackoff(), 0),
-        'health_check_interval': 0,
-    }
-    if url.startswith('rediss://') and 'ssl_cert_reqs' not in url:
-        # Heroku Key-Value Store serves TLS with a self-signed chain: encrypted, not verified
-        # (Heroku's documented setting); a REDIS_URL with ?ssl_cert_reqs=required verifies instead.
-        options['ssl_cert_reqs'] = 'none'
-    return _Redis(url, key_prefix='couchgate', **options)
+_REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
 
 class Budget:
-    """Hits on named windows: in Redis when there is one and it answers, else in this worker's memory."""
+    """Windows spent together: in Redis when there is one and it answers, else in this worker's memory."""
 
-    def __init__(
-        self, shared: storage.RedisStorage | None, listener: Any = None, window: float = WINDOW
-    ) -> None:
+    def __init__(self, shared: SharedWindows | None, listener: Any = None, window: float = WINDOW) -> None:
         self.window = window
-        self._shared = strategies.MovingWindowRateLimiter(shared) if shared is not None else None
+        self._shared = shared
         self._local: strategies.MovingWindowRateLimiter | None = None
         self._lock = threading.Lock()
         self._retry_shared_at = 0.0  # 0: Redis is in use (or there is none)
@@ -88,43 +44,43 @@ class Budget:
         """Whether the windows are shared through Redis right now."""
         return self._shared is not None and not self._retry_shared_at
 
-    def hit(self, item: Window, *ids: str, cost: int = 1, split: int = 1) -> bool:
-        """Spend `cost` units of `item` if they fit; `split`: the worker's share while Redis is away."""
-        return self._run('hit', item, ids, cost, split)
-
-    def stats(self, item: Window, *ids: str, split: int = 1) -> tuple[float, int]:
-        """(seconds until the window has room, units in use)."""
-        window_start, used = self._run('stats', item, ids, 0, split)
-        return max(0.0, window_start + self.window - time.time()), used
-
-    def _run(self, what: str, item: Window, ids: tuple[str, ...], cost: int, split: int) -> Any:
+    def take(self, spends: list[Spend], split: int = 1) -> list[State]:
+        """Spend every window's cost if all fit, else none; `split`: this worker's share without Redis."""
+        # A bulk write larger than a whole window spends all of it, rather than never going.
+        spends = [Spend(s.item, s.ids, min(s.cost, s.item.amount)) for s in spends]
         shared = self._shared
         if shared is not None and self._may_use_shared():
             if self.sharing and self._hold_until > time.time():
-                return self._held(what, item)
+                return self._held(spends)
             try:
-                result = self._on(shared, what, item, ids, cost)
+                states = shared.take(spends, self.window)
             except _REDIS_ERRORS as e:
                 self._fell_back(e)
             else:
-                return self._held(what, item) if self._came_back() else result
+                return self._held(spends) if self._came_back() else states
         if self._hold_until > time.time():
-            return self._held(what, item)
-        return self._on(self._local_limiter(), what, _share(item, split), ids, cost)
+            return self._held(spends)
+        return self._take_here([Spend(_share(s.item, split), s.ids, s.cost) for s in spends])
 
-    def _held(self, what: str, item: Window) -> Any:
-        # As a full window that empties when the hold ends.
-        return False if what == 'hit' else (self._hold_until - self.window, item.amount)
+    def _held(self, spends: list[Spend]) -> list[State]:
+        # As full windows that empty when the hold ends.
+        reset = max(0.0, self._hold_until - time.time())
+        return [State(False, s.item.amount, reset) for s in spends]
 
-    @staticmethod
-    def _on(
-        limiter: strategies.MovingWindowRateLimiter, what: str, item: Window, ids: tuple[str, ...], cost: int
-    ) -> Any:
-        if what == 'hit':
-            # A bulk write larger than the whole capacity spends all of it, rather than never going.
-            return limiter.hit(item, *ids, cost=min(cost, item.amount))
-        window: Any = limiter.storage  # both storages have get_moving_window (limits' MovingWindowSupport)
-        return window.get_moving_window(item.key_for(*ids), item.amount, item.get_expiry())
+    def _take_here(self, spends: list[Spend]) -> list[State]:
+        limiter = self._local_limiter()
+        fits = all(limiter.test(s.item, *s.ids, cost=s.cost) for s in spends)
+        if fits:
+            for s in spends:
+                limiter.hit(s.item, *s.ids, cost=s.cost)
+        return [self._state_here(limiter, s, fits) for s in spends]
+
+    def _state_here(self, limiter: strategies.MovingWindowRateLimiter, spend: Spend, fits: bool) -> State:
+        memory: Any = limiter.storage  # limits' MemoryStorage: get_moving_window (MovingWindowSupport)
+        item = spend.item
+        start, used = memory.get_moving_window(item.key_for(*spend.ids), item.amount, item.get_expiry())
+        fit = fits or used + spend.cost <= item.amount
+        return State(fit, used, max(0.0, start + self.window - time.time()) if used else 0.0)
 
     def _may_use_shared(self) -> bool:
         return not self._retry_shared_at or time.monotonic() >= self._retry_shared_at

@@ -14,13 +14,12 @@ import time
 
 from api.config.capacity import CLASSES, PerClass
 from api.errors import Problem
-from api.upstream.budget import Budget, Window
+from api.upstream.budget import Budget
 from api.upstream.connections import UpstreamRecord, current_record
 from api.upstream.deadline import remaining
 from api.upstream.rate_limit_headers import rate_limit_headers
 from api.upstream.request_classes import CLOUDANT_NAMES, classify
-
-STATS_EVERY = 0.25  # seconds: how old the RateLimit headers' and the gauge's counts may be
+from api.upstream.shared_windows import Spend, State, Window
 
 
 class CapacityListener:
@@ -56,8 +55,7 @@ class CapacityGuard:
         self._max_waiting = max_waiting  # threads of a worker that may wait for one window at once
         self._listener = listener or CapacityListener()
         self._windows = {c: Window(n, budget.window) for c in CLASSES if (n := capacity.of(c)) is not None}
-        self._stats: dict[tuple, tuple[float, int, float]] = {}  # ids -> (when, used, reset in)
-        self._stats_lock = threading.Lock()
+        self._waiting_lock = threading.Lock()
         self._waiting: dict[tuple[str, ...], int] = {}  # ids -> threads of this worker waiting for room
 
     def admit(self, method: str, url: str, body: bytes | str | None) -> str:
@@ -67,18 +65,18 @@ class CapacityGuard:
         left = remaining(record)
         wait = self._max_wait if left is None else max(0.0, min(self._max_wait, left))
         started = time.monotonic()
-        until = started + wait
+        # The key's quota and the instance's capacity, spent together or not at all.
+        spends: list[tuple[str, Spend]] = []
         quota = record.quota.of(request_class) if record is not None and record.quota else None
         if quota is not None:
             assert record is not None
             ids = ('quota', record.quota_key or '(anonymous)', request_class)
-            self._acquire(
-                Window(quota, self._budget.window), ids, cost, until, 'quota-exceeded', request_class, record
-            )
+            spends.append((f'quota-{request_class}', Spend(Window(quota, self._budget.window), ids, cost)))
         window = self._windows.get(request_class)
         if window is not None:
-            capacity_ids = ('capacity', request_class)
-            self._acquire(window, capacity_ids, cost, until, 'capacity-exceeded', request_class, record)
+            spends.append((request_class, Spend(window, ('capacity', request_class), cost)))
+        if spends:
+            self._acquire(spends, started + wait, request_class, record)
         self._listener.capacity_admitted(request_class, time.monotonic() - started)
         return request_class
 
@@ -92,37 +90,39 @@ class CapacityGuard:
             self._listener.request_class_disagreed(request_class, theirs or 'other')
 
     def _acquire(
-        self,
-        window: Window,
-        ids: tuple[str, ...],
-        cost: int,
-        until: float,
-        problem_type: str,
-        request_class: str,
-        record: UpstreamRecord | None,
+        self, spends: list[tuple[str, Spend]], until: float, request_class: str, record: UpstreamRecord | None
     ) -> None:
-        policy = request_class if ids[0] == 'capacity' else f'quota-{request_class}'
-        while True:
-            if self._budget.hit(window, *ids, cost=cost, split=self._workers):
-                self._note(record, policy, window, ids, fresh=False)
-                return
-            reset, used = self._budget.stats(window, *ids, split=self._workers)
-            self._note(record, policy, window, ids, fresh=True, used=used, reset=reset)
-            now = time.monotonic()
-            if now + reset > until or not self._may_wait(ids, window.amount, until - now):
-                self._listener.capacity_refused(request_class, problem_type, ids[1] if len(ids) > 2 else None)
-                raise _refused(problem_type, request_class, reset, record)
-            try:
+        waiting_for: tuple[str, ...] | None = None
+        try:
+            while True:
+                states = self._budget.take([spend for _, spend in spends], split=self._workers)
+                self._note(record, spends, states)
+                refusing = next((i for i, state in enumerate(states) if not state.fits), None)
+                if refusing is None:
+                    return
+                spend = spends[refusing][1]
+                reset = states[refusing].reset
+                now = time.monotonic()
+                if waiting_for != spend.ids:
+                    self._stop_waiting(waiting_for)
+                    waiting_for = None
+                    if now + reset <= until and self._may_wait(spend.ids, spend.item.amount, until - now):
+                        waiting_for = spend.ids
+                if waiting_for is None or now + reset > until:
+                    quota = spend.ids[0] == 'quota'
+                    problem_type = 'quota-exceeded' if quota else 'capacity-exceeded'
+                    key = spend.ids[1] if quota else None
+                    self._listener.capacity_refused(request_class, problem_type, key)
+                    raise _refused(problem_type, request_class, reset, record)
                 # A little jitter: the threads that waited for the same slot do not all ask at once.
                 time.sleep(reset + random.uniform(0, 0.005))
-            finally:
-                with self._stats_lock:
-                    self._waiting[ids] -= 1
+        finally:
+            self._stop_waiting(waiting_for)
 
     def _may_wait(self, ids: tuple[str, ...], amount: int, left: float) -> bool:
         # Wait only with a fair chance of room in time: no more waiters (this worker's share) than
         # the window admits in the time left. Threads held waiting in vain would starve the others.
-        with self._stats_lock:
+        with self._waiting_lock:
             waiting = self._waiting.get(ids, 0)
             fair_share = max(1.0, amount * left / self._budget.window / self._workers)
             if waiting >= min(fair_share, self._max_waiting):
@@ -130,35 +130,21 @@ class CapacityGuard:
             self._waiting[ids] = waiting + 1
         return True
 
+    def _stop_waiting(self, ids: tuple[str, ...] | None) -> None:
+        if ids is not None:
+            with self._waiting_lock:
+                self._waiting[ids] -= 1
+
     def _note(
-        self,
-        record: UpstreamRecord | None,
-        policy: str,
-        window: Window,
-        ids: tuple[str, ...],
-        *,
-        fresh: bool,
-        used: int = 0,
-        reset: float = 1.0,
+        self, record: UpstreamRecord | None, spends: list[tuple[str, Spend]], states: list[State]
     ) -> None:
-        # The RateLimit headers' counts: at most STATS_EVERY old, so that an admitted call costs one
-        # Redis round trip and only a few per second cost two.
-        now = time.monotonic()
-        with self._stats_lock:
-            when, used_then, reset_then = self._stats.get(ids, (0.0, 0, 1.0))
-        if not fresh and now - when > STATS_EVERY:
-            reset, used = self._budget.stats(window, *ids, split=self._workers)
-            fresh = True
-        if fresh:
-            with self._stats_lock:
-                self._stats[ids] = (now, used, reset)
-            if ids[0] == 'capacity':
-                self._listener.capacity_in_use(ids[1], used)
-        else:
-            used, reset = used_then, max(0.0, reset_then - (now - when))
-        if record is not None:
-            left = max(0, window.amount - used)
-            record.rate_limits[policy] = (window.amount, left, max(1, math.ceil(reset)))
+        # What each window had after this attempt: the RateLimit headers, and the gauge of use.
+        for (policy, spend), state in zip(spends, states, strict=True):
+            if spend.ids[0] == 'capacity':
+                self._listener.capacity_in_use(spend.ids[1], state.used)
+            if record is not None:
+                left = max(0, spend.item.amount - state.used)
+                record.rate_limits[policy] = (spend.item.amount, left, max(1, math.ceil(state.reset)))
 
 
 def _refused(problem_type: str, request_class: str, reset: float, record: UpstreamRecord | None) -> Problem:

@@ -6,8 +6,9 @@ import logging
 from urllib.parse import urlsplit
 
 from api.config import Settings
-from api.upstream.budget import Budget, redis_storage
+from api.upstream.budget import Budget
 from api.upstream.capacity import CapacityGuard, CapacityListener
+from api.upstream.shared_windows import SharedWindows
 
 log = logging.getLogger('couchgate.capacity')
 
@@ -19,7 +20,7 @@ def capacity_guard(settings: Settings, listener: CapacityListener) -> CapacityGu
         return None
     parts = urlsplit(settings.url)
     port = parts.port or (443 if parts.scheme == 'https' else 80)
-    shared = redis_storage(settings.redis_url) if settings.redis_url else None
+    shared = SharedWindows(settings.redis_url) if settings.redis_url else None
     workers = settings.workers
     if shared is not None:
         log.info(

@@ -10,12 +10,13 @@ import pytest
 from api.config import ConfigError, Settings
 from api.config.capacity import PerClass
 from api.errors import Problem
-from api.upstream.budget import Budget, redis_storage
+from api.upstream.budget import Budget
 from api.upstream.capacity import CapacityGuard, CapacityListener
 from api.upstream.capacity_setup import capacity_guard
 from api.upstream.connections import UpstreamRecord, start_recording, stop_recording
 from api.upstream.rate_limit_headers import rate_limit_headers
 from api.upstream.request_classes import classify
+from api.upstream.shared_windows import SharedWindows
 from tests.support.pouch import free_port
 
 
@@ -119,7 +120,7 @@ def test_a_key_beyond_its_quota_is_refused_before_the_capacity_is_touched(record
 
 def test_an_unreachable_redis_falls_back_to_the_split_and_says_so_once(record, caplog):
     heard = Heard()
-    budget = Budget(redis_storage(f'redis://127.0.0.1:{free_port()}/0'), heard)
+    budget = Budget(SharedWindows(f'redis://127.0.0.1:{free_port()}/0'), heard)
     g = guard(PerClass(reads=50, writes=50, queries=5), budget, workers=2, heard=heard)
     with caplog.at_level(logging.WARNING, 'couchgate.capacity'):
         with pytest.raises(Problem):  # the first window after a switch is held: nothing double-spent

@@ -96,6 +96,7 @@ FORBIDDEN = {
     'api.upstream.rate_limit_headers': _PURE_UPSTREAM,
     # Windows in Redis or in memory: no HTTP, no SDK, no request of couchgate's.
     'api.upstream.budget': _PURE_UPSTREAM,
+    'api.upstream.shared_windows': _PURE_UPSTREAM,
     # The edge adds the guard's headers; the guard itself, Redis and limits stay out of its reach.
     'api.edge.rate_limit': (
         'api.observability',
@@ -104,6 +105,7 @@ FORBIDDEN = {
         'container',
         'api.upstream.capacity',
         'api.upstream.budget',
+        'api.upstream.shared_windows',
         'api.upstream.session',
         'api.upstream.connections',
         'redis',

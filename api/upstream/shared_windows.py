@@ -1,0 +1,130 @@
+"""The capacity windows in Redis: every window of one upstream call checked and spent in one round trip.
+
+The layout is the `limits` library's moving window (a list of timestamps per window, newest first),
+and the fall-back while Redis is away is limits' own (api/upstream/budget.py). Its Redis script
+answers one window with a yes or no; admission needs a call's quota and capacity windows spent
+together (a quota is not spent when the capacity refuses) and the counts the RateLimit headers
+report, so one script does both: one Redis round trip per admitted call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import redis
+from limits import RateLimitItemPerSecond
+
+REDIS_TIMEOUT = 0.1  # seconds: a slow Redis must not slow every upstream call
+
+# Cloudant's window is any 1,000 ms; ours is a little longer (CLOUDANT_CAPACITY_MARGIN), because a
+# request admitted here reaches Cloudant a little later, and not always in the order it was admitted.
+WINDOW = 1.1
+
+
+class Window(RateLimitItemPerSecond):
+    """`amount` units in any `seconds` seconds (a little more than Cloudant's one)."""
+
+    __slots__ = ('seconds',)  # limits' items have slots
+
+    def __init__(self, amount: int, seconds: float = WINDOW) -> None:
+        self.seconds = seconds  # first: limits' constructor asks for the expiry
+        super().__init__(amount)
+
+    def get_expiry(self) -> int:
+        return self.seconds  # type: ignore[return-value]  # limits' memory storage takes floats
+
+
+# KEYS: one list per window. ARGV: the window in seconds, then each window's limit and cost.
+# Answers fits (0/1), units in use and milliseconds until there is room, per window. The clock is
+# Redis' own (TIME), so dynos whose clocks differ still count one window.
+_TAKE = """
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window = tonumber(ARGV[1])
+local since = now - window
+local function state(key, limit, cost)
+  local low, high, used = 0, limit - 1, 0
+  while low <= high do
+    local mid = math.floor((low + high) / 2)
+    local stamp = tonumber(redis.call('lindex', key, mid))
+    if stamp and stamp > since then used = mid + 1; low = mid + 1 else high = mid - 1 end
+  end
+  local blocking = tonumber(redis.call('lindex', key, limit - cost))
+  if blocking and blocking > since then
+    return 0, used, blocking
+  end
+  return 1, used, used > 0 and tonumber(redis.call('lindex', key, used - 1)) or now
+end
+local fits, answer = 1, {}
+for i, key in ipairs(KEYS) do
+  local fit, used, from = state(key, tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1]))
+  fits = math.min(fits, fit)
+  answer[i] = {fit, used, from}
+end
+if fits == 1 then
+  for i, key in ipairs(KEYS) do
+    local limit, cost = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+    for _ = 1, cost do redis.call('lpush', key, now) end
+    redis.call('ltrim', key, 0, limit - 1)
+    redis.call('pexpire', key, math.ceil(window * 1000))
+    answer[i] = {state(key, limit, 0)}
+  end
+end
+local flat = {}
+for i, a in ipairs(answer) do
+  local reset = math.max(0, math.ceil((a[3] + window - now) * 1000))
+  flat[3 * i - 2], flat[3 * i - 1], flat[3 * i] = a[1], a[2], reset
+end
+return flat
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Spend:
+    """`cost` units of `item` (a limits item: its amount and key) for the window named by `ids`."""
+
+    item: Window
+    ids: tuple[str, ...]
+    cost: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class State:
+    """One window after an attempt: whether the call fitted, units in use, seconds until room."""
+
+    fits: bool
+    used: int
+    reset: float
+
+
+class SharedWindows:
+    """Windows in one Redis, for every worker of every dyno."""
+
+    def __init__(self, url: str, prefix: str = 'couchgate') -> None:
+        options: dict[str, Any] = {
+            'socket_timeout': REDIS_TIMEOUT,
+            'socket_connect_timeout': REDIS_TIMEOUT,
+            # No retries: a failure falls back at once (api/upstream/budget.py).
+            'retry': redis.retry.Retry(redis.backoff.NoBackoff(), 0),
+            'health_check_interval': 0,
+        }
+        if url.startswith('rediss://') and 'ssl_cert_reqs' not in url:
+            # Heroku Key-Value Store serves TLS with a self-signed chain: encrypted, not verified
+            # (Heroku's documented setting); a REDIS_URL with ?ssl_cert_reqs=required verifies instead.
+            options['ssl_cert_reqs'] = 'none'
+        self._prefix = prefix
+        self._redis = redis.Redis.from_url(url, **options)
+        self._take = self._redis.register_script(_TAKE)
+
+    def take(self, spends: list[Spend], window: float) -> list[State]:
+        """Spend every window's cost if all fit, else none; one round trip (two if Redis lost the script)."""
+        keys = [f'{self._prefix}:{s.item.key_for(*s.ids)}' for s in spends]
+        args: list[float] = [window]
+        for s in spends:
+            args += [s.item.amount, s.cost]
+        answer = self._take(keys, args)
+        return [
+            State(bool(answer[i]), int(answer[i + 1]), answer[i + 2] / 1000) for i in range(0, len(answer), 3)
+        ]
