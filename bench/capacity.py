@@ -149,7 +149,11 @@ def _redis_calls(client) -> int:
 
 
 def measure(
-    seconds: float = 30, load: float = 3, cost_seconds: float = 10, margin: str | None = None
+    seconds: float = 30,
+    load: float = 3,
+    cost_seconds: float = 10,
+    margin: str | None = None,
+    targets: tuple[str, ...] = TARGETS,
 ) -> dict:
     work = REPO_ROOT / 'bench' / 'work' / 'capacity'
     work.mkdir(parents=True, exist_ok=True)
@@ -158,7 +162,7 @@ def measure(
         admin = CouchAdmin(pouch.url)
         admin.put(DB)
         admin.post(f'{DB}/_bulk_docs', json={'docs': [{'_id': f'doc-{i:04d}', 'n': i} for i in range(1000)]})
-        for name in TARGETS:
+        for name in targets:
             redis_url = redis_server.url if '+' in name else None
             with (
                 CapacityEmulator(pouch.url, **BLOCK) as emulator,
@@ -168,7 +172,7 @@ def measure(
                 row = summary(name, emulator, mixed(base, load, seconds), seconds)
                 print('  ' + ', '.join(f'{k} {v}' for k, v in row.items()), flush=True)
                 results['runs'].append(row)
-        for name in TARGETS[1:]:
+        for name in [t for t in targets if t != TARGETS[0]]:
             redis_url = redis_server.url if '+' in name else None
             with (
                 CapacityEmulator(pouch.url, **BLOCK) as emulator,
@@ -212,9 +216,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--load', type=float, default=3, help='offered, in Standard blocks (%(default)s)')
     parser.add_argument('--cost-seconds', type=float, default=10)
     parser.add_argument('--margin', help='CLOUDANT_CAPACITY_MARGIN for couchgate (its default if unset)')
+    parser.add_argument('--guard-only', action='store_true', help='only couchgate with the guard')
     parser.add_argument('--out', type=Path, default=REPO_ROOT / 'bench' / 'results' / 'capacity.md')
     args = parser.parse_args(argv)
-    text = markdown(measure(args.seconds, args.load, args.cost_seconds, args.margin))
+    targets = TARGETS[2:] if args.guard_only else TARGETS
+    text = markdown(measure(args.seconds, args.load, args.cost_seconds, args.margin, targets))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

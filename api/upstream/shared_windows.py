@@ -15,11 +15,13 @@ from typing import Any
 import redis
 from limits import RateLimitItemPerSecond
 
+from api.config import Settings
+
 REDIS_TIMEOUT = 0.1  # seconds: a slow Redis must not slow every upstream call
 
 # Cloudant's window is any 1,000 ms; ours is a little longer (CLOUDANT_CAPACITY_MARGIN), because a
 # request admitted here reaches Cloudant a little later, and not always in the order it was admitted.
-WINDOW = 1.1
+WINDOW = 1 + Settings.capacity_margin
 
 
 class Window(RateLimitItemPerSecond):
