@@ -70,7 +70,7 @@ class Settings:
     capacity_auto: bool = False
     redis_url: str | None = dataclasses.field(default=None, repr=False)  # may hold a password
     queue_max_wait: float = 1.0
-    capacity_margin: float = 0.03  # seconds added to Cloudant's one-second window (admission jitter)
+    capacity_margin: float = 0.05  # seconds added to Cloudant's one-second window (admission jitter)
     anonymous_quota: PerClass | None = None
 
     @classmethod

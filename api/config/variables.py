@@ -192,7 +192,7 @@ VARIABLES: tuple[Variable, ...] = (
         'upstream',
         "added to Cloudant's one-second window: a call admitted here reaches Cloudant a little later, not "
         'always in order; larger, fewer upstream 429s, and a smaller share of the capacity used '
-        '(1 ÷ (1 + margin): 97 % at the default, 91 % at 0.1 s)',
+        '(1 ÷ (1 + margin): 95 % at the default, 91 % at 0.1 s)',
         'capacity_margin',
         unit='s',
     ),

@@ -6,6 +6,7 @@ memory with the `limits` library's moving window.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -44,23 +45,26 @@ class Budget:
         """Whether the windows are shared through Redis right now."""
         return self._shared is not None and not self._retry_shared_at
 
-    def take(self, spends: list[Spend], split: int = 1) -> list[State]:
-        """Spend every window's cost if all fit, else none; `split`: this worker's share without Redis."""
+    def take(self, spends: list[Spend], split: int = 1, patience: float = 0.0) -> list[State]:
+        """Spend every window's cost if all fit, else none; `split`: this worker's share without Redis.
+
+        `patience`: how long the caller may wait for room (the shared windows pace by it).
+        """
         # A bulk write larger than a whole window spends all of it, rather than never going.
-        spends = [Spend(s.item, s.ids, min(s.cost, s.item.amount)) for s in spends]
+        spends = [dataclasses.replace(s, cost=min(s.cost, s.item.amount)) for s in spends]
         shared = self._shared
         if shared is not None and self._may_use_shared():
             if self.sharing and self._hold_until > time.time():
                 return self._held(spends)
             try:
-                states = shared.take(spends, self.window)
+                states = shared.take(spends, self.window, patience)
             except _REDIS_ERRORS as e:
                 self._fell_back(e)
             else:
                 return self._held(spends) if self._came_back() else states
         if self._hold_until > time.time():
             return self._held(spends)
-        return self._take_here([Spend(_share(s.item, split), s.ids, s.cost) for s in spends])
+        return self._take_here([dataclasses.replace(s, item=_share(s.item, split)) for s in spends])
 
     def _held(self, spends: list[Spend]) -> list[State]:
         # As full windows that empty when the hold ends.

@@ -74,7 +74,7 @@ class CapacityGuard:
             spends.append((f'quota-{request_class}', Spend(Window(quota, self._budget.window), ids, cost)))
         window = self._windows.get(request_class)
         if window is not None:
-            spends.append((request_class, Spend(window, ('capacity', request_class), cost)))
+            spends.append((request_class, Spend(window, ('capacity', request_class), cost, paced=True)))
         if spends:
             self._acquire(spends, started + wait, request_class, record)
         self._listener.capacity_admitted(request_class, time.monotonic() - started)
@@ -95,7 +95,10 @@ class CapacityGuard:
         waiting_for: tuple[str, ...] | None = None
         try:
             while True:
-                states = self._budget.take([spend for _, spend in spends], split=self._workers)
+                patience = (
+                    until - time.monotonic() if waiting_for is not None or self._could_wait(spends) else 0.0
+                )
+                states = self._budget.take([spend for _, spend in spends], self._workers, max(0.0, patience))
                 self._note(record, spends, states)
                 refusing = next((i for i, state in enumerate(states) if not state.fits), None)
                 if refusing is None:
@@ -118,6 +121,12 @@ class CapacityGuard:
                 time.sleep(reset + random.uniform(0, 0.005))
         finally:
             self._stop_waiting(waiting_for)
+
+    def _could_wait(self, spends: list[tuple[str, Spend]]) -> bool:
+        # Whether this worker has room for one more waiter on any of the windows (see _may_wait):
+        # a call that could not wait is not paced (pacing delays calls, it never refuses them).
+        with self._waiting_lock:
+            return any(self._waiting.get(spend.ids, 0) < self._max_waiting for _, spend in spends)
 
     def _may_wait(self, ids: tuple[str, ...], amount: int, left: float) -> bool:
         # Wait only with a fair chance of room in time: no more waiters (this worker's share) than

@@ -37,47 +37,67 @@ class Window(RateLimitItemPerSecond):
         return self.seconds  # type: ignore[return-value]  # limits' memory storage takes floats
 
 
-# KEYS: one list per window. ARGV: the window in seconds, then each window's limit and cost.
-# Answers fits (0/1), units in use and milliseconds until there is room, per window. The clock is
-# Redis' own (TIME), so dynos whose clocks differ still count one window.
+# KEYS: one list per window. ARGV: the window in seconds, how long the caller may wait, then each
+# window's limit, cost and whether it is paced (0/1). Answers fits (0/1), units in use and
+# milliseconds until there is room, per window. The clock is Redis' own (TIME), so dynos whose
+# clocks differ still count one window.
+#
+# A paced window (the capacity's) also admits at most a fifth of its limit (rounded up) in any
+# fifth of the window: a window that empties at once (a burst a second ago) refills at the rate
+# the database may see it, not in one burst. A hundred calls admitted together reach the database
+# spread over the time the workers take to send them, and the next burst, admitted on time, would
+# overlap them there. Pacing only delays a call that may wait that long; it never refuses one.
 _TAKE = """
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local window = tonumber(ARGV[1])
-local since = now - window
-local function state(key, limit, cost)
-  local low, high, used = 0, limit - 1, 0
+local patience = tonumber(ARGV[2])
+local slice = window / 5
+local function newer(key, count, since)  -- entries newer than `since` among the first `count`
+  local low, high, found = 0, count - 1, 0
   while low <= high do
     local mid = math.floor((low + high) / 2)
     local stamp = tonumber(redis.call('lindex', key, mid))
-    if stamp and stamp > since then used = mid + 1; low = mid + 1 else high = mid - 1 end
+    if stamp and stamp > since then found = mid + 1; low = mid + 1 else high = mid - 1 end
   end
-  local blocking = tonumber(redis.call('lindex', key, limit - cost))
-  if blocking and blocking > since then
-    return 0, used, blocking
+  return found
+end
+local function state(key, limit, cost, paced)  -- fits (0/1), units in use, when there is room
+  local used = newer(key, limit, now - window)
+  if used + cost > limit then
+    return 0, used, tonumber(redis.call('lindex', key, limit - cost)) + window
   end
-  return 1, used, used > 0 and tonumber(redis.call('lindex', key, used - 1)) or now
+  if paced == 1 then
+    local per_slice = math.ceil(limit / 5)
+    local share = math.min(cost, per_slice)
+    if newer(key, used, now - slice) + share > per_slice then
+      local room = tonumber(redis.call('lindex', key, per_slice - share)) + slice
+      if room - now <= patience then return 0, used, room end
+    end
+  end
+  return 1, used, used > 0 and tonumber(redis.call('lindex', key, used - 1)) + window or now
 end
 local fits, answer = 1, {}
 for i, key in ipairs(KEYS) do
-  local fit, used, from = state(key, tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1]))
+  local at = 3 * i
+  local fit, used, room = state(key, tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]))
   fits = math.min(fits, fit)
-  answer[i] = {fit, used, from}
+  answer[i] = {fit, used, room}
 end
 if fits == 1 then
   for i, key in ipairs(KEYS) do
-    local limit, cost = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+    local limit, cost = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
     for _ = 1, cost do redis.call('lpush', key, now) end
     redis.call('ltrim', key, 0, limit - 1)
     redis.call('pexpire', key, math.ceil(window * 1000))
-    answer[i] = {state(key, limit, 0)}
+    local used = answer[i][2] + cost
+    answer[i] = {1, used, tonumber(redis.call('lindex', key, used - 1)) + window}
   end
 end
 local flat = {}
 for i, a in ipairs(answer) do
-  local reset = math.max(0, math.ceil((a[3] + window - now) * 1000))
-  flat[3 * i - 2], flat[3 * i - 1], flat[3 * i] = a[1], a[2], reset
+  flat[3 * i - 2], flat[3 * i - 1], flat[3 * i] = a[1], a[2], math.max(0, math.ceil((a[3] - now) * 1000))
 end
 return flat
 """
@@ -90,6 +110,7 @@ class Spend:
     item: Window
     ids: tuple[str, ...]
     cost: int = 1
+    paced: bool = False  # the capacity's windows are (see _TAKE); a key's quota is not
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,12 +141,15 @@ class SharedWindows:
         self._redis = redis.Redis.from_url(url, **options)
         self._take = self._redis.register_script(_TAKE)
 
-    def take(self, spends: list[Spend], window: float) -> list[State]:
-        """Spend every window's cost if all fit, else none; one round trip (two if Redis lost the script)."""
+    def take(self, spends: list[Spend], window: float, patience: float = 0.0) -> list[State]:
+        """Spend every window's cost if all fit, else none; one round trip (two if Redis lost the script).
+
+        `patience`: how long the caller may wait for a paced window's next fifth.
+        """
         keys = [f'{self._prefix}:{s.item.key_for(*s.ids)}' for s in spends]
-        args: list[float] = [window]
+        args: list[float] = [window, patience]
         for s in spends:
-            args += [s.item.amount, s.cost]
+            args += [s.item.amount, s.cost, int(s.paced)]
         answer = self._take(keys, args)
         return [
             State(bool(answer[i]), int(answer[i + 1]), answer[i + 2] / 1000) for i in range(0, len(answer), 3)
