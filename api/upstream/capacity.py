@@ -93,11 +93,11 @@ class CapacityGuard:
         self, spends: list[tuple[str, Spend]], until: float, request_class: str, record: UpstreamRecord | None
     ) -> None:
         waiting_for: tuple[str, ...] | None = None
+        unpaced = False
         try:
             while True:
-                patience = (
-                    until - time.monotonic() if waiting_for is not None or self._could_wait(spends) else 0.0
-                )
+                may_wait = not unpaced and (waiting_for is not None or self._could_wait(spends))
+                patience = until - time.monotonic() if may_wait else 0.0
                 states = self._budget.take([spend for _, spend in spends], self._workers, max(0.0, patience))
                 self._note(record, spends, states)
                 refusing = next((i for i, state in enumerate(states) if not state.fits), None)
@@ -112,6 +112,9 @@ class CapacityGuard:
                     if now + reset <= until and self._may_wait(spend.ids, spend.item.amount, until - now):
                         waiting_for = spend.ids
                 if waiting_for is None or now + reset > until:
+                    if states[refusing].paced:
+                        unpaced = True  # only the pace held it, and it cannot wait: it goes now
+                        continue
                     quota = spend.ids[0] == 'quota'
                     problem_type = 'quota-exceeded' if quota else 'capacity-exceeded'
                     key = spend.ids[1] if quota else None

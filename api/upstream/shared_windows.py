@@ -40,7 +40,7 @@ class Window(RateLimitItemPerSecond):
 # KEYS: one list per window. ARGV: the window in seconds, how long the caller may wait, then each
 # window's limit, cost and whether it is paced (0/1). Answers fits (0/1), units in use and
 # milliseconds until there is room, per window. The clock is Redis' own (TIME), so dynos whose
-# clocks differ still count one window.
+# clocks differ still count one window. Fits is 2 for a call held only by the pace (below).
 #
 # A paced window (the capacity's) also admits at most a fifth of its limit (rounded up) in any
 # fifth of the window: a window that empties at once (a burst a second ago) refills at the rate
@@ -73,7 +73,7 @@ local function state(key, limit, cost, paced)  -- fits (0/1), units in use, when
     local share = math.min(cost, per_slice)
     if newer(key, used, now - slice) + share > per_slice then
       local room = tonumber(redis.call('lindex', key, per_slice - share)) + slice
-      if room - now <= patience then return 0, used, room end
+      if room - now <= patience then return 2, used, room end
     end
   end
   return 1, used, used > 0 and tonumber(redis.call('lindex', key, used - 1)) + window or now
@@ -82,7 +82,7 @@ local fits, answer = 1, {}
 for i, key in ipairs(KEYS) do
   local at = 3 * i
   local fit, used, room = state(key, tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]))
-  fits = math.min(fits, fit)
+  if fit ~= 1 then fits = 0 end
   answer[i] = {fit, used, room}
 end
 if fits == 1 then
@@ -120,6 +120,7 @@ class State:
     fits: bool
     used: int
     reset: float
+    paced: bool = False  # held only by the pace: the window itself had room
 
 
 class SharedWindows:
@@ -152,5 +153,6 @@ class SharedWindows:
             args += [s.item.amount, s.cost, int(s.paced)]
         answer = self._take(keys, args)
         return [
-            State(bool(answer[i]), int(answer[i + 1]), answer[i + 2] / 1000) for i in range(0, len(answer), 3)
+            State(answer[i] == 1, int(answer[i + 1]), answer[i + 2] / 1000, paced=answer[i] == 2)
+            for i in range(0, len(answer), 3)
         ]
