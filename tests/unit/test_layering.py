@@ -155,6 +155,7 @@ def test_every_module_of_api_and_resources_is_under_a_rule_or_an_entry_point():
         'api',
         'api.wsgi',
         'api.release',
+        'api.release_design',
         'api.bootstrap',
         'api.gunicorn_hooks',
         'api.cli',
