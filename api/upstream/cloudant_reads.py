@@ -21,7 +21,7 @@ from api.upstream.failures import translated
 from api.upstream.id_range import clamped, rows_within
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
 from api.upstream.logins import Call
-from api.upstream.rows import Items, bad_json, fields, has_utf8, listed, streamed_items
+from api.upstream.rows import DESIGN, Items, bad_json, fields, has_utf8, listed, streamed_items
 from api.upstream.spool import Batch
 
 # The highest id when ids compare by code point (CouchDB's raw collation of _all_docs) ...
@@ -65,27 +65,35 @@ class CloudantReads:
             end_key = self._highest_id()
         params = {'start_key': start_key, 'end_key': end_key, 'include_docs': include_docs}
         rows: list[Json] = []
-        size, next_key = 0, None
-        with self._items(
-            lambda: self._client.post_all_docs_as_stream(db, limit=limit + 1, descending=descending, **params)
-        ) as (
-            items,
-            scanner,
-        ):
-            for raw in rows_within(items, id_prefix):
-                row = listed(raw, include_docs)
-                if row is None or next_key is not None:
-                    continue
-                if len(rows) == limit:
-                    next_key = text(members(raw)['id'])  # the extra row: read on, only `]}` follows
-                elif max_bytes is not None and rows and size + len(raw) > max_bytes:
-                    next_key = text(members(raw)['id'])  # the rest is left unread: connection closed
-                    break
-                else:
-                    rows.append(row)
-                    size += len(raw)
-            total_rows = scanner.rest(complete=len(rows) == limit or next_key is None).get('total_rows', 0)
-        return Page(rows, total_rows, next_key)
+        size, next_key, total_rows, skip = 0, None, None, 0
+        while True:
+            ask, seen, designs, last = limit - len(rows) + 1, 0, 0, b''
+            with self._items(
+                lambda ask=ask, skip=skip: self._client.post_all_docs_as_stream(
+                    db, limit=ask, skip=skip or None, descending=descending, **params
+                )
+            ) as (items, scanner):
+                for raw in rows_within(items, id_prefix):
+                    seen, last = seen + 1, raw
+                    row = listed(raw, include_docs)
+                    if row is None or next_key is not None:
+                        designs += row is None
+                        continue
+                    if len(rows) == limit:
+                        next_key = text(members(raw)['id'])  # the extra row: read on, only `]}` follows
+                    elif max_bytes is not None and rows and size + len(raw) > max_bytes:
+                        next_key = text(members(raw)['id'])  # the rest is left unread: connection closed
+                        break
+                    else:
+                        rows.append(row)
+                        size += len(raw)
+                rest = scanner.rest(complete=len(rows) == limit or next_key is None)
+            total_rows = rest.get('total_rows', 0) if total_rows is None else total_rows
+            # Design documents are not listed and spend none of the limit: a page that met some and
+            # had as many rows as it asked for goes on after the last row read.
+            if next_key is not None or not designs or seen < ask:
+                return Page(rows, total_rows, next_key)
+            params['start_key'], skip = text(members(last)['id']), 1
 
     def documents(
         self,
@@ -105,18 +113,22 @@ class CloudantReads:
                 return
             start_key, end_key = keys
         end_key = end_key if end_key is not None else self._highest_id()
-        limit, first = batch_size, True
+        limit, first, skip = batch_size, True, 0
         while True:
             # Each batch has the whole deadline; the first counts from the request's start.
             deadline.start(self._deadline_seconds, restart=not first)
             first = False
-            batch, next_key = Batch(), None
+            batch, next_key, seen, designs, last = Batch(), None, 0, 0, b''
             try:
-                request = self._all_docs_request(db, limit + 1, start_key, end_key)
+                request = self._all_docs_request(db, limit + 1, start_key, end_key, skip)
                 with self._items(request) as (items, scanner):
                     for raw in rows_within(items, id_prefix):
+                        seen, last = seen + 1, raw
                         row = fields(raw)
                         doc = row.get('doc', b'null')
+                        if row.get('id', b'').startswith(DESIGN):
+                            designs += 1  # not exported, and not counted in the batch
+                            continue
                         if doc == b'null' or next_key is not None:
                             continue
                         if batch.documents == limit:
@@ -133,15 +145,20 @@ class CloudantReads:
             cut_by_bytes = next_key is not None and batch.documents < limit
             yield batch
             if next_key is None:
-                return
+                if not designs or seen < limit + 1:
+                    return
+                start_key, skip = text(members(last)['id']), 1  # design documents filled part of it
+                continue
             # Cut short by bytes: ask for about what fits next time, so the body is read to its end
             # and the connection goes back to the pool.
             limit = min(batch_size, max(1, batch.documents)) if cut_by_bytes else batch_size
-            start_key = next_key
+            start_key, skip = next_key, 0
 
-    def _all_docs_request(self, db: str, limit: int, start_key: str | None, end_key: str | None) -> Callable:
+    def _all_docs_request(
+        self, db: str, limit: int, start_key: str | None, end_key: str | None, skip: int = 0
+    ) -> Callable:
         return lambda: self._client.post_all_docs_as_stream(
-            db, include_docs=True, limit=limit, start_key=start_key, end_key=end_key
+            db, include_docs=True, limit=limit, start_key=start_key, end_key=end_key, skip=skip or None
         )
 
     def get(self, db: str, doc_id: str) -> Doc:
