@@ -131,9 +131,7 @@ def test_release_deploys_design_then_says_nothing_changed(admin_server, ca_bundl
     env = {'CLOUDANT_USERNAME': ADMIN, 'CLOUDANT_PASSWORD': PASSWORD, 'DESIGN_DIR': str(tmp_path)}
     first = run_release(front.url, ca_bundle, [db], **env)
     second = run_release(front.url, ca_bundle, [db], **env)
-    print(
-        f'\nrelease of design/: first run {first.stdout.splitlines()}; then {second.stdout.splitlines()}'
-    )
+    print(f'\nrelease of design/: first run {first.stdout.splitlines()}; then {second.stdout.splitlines()}')
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == [
         f'release: database {db} at {front.url} created',
