@@ -26,7 +26,7 @@ def document(
     of design/ by database."""
     paths = describe_paths(settings)
     db = param('db', 'path', ref('Database'), 'A database on the allowlist (CLOUDANT_DATABASES)')
-    paths['/v1/{db}/views/{ddoc}/{view}'] = view_path(db, views or {})
+    paths['/v1/{db}/views/{ddoc}/{view}'] = view_path(db)
     _secure(paths, settings, public, scopes or {})
     return {
         'openapi': '3.1.0',

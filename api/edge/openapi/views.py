@@ -12,7 +12,11 @@ _ANY = {'description': 'Any JSON value'}
 
 def view_schemas(views: Views) -> dict:
     """`Views`: per database, an enum of its views as "ddoc/view"; and the shapes of the answers."""
+    ddocs = sorted({d for by_db in views.values() for d in by_db})
+    names = sorted({v for by_db in views.values() for names in by_db.values() for v in names})
     return {
+        'DesignDocumentName': _enum(ddocs),
+        'ViewName': _enum(names),
         'Views': {
             'type': 'object',
             'description': 'The views each database serves (design/<db>/<ddoc>.json), as "ddoc/view"',
@@ -62,12 +66,10 @@ def view_schemas(views: Views) -> dict:
     }
 
 
-def view_path(db: dict, views: Views) -> dict:
+def view_path(db: dict) -> dict:
     """/v1/{db}/views/{ddoc}/{view}: GET with the query parameters, POST with {"keys": [...]} too."""
-    ddocs = sorted({d for by_db in views.values() for d in by_db})
-    names = sorted({v for by_db in views.values() for names in by_db.values() for v in names})
-    ddoc = param('ddoc', 'path', _enum(ddocs), 'A design document of design/ (Views lists them by database)')
-    view = param('view', 'path', _enum(names), 'A view of that design document')
+    ddoc = param('ddoc', 'path', ref('DesignDocumentName'), 'A design document of design/ (see Views)')
+    view = param('view', 'path', ref('ViewName'), 'A view of that design document (see Views)')
     query = [
         param('key', 'query', _JSON_KEY, 'Only rows of this key, as JSON (e.g. "thai", with the quotes)'),
         param('start_key', 'query', _JSON_KEY, 'The first key, as JSON'),
