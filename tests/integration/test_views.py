@@ -221,3 +221,22 @@ def test_exports_skip_design_documents(make_client, couch_admin, db):
     exported = make_client(EXPORT_BATCH_SIZE='2').simulate_get(f'/v1/{db}/export')
     assert exported.status_code == 200
     assert [json.loads(line)['_id'] for line in exported.text.splitlines()] == ['A1', 'A2', 'a1', 'a2']
+
+
+@pytest.mark.app_env(API_MAX_PAGE_BYTES='1024')
+def test_a_page_of_documents_ends_at_the_byte_budget_and_next_goes_on(deploy, db, couch_admin):
+    docs = [{'_id': f'w{i:02d}', 'n': i, 'tags': ['same'], 'pad': 'x' * 300} for i in range(12)]
+    docs[5]['pad'] = 'y' * 5000  # alone over the budget: a page of its own
+    client = deploy(docs, tags=TAGS)
+    pages, params = [], {'reduce': 'false', 'include_docs': 'true', 'key': '"same"', 'limit': '1000'}
+    path = f'/v1/{db}/views/t/tags'
+    while True:
+        page = client.simulate_get(path, params=params)
+        assert page.status_code == 200, page.text
+        pages.append([row['id'] for row in page.json['rows']])
+        if 'next' not in page.json:
+            break
+        path, query = page.json['next'].split('?')
+        params = dict(parse_qsl(query))
+    assert [i for page in pages for i in page] == [d['_id'] for d in docs]
+    assert ['w05'] in pages and all(1 <= len(page) <= 3 for page in pages)  # 3 small rows fit in 1 KiB

@@ -9,6 +9,7 @@ import pytest
 
 from api.config import ConfigError
 from api.config.design import load_design
+from api.upstream.request_classes import classify
 from tests.support.problems import assert_problem
 
 PLACES = '/v1/foundbite/views/places'
@@ -135,3 +136,10 @@ def test_the_repository_design_gives_the_demo_a_reducing_view_and_a_sort_index()
     demo = load_design(Path(__file__).resolve().parents[2] / 'design', ('foundbite',))
     assert demo.has_reduce('foundbite', 'places', 'by_tag') is True
     assert {tuple(i['index']['fields']) for i in demo.indexes['foundbite']} >= {('rating',)}
+
+
+def test_a_view_query_spends_one_global_query_of_the_capacity_guard():
+    assert classify('POST', 'https://acct.cloudant.com/foundbite/_design/places/_view/by_tag', b'{}') == (
+        'queries',
+        1,
+    )
