@@ -86,5 +86,5 @@ def summary(changed: int, unchanged: int) -> str:
     if changed:
         return f'release: design: {changed} changed, {unchanged} unchanged'
     if unchanged:
-        return f'release: design: nothing changed ({unchanged} design documents and indexes as in design/)'
+        return f'release: design: nothing changed, {unchanged} unchanged (as in design/)'
     return 'release: design: nothing to deploy (design/ has nothing for CLOUDANT_DATABASES)'

@@ -141,7 +141,7 @@ def test_release_deploys_design_then_says_nothing_changed(admin_server, ca_bundl
         'release: done, 1 created, 0 already there',
     ]
     assert second.returncode == 0, second.stderr
-    assert 'release: design: nothing changed (2 design documents and indexes as in design/)' in second.stdout
+    assert 'release: design: nothing changed, 2 unchanged (as in design/)' in second.stdout
     assert admin.get(f'{db}/_design/places').json()['views'] == {'by_tag': view}
 
 

@@ -63,7 +63,7 @@ def test_a_first_release_deploys_and_a_second_changes_nothing(run_release, front
     second = run_release()
     assert second == [
         f'release: database {db} at {front.url} exists',
-        'release: design: nothing changed (2 design documents and indexes as in design/)',
+        'release: design: nothing changed, 2 unchanged (as in design/)',
         'release: done, 0 created, 1 already there',
     ]
     assert {r.method for r in front.requests} == {'GET'}  # looked, wrote nothing
