@@ -14,14 +14,15 @@ import orjson
 from ibm_cloud_sdk_core import DetailedResponse
 
 from api.upstream import deadline
-from api.upstream.cloudant_reads import HIGHEST_UTF16, CloudantReads
+from api.upstream.cloudant_reads import HIGHEST_UTF16
 from api.upstream.couch import ViewPage, ViewQuery
+from api.upstream.export_reads import ExportReads
 from api.upstream.json_scan import members, text
 
 _JSON = {'content-type': 'application/json', 'Accept': 'application/json'}
 
 
-class ViewReads(CloudantReads):
+class ViewReads(ExportReads):
     """view() of the Couch port (CloudantCouch inherits it)."""
 
     def view(self, db: str, ddoc: str, view: str, query: ViewQuery, max_bytes: int | None = None) -> ViewPage:
