@@ -24,7 +24,8 @@ PARAMETERS = (
     'group_level',
 )
 MAX_KEYS = 1000
-MAX_KEY_CHARACTERS = 4096  # a JSON key in the query string; a next link repeats the key of a row
+# A JSON key in the query string (a next link repeats a row's key); the request line allows 32 KiB.
+MAX_KEY_CHARACTERS = 8192
 
 
 def view_query(req: falcon.Request, has_reduce: bool, keys: list | None = None) -> ViewQuery:

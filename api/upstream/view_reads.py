@@ -77,7 +77,11 @@ class _Before:
 
     def __call__(self, raw: bytes) -> bool:
         found = members(raw)
-        if not _same(json.loads(found['key'].decode('utf-8', 'replace')), self._key):
+        try:
+            key = json.loads(found['key'].decode('utf-8', 'replace'))
+        except (ValueError, RecursionError):
+            return False  # nested beyond the parser: not the client's start key, which was parsed
+        if not _same(key, self._key):
             return False
         doc_id = _utf16(text(found['id']))
         return doc_id > self._doc_id if self._descending else doc_id < self._doc_id

@@ -6,7 +6,7 @@ from api.edge.openapi.parts import UPSTREAM, body, json_response, param, problem
 
 Views = dict[str, dict[str, dict[str, bool]]]  # db -> ddoc -> view -> has a reduce (api/config/design.py)
 VIEWS = {'tags': ['views']}
-_JSON_KEY = {'type': 'string', 'maxLength': 4096}
+_JSON_KEY = {'type': 'string', 'maxLength': 8192}
 _ANY = {'description': 'Any JSON value'}
 
 
