@@ -55,6 +55,9 @@ def view_query(req: falcon.Request, has_reduce: bool, keys: list | None = None) 
         _invalid('key', 'It cannot go with start_key or end_key (key is both).')
     if keys is not None and (json_keys['key'] or json_keys['start_key'] or json_keys['end_key'] or doc_id):
         _invalid('keys', 'A query by keys takes no key, start_key, end_key or start_key_doc_id.')
+    if keys is not None and reduced and not group and group_level is None:
+        # CouchDB refuses it too ("multi-key fetches for reduce views must use group=true").
+        _invalid('group', 'Keys of a view that reduces need group=true (or reduce=false for map rows).')
     params: dict[str, str] = {}
     if json_keys['key'] is not None:
         params['start_key'] = params['end_key'] = json_keys['key']

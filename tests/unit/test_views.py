@@ -86,6 +86,14 @@ def test_keys_go_with_no_other_key_parameter(views, couch):
     assert '"keys"' in assert_problem(answer, 400, 'invalid-parameter')['detail']
 
 
+def test_keys_of_a_view_that_reduces_need_group_or_map_rows(views, couch):
+    answer = views.simulate_post(f'{PLACES}/by_tag', json={'keys': ['a']})
+    assert '"group"' in assert_problem(answer, 400, 'invalid-parameter')['detail']
+    assert couch.calls == []
+    for params in ({'group': 'true'}, {'reduce': 'false'}, {'group_level': '1'}):
+        assert views.simulate_post(f'{PLACES}/by_tag', params=params, json={'keys': ['a']}).status_code == 200
+
+
 def test_the_openapi_document_names_the_views(views):
     document = views.simulate_get('/openapi.json').json
     schemas = document['components']['schemas']
