@@ -8,6 +8,7 @@ from injector import Injector, Module, provider, singleton
 from requests import Session
 
 from api.config import Settings
+from api.config.design import Design, load_design
 from api.observability.metrics import Metrics
 from api.upstream.capacity_setup import capacity_guard
 from api.upstream.cloudant_couch import CloudantCouch
@@ -27,6 +28,12 @@ class Production(Module):
     @provider
     def settings(self) -> Settings:
         return self._settings
+
+    @singleton
+    @provider
+    def design(self, settings: Settings) -> Design:
+        # Read from disk once per process, at start-up: requests only look names up in it.
+        return load_design(settings.design_dir, settings.databases)
 
     @singleton
     @provider

@@ -11,6 +11,7 @@ from falcon import media
 from injector import Injector
 
 from api.config import Settings
+from api.config.design import Design
 from api.edge import openapi
 from api.edge.context import Request
 from api.edge.databases import AllowedDatabases
@@ -33,6 +34,7 @@ from resources.find import Find
 from resources.health import Health, Readiness
 from resources.problems import ProblemIndex, ProblemPage
 from resources.prometheus import PrometheusMetrics
+from resources.views import View
 
 
 def _dumps(document) -> bytes:
@@ -62,6 +64,7 @@ def routes(injector: Injector) -> dict[str, object]:
         '/v1/{db}/docs/{doc_id:path}': injector.get(Document),
         '/v1/{db}/find': injector.get(Find),
         '/v1/{db}/export': injector.get(Export),
+        '/v1/{db}/views/{ddoc}/{view}': injector.get(View),
     }
 
 
@@ -109,6 +112,7 @@ def create_app(injector: Injector) -> falcon.App:
                 path: {m: scope_of(resource, m) for m in ('GET', 'HEAD', 'POST', 'PUT', 'DELETE')}
                 for path, resource in table.items()
             },
+            views={db: injector.get(Design).views(db) for db in settings.databases},
         )
     )
     for path, resource in table.items():

@@ -1,6 +1,8 @@
-"""Heroku's release phase: check the upstream and create the allowed databases (`python -m api.release`).
+"""Heroku's release phase: check the upstream, create the allowed databases and deploy design/ to them
+(views and Mango indexes as code: api/release_design.py), `python -m api.release`.
 
-Idempotent: a database that exists is left alone, so every deploy can run it. A failure is one
+Idempotent: a database that exists is left alone, and a design document as in design/ too, so every
+deploy can run it. A failure is one
 line on stderr (what failed, the status, the database) and a non-zero exit, which stops the deploy.
 """
 
@@ -14,6 +16,9 @@ from ibmcloudant import CloudantV1
 from urllib3.exceptions import ReadTimeoutError
 
 from api.bootstrap import settings_or_exit
+from api.config import ConfigError
+from api.config.design import Design
+from api.release_design import deploy_design, summary
 from container import build_injector
 
 
@@ -21,8 +26,11 @@ class ReleaseFailed(RuntimeError):
     """The release cannot go on; the message is one line without secrets."""
 
 
-def release(client: CloudantV1, url: str, databases: tuple[str, ...], say=print) -> int:
-    """Check the upstream, then create each database unless it exists; returns how many were created."""
+def release(
+    client: CloudantV1, url: str, databases: tuple[str, ...], say=print, design: Design | None = None
+) -> int:
+    """Check the upstream, create each database unless it exists, deploy design/; returns how many
+    databases were created."""
     if not databases:
         _call(client.get_server_information, f'checking the server {url}')
         say(f'release: upstream {url} answers; CLOUDANT_DATABASES is empty, nothing to create')
@@ -41,18 +49,20 @@ def release(client: CloudantV1, url: str, databases: tuple[str, ...], say=print)
             say(f'release: {where} created')
         else:
             say(f'release: {where} exists')
+    changes = [deploy_design(client, _call, design or Design(), db, say) for db in databases]
+    say(summary(sum(c for c, _ in changes), sum(u for _, u in changes)))
     say(f'release: done, {created} created, {len(databases) - created} already there')
     return created
 
 
-def _call(request, doing: str, absent: int | None = None) -> bool:
-    """Run one upstream request; False if it answered `absent`, ReleaseFailed on any other failure."""
+def _call(request, doing: str, absent: int | None = None):
+    """Run one upstream request, its result; None if it answered `absent`, ReleaseFailed on any other
+    failure."""
     try:
-        request()
-        return True
+        return request()
     except ApiException as e:
         if e.status_code == absent:
-            return False
+            return None
         hint = ' (check the credentials)' if e.status_code in (401, 403) else ''
         raise ReleaseFailed(f'HTTP {e.status_code} {_error(e)} {doing}{hint}') from None
     except requests.exceptions.SSLError:
@@ -76,9 +86,17 @@ def _error(e: ApiException) -> str:
 
 def main() -> int:
     settings = settings_or_exit('release')
-    client = build_injector(settings).get(CloudantV1)
     try:
-        release(client, settings.url, settings.databases, say=lambda line: print(line, flush=True))
+        injector = build_injector(settings)
+        design = injector.get(Design)  # design/ read and checked before anything is asked upstream
+    except ConfigError as e:
+        print(f'release: failed: {e}', file=sys.stderr)
+        return 1
+    client = injector.get(CloudantV1)
+    try:
+        release(
+            client, settings.url, settings.databases, say=lambda line: print(line, flush=True), design=design
+        )
     except ReleaseFailed as e:
         print(f'release: failed: {e}', file=sys.stderr)
         return 1

@@ -63,6 +63,7 @@ class Settings:
     cors_allow_origins: tuple[str, ...] = ()
     export_batch_size: int = 1000
     max_page_bytes: int = 8 * 1024 * 1024
+    design_dir: str = 'design'  # views and indexes as code (api/config/design.py), relative to the cwd
     request_deadline: float = 20.0
     metrics_dir: str | None = None
     # The capacity guard (api/upstream/capacity.py): None, no guard; capacity_auto: asked of Cloudant.
@@ -135,6 +136,7 @@ class Settings:
             # A page or export batch ends at this many bytes of JSON (memory by bytes, not documents).
             max_page_bytes=integer(env, 'API_MAX_PAGE_BYTES', cls.max_page_bytes, minimum=1024),
             request_deadline=request_deadline,
+            design_dir=env.get('DESIGN_DIR') or cls.design_dir,
             capacity=capacity,
             capacity_auto=capacity_auto,
             redis_url=env.get('REDIS_URL') or None,

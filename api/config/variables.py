@@ -251,6 +251,13 @@ VARIABLES: tuple[Variable, ...] = (
         'export_batch_size',
     ),
     Variable(
+        'DESIGN_DIR',
+        'api',
+        'the directory of views and indexes as code (`<db>/<ddoc>.json`, `<db>/indexes.json`), relative '
+        'to the working directory; the release phase deploys it, the API serves its views',
+        'design_dir',
+    ),
+    Variable(
         'LOG_LEVEL',
         'observability',
         '`DEBUG`, `INFO`, `WARNING` or `ERROR`; `DEBUG` adds one line per connection event',

@@ -99,7 +99,16 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         'id given does not.',
         'Choose an id that starts with the prefix, or POST without "_id" to get one.',
     ),
-    'not-found': ProblemType(404, 'No such document, route or file.', 'Check the path and the id.'),
+    'view-outside-scope': ProblemType(
+        403,
+        'The API key may only see ids with its prefix (`id_prefix`), and a view spans the whole database.',
+        'Use a key without a prefix for views, or list and find within the prefix.',
+    ),
+    'not-found': ProblemType(
+        404,
+        'No such document, route or file, or no such view in design/ (views and indexes as code).',
+        'Check the path, the id or the view name.',
+    ),
     'unknown-database': ProblemType(
         404, 'The database is not on the allowlist (CLOUDANT_DATABASES).', 'Use an allowed database.'
     ),

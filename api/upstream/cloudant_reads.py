@@ -8,7 +8,7 @@ byte budget, and every read ends by the request's deadline (api/upstream/deadlin
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
 from typing import Any
 
@@ -21,8 +21,7 @@ from api.upstream.failures import translated
 from api.upstream.id_range import clamped, rows_within
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
 from api.upstream.logins import Call
-from api.upstream.rows import Items, bad_json, fields, has_utf8, listed, streamed_items
-from api.upstream.spool import Batch
+from api.upstream.rows import Items, bad_json, has_utf8, listed, streamed_items
 
 # The highest id when ids compare by code point (CouchDB's raw collation of _all_docs) ...
 HIGHEST = '\U0010ffff'
@@ -34,7 +33,7 @@ _probing = threading.Lock()
 
 
 class CloudantReads:
-    """list, documents and get of the Couch port (CloudantCouch inherits them, and queries with them)."""
+    """list and get of the Couch port, and the helpers of the other reads (export_reads.py, view_reads.py)."""
 
     _client: CloudantV1
     _call: Call
@@ -65,84 +64,35 @@ class CloudantReads:
             end_key = self._highest_id()
         params = {'start_key': start_key, 'end_key': end_key, 'include_docs': include_docs}
         rows: list[Json] = []
-        size, next_key = 0, None
-        with self._items(
-            lambda: self._client.post_all_docs_as_stream(db, limit=limit + 1, descending=descending, **params)
-        ) as (
-            items,
-            scanner,
-        ):
-            for raw in rows_within(items, id_prefix):
-                row = listed(raw, include_docs)
-                if row is None or next_key is not None:
-                    continue
-                if len(rows) == limit:
-                    next_key = text(members(raw)['id'])  # the extra row: read on, only `]}` follows
-                elif max_bytes is not None and rows and size + len(raw) > max_bytes:
-                    next_key = text(members(raw)['id'])  # the rest is left unread: connection closed
-                    break
-                else:
-                    rows.append(row)
-                    size += len(raw)
-            total_rows = scanner.rest(complete=len(rows) == limit or next_key is None).get('total_rows', 0)
-        return Page(rows, total_rows, next_key)
-
-    def documents(
-        self,
-        db: str,
-        *,
-        batch_size: int,
-        max_bytes: int | None = None,
-        start_key: str | None = None,
-        end_key: str | None = None,
-        id_prefix: str | None = None,
-    ) -> Generator[Batch, None, None]:
-        """Every document from start_key to end_key, in id order: one upstream request per batch."""
-        if id_prefix is not None:
-            keys = self._within(id_prefix, start_key, end_key, descending=False)
-            if keys is None:
-                yield Batch()  # the range holds no id of the prefix: an empty export, nothing asked
-                return
-            start_key, end_key = keys
-        end_key = end_key if end_key is not None else self._highest_id()
-        limit, first = batch_size, True
+        size, next_key, total_rows, skip = 0, None, None, 0
         while True:
-            # Each batch has the whole deadline; the first counts from the request's start.
-            deadline.start(self._deadline_seconds, restart=not first)
-            first = False
-            batch, next_key = Batch(), None
-            try:
-                request = self._all_docs_request(db, limit + 1, start_key, end_key)
-                with self._items(request) as (items, scanner):
-                    for raw in rows_within(items, id_prefix):
-                        row = fields(raw)
-                        doc = row.get('doc', b'null')
-                        if doc == b'null' or next_key is not None:
-                            continue
-                        if batch.documents == limit:
-                            next_key = text(row['id'])  # the extra row: read on, only `]}` follows
-                        elif max_bytes is not None and batch.documents and batch.size + len(doc) > max_bytes:
-                            next_key = text(row['id'])  # the rest is left unread: connection closed
-                            break
-                        else:
-                            batch.add(doc)
-                    scanner.rest(complete=batch.documents == limit or next_key is None)
-            except BaseException:
-                batch.close()
-                raise
-            cut_by_bytes = next_key is not None and batch.documents < limit
-            yield batch
-            if next_key is None:
-                return
-            # Cut short by bytes: ask for about what fits next time, so the body is read to its end
-            # and the connection goes back to the pool.
-            limit = min(batch_size, max(1, batch.documents)) if cut_by_bytes else batch_size
-            start_key = next_key
-
-    def _all_docs_request(self, db: str, limit: int, start_key: str | None, end_key: str | None) -> Callable:
-        return lambda: self._client.post_all_docs_as_stream(
-            db, include_docs=True, limit=limit, start_key=start_key, end_key=end_key
-        )
+            ask, seen, designs, last = limit - len(rows) + 1, 0, 0, b''
+            with self._items(
+                lambda ask=ask, skip=skip: self._client.post_all_docs_as_stream(
+                    db, limit=ask, skip=skip or None, descending=descending, **params
+                )
+            ) as (items, scanner):
+                for raw in rows_within(items, id_prefix):
+                    seen, last = seen + 1, raw
+                    row = listed(raw, include_docs)
+                    if row is None or next_key is not None:
+                        designs += row is None
+                        continue
+                    if len(rows) == limit:
+                        next_key = text(members(raw)['id'])  # the extra row: read on, only `]}` follows
+                    elif max_bytes is not None and rows and size + len(raw) > max_bytes:
+                        next_key = text(members(raw)['id'])  # the rest is left unread: connection closed
+                        break
+                    else:
+                        rows.append(row)
+                        size += len(raw)
+                rest = scanner.rest(complete=len(rows) == limit or next_key is None)
+            total_rows = rest.get('total_rows', 0) if total_rows is None else total_rows
+            # Design documents are not listed and spend none of the limit: a page that met some and
+            # had as many rows as it asked for goes on after the last row read.
+            if next_key is not None or not designs or seen < ask:
+                return Page(rows, total_rows, next_key)
+            params['start_key'], skip = text(members(last)['id']), 1
 
     def get(self, db: str, doc_id: str) -> Doc:
         deadline.start(self._deadline_seconds)

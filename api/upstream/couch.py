@@ -38,6 +38,33 @@ class Page:
     next_key: str | None
 
 
+@dataclasses.dataclass(frozen=True)
+class ViewQuery:
+    """A view query as it goes upstream: each parameter as JSON text (keys exactly as the client sent them).
+
+    `paged`: map rows, whose next page starts at the row after the last (start_key and
+    start_key_doc_id); otherwise (reduced rows, multi-key queries) one answer, at most `limit` rows.
+    """
+
+    params: dict[str, str]
+    limit: int
+    paged: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewPage:
+    """Rows of a view (orjson.Fragments: as the database sent them), and where the next page starts.
+
+    `next_key` is the next row's key as JSON text and `next_doc_id` its document's id (paged queries);
+    `more` says that rows were left out (by `limit` or the byte budget), paged or not.
+    """
+
+    rows: list[Any]
+    next_key: str | None
+    next_doc_id: str | None
+    more: bool
+
+
 class Couch(Protocol):
     """CouchDB operations on the databases of the allowlist."""
 
@@ -95,6 +122,9 @@ class Couch(Protocol):
         With id_prefix, the selector is ANDed upstream with an `_id` range and pattern of the prefix.
         With max_bytes, fewer docs than the limit when more would exceed it (always at least one).
         """
+
+    def view(self, db: str, ddoc: str, view: str, query: ViewQuery, max_bytes: int | None = None) -> ViewPage:
+        """Rows of a view of design document `ddoc`; it ends early (at least one row) at max_bytes."""
 
 
 def stale_rev(rev: str | None) -> Problem:

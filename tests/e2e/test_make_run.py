@@ -116,6 +116,12 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
         docs = requests.get(
             f'http://127.0.0.1:{port}/v1/foundbite/docs', timeout=10, headers={'Connection': 'close'}
         )
+        # design/ deployed by the release phase: the demo's view answers at the local server itself.
+        tags = requests.get(
+            f'http://127.0.0.1:{couch_port}/foundbite/_design/places/_view/by_tag',
+            params={'group': 'true'},
+            timeout=30,
+        )
         # Both workers up, so the snapshot below holds every process there will be.
         while log.read_text().count('Booting worker with pid') < 2:
             assert time.monotonic() < deadline, f'workers not booted:\n{log.read_text()}'
@@ -146,6 +152,9 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
         f'left behind {left}'
     )
     assert docs.status_code == 200 and len(docs.json()['rows']) == 25
+    assert not [row for row in docs.json()['rows'] if row['id'].startswith('_design/')]
+    assert 'release: foundbite/_design/places created (views: by_cuisine_rating, by_tag)' in output
+    assert tags.status_code == 200 and len(tags.json()['rows']) == 7  # the demo's seven tags, counted
     loopback = {'127.0.0.1'}
     assert addresses == {'PORT': loopback, 'COUCH_PORT': loopback, 'REDIS_PORT': loopback}  # by default
     assert len(processes) >= 6  # honcho, gunicorn's master and two workers, pouchdb-server, redis-server

@@ -115,3 +115,54 @@ def test_release_with_a_bad_setting_names_the_variable(ca_bundle):
     assert result.stderr.splitlines() == [
         "release: configuration error: CLOUDANT_DATABASES: '_users' is not an allowed database name"
     ]
+
+
+def test_release_deploys_design_then_says_nothing_changed(admin_server, ca_bundle, tmp_path):
+    admin, front = admin_server
+    db = 'places' + uuid.uuid4().hex[:6]
+    (tmp_path / db).mkdir()
+    view = {
+        'map': 'function (doc) { (doc.tags || []).forEach(function (t) { emit(t, 1); }); }',
+        'reduce': '_count',
+    }
+    (tmp_path / db / 'places.json').write_text(json.dumps({'views': {'by_tag': view}}))
+    index = {'index': {'fields': ['rating']}, 'name': 'by_rating', 'ddoc': 'find-indexes', 'type': 'json'}
+    (tmp_path / db / 'indexes.json').write_text(json.dumps([index]))
+    env = {'CLOUDANT_USERNAME': ADMIN, 'CLOUDANT_PASSWORD': PASSWORD, 'DESIGN_DIR': str(tmp_path)}
+    first = run_release(front.url, ca_bundle, [db], **env)
+    second = run_release(front.url, ca_bundle, [db], **env)
+    print(f'\nrelease of design/: first run {first.stdout.splitlines()}; then {second.stdout.splitlines()}')
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        f'release: database {db} at {front.url} created',
+        f'release: {db}/_design/places created (views: by_tag)',
+        f'release: {db}/_design/find-indexes index by_rating created (fields: rating)',
+        'release: design: 2 changed, 0 unchanged',
+        'release: done, 1 created, 0 already there',
+    ]
+    assert second.returncode == 0, second.stderr
+    assert 'release: design: nothing changed, 2 unchanged (as in design/)' in second.stdout
+    assert admin.get(f'{db}/_design/places').json()['views'] == {'by_tag': view}
+
+
+def test_a_bad_design_file_fails_the_release_in_one_line_before_any_request(
+    admin_server, ca_bundle, tmp_path
+):
+    _, front = admin_server
+    db = 'places' + uuid.uuid4().hex[:6]
+    (tmp_path / db).mkdir()
+    (tmp_path / db / 'places.json').write_text('{"views": {"by_tag": {"reduce": "_count"}}}')
+    requests_before = front.request_count
+    result = run_release(
+        front.url,
+        ca_bundle,
+        [db],
+        CLOUDANT_USERNAME=ADMIN,
+        CLOUDANT_PASSWORD=PASSWORD,
+        DESIGN_DIR=str(tmp_path),
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f'release: failed: {tmp_path / db / "places.json"}: view "by_tag" needs "map" (JavaScript source)'
+    ]
+    assert front.request_count == requests_before

@@ -37,6 +37,10 @@ def served(client):
 @pytest.fixture
 def generated(served, tmp_path):
     """(the generator's output, a function importing a module of the generated package by its name)."""
+    yield from generate(served, tmp_path)
+
+
+def generate(served: str, tmp_path: Path):
     # The venv's bin on PATH: the generator formats its output with ruff, and says so if it cannot.
     env = dict(os.environ, PATH=os.pathsep.join([str(GENERATOR.parent), os.environ['PATH']]))
     command = [str(GENERATOR), 'generate', '--url', f'{served}/openapi.json', '--meta', 'none']
@@ -154,3 +158,35 @@ def walk(list_documents: ModuleType, database, api) -> list[list[str]]:
         arguments = {
             name: int(v) if name == 'limit' else v for name, v in parse_qsl(urlsplit(following).query)
         }
+
+
+def test_the_generated_client_offers_the_views_of_design_by_name(make_client, db, couch_admin, tmp_path):
+    (tmp_path / 'design' / db).mkdir(parents=True)
+    by_tag = {
+        'map': 'function (doc) { (doc.tags || []).forEach(function (t) { emit(t, 1); }); }',
+        'reduce': '_count',
+    }
+    (tmp_path / 'design' / db / 'places.json').write_text(json.dumps({'views': {'by_tag': by_tag}}))
+    couch_admin.put(f'{db}/_design/places', json={'views': {'by_tag': by_tag}})
+    couch_admin.post(f'{db}/_bulk_docs', json={'docs': [{'tags': ['a', 'b']}, {'tags': ['a']}]})
+    client = make_client(DESIGN_DIR=str(tmp_path / 'design'))
+    with serving(client.app) as url:
+        generation = generate(url, tmp_path / 'generated')
+        output, module = next(generation)
+        try:
+            assert not re.search(r'warning|will not be generated|unable to', output, re.I), output
+            models = module('models')
+            assert [v.value for v in models.ViewName] == ['by_tag']
+            assert [v.value for v in models.DesignDocumentName] == ['places']
+            assert models.Views.from_dict({db: 'places/by_tag'}).additional_properties == {}  # a member
+            api = module('client').AuthenticatedClient(base_url=url, token=TEST_KEY)
+            rows = module('api.views.query_view').sync(
+                models.Database(db),
+                models.DesignDocumentName('places'),
+                models.ViewName('by_tag'),
+                client=api,
+                group=True,
+            )
+            assert [(r.key, r.value) for r in rows.rows] == [('a', 2), ('b', 1)]
+        finally:
+            next(generation, None)

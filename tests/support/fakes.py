@@ -13,7 +13,7 @@ from injector import Binder, InstanceProvider, Module
 from api.app import create_app
 from api.config import Settings
 from api.errors import Problem
-from api.upstream.couch import Couch, Doc, Json, Page, Rows, stale_rev
+from api.upstream.couch import Couch, Doc, Json, Page, Rows, ViewPage, ViewQuery, stale_rev
 from api.upstream.spool import Batch
 from container import build_injector
 
@@ -24,6 +24,7 @@ class FakeCouch:
     def __init__(self, *databases: str) -> None:
         self.dbs: dict[str, dict[str, dict]] = {db: {} for db in databases}
         self.calls: list[tuple[str, str]] = []
+        self.view_queries: list[ViewQuery] = []
         self.unavailable = False
         self._ids = itertools.count(1)
 
@@ -132,6 +133,12 @@ class FakeCouch:
             raise Problem(400, 'bad-request', 'The database refused the request as invalid.')
         hits = [d for d in docs.values() if all(d.get(k) == v for k, v in selector.items())]
         return {'docs': hits[: query['limit']], 'bookmark': 'nil'}
+
+    def view(self, db: str, ddoc: str, view: str, query: ViewQuery, max_bytes: int | None = None) -> ViewPage:
+        """No rows, ever: unit tests look at the query the resource built (`view_queries`)."""
+        self._db(db, 'view')
+        self.view_queries.append(query)
+        return ViewPage([], None, None, False)
 
 
 def _stored(doc: dict) -> bytes:

@@ -7,13 +7,17 @@ unless the settings name API_KEYS themselves. A module or test changes the setti
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from falcon import testing
 
 from tests.support.api_keys import KEY_HEADER, TEST_KEYS
 from tests.support.fakes import FakeCouch, fake_app
 
-DEFAULT_ENV = {'CLOUDANT_DATABASES': 'foundbite', 'API_KEYS': TEST_KEYS}
+# The repository's design/ (the demo's views), wherever pytest runs from.
+DESIGN = str(Path(__file__).resolve().parents[2] / 'design')
+DEFAULT_ENV = {'CLOUDANT_DATABASES': 'foundbite', 'API_KEYS': TEST_KEYS, 'DESIGN_DIR': DESIGN}
 
 
 @pytest.fixture

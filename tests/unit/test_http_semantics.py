@@ -20,6 +20,7 @@ PATHS = {
     '/v1/{db}/docs/{doc_id:path}': '/v1/foundbite/docs/d01',
     '/v1/{db}/find': '/v1/foundbite/find',
     '/v1/{db}/export': '/v1/foundbite/export',
+    '/v1/{db}/views/{ddoc}/{view}': '/v1/foundbite/views/places/by_tag',
     '/openapi.json': '/openapi.json',
     '/problems': '/problems',
     '/problems/{name}': '/problems/not-found',

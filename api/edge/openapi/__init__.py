@@ -6,20 +6,27 @@ import re
 
 from api.config import Settings
 from api.edge.methods import READ_METHODS
-from api.edge.openapi.parts import DOC_ID_PATTERN, database
+from api.edge.openapi.parts import DOC_ID_PATTERN, database, param, ref
 from api.edge.openapi.paths import paths as describe_paths
 from api.edge.openapi.schemas import schemas
+from api.edge.openapi.views import Views, view_path, view_schemas
 
 __all__ = ['DOC_ID_PATTERN', 'document']
 
 
 def document(
-    settings: Settings, public: frozenset[str], scopes: dict[str, dict[str, str]] | None = None
+    settings: Settings,
+    public: frozenset[str],
+    scopes: dict[str, dict[str, str]] | None = None,
+    views: Views | None = None,
 ) -> dict:
     """The OpenAPI document for an app built from `settings` (its databases, its key policy);
     `public` holds the route templates whose resources never need a key, `scopes` what scope each
-    method of a route template needs (api/edge/keys.py: the resources' `scopes`)."""
+    method of a route template needs (api/edge/keys.py: the resources' `scopes`), `views` the views
+    of design/ by database."""
     paths = describe_paths(settings)
+    db = param('db', 'path', ref('Database'), 'A database on the allowlist (CLOUDANT_DATABASES)')
+    paths['/v1/{db}/views/{ddoc}/{view}'] = view_path(db)
     _secure(paths, settings, public, scopes or {})
     return {
         'openapi': '3.1.0',
@@ -35,7 +42,7 @@ def document(
         'servers': [{'url': '/', 'description': 'The server that serves this document'}],
         'paths': paths,
         'components': {
-            'schemas': dict(schemas(), Database=database(settings)),
+            'schemas': dict(schemas(), **view_schemas(views or {}), Database=database(settings)),
             'securitySchemes': {
                 'apiKey': {
                     'type': 'http',

@@ -127,7 +127,11 @@ def schemas() -> dict:
             'properties': {
                 # `fields` may leave out _id and _rev.
                 'docs': {'type': 'array', 'items': {'type': 'object'}},
-                'bookmark': {'type': ['string', 'null']},
+                'bookmark': {
+                    'type': ['string', 'null'],
+                    'description': 'Send it back with the same query for the next page (Cloudant, CouchDB); '
+                    'null where the server has no bookmarks (pouchdb-server: page by the sorted field)',
+                },
             },
         },
         'ProblemTypeName': {'type': 'string', 'enum': sorted(PROBLEM_TYPES)},

@@ -1,0 +1,85 @@
+"""The export's reads of the Couch port: every document of a key range, one upstream request per batch.
+
+Batches end at a byte budget as pages do, and design documents are left out without shrinking them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+
+from api.upstream import deadline
+from api.upstream.cloudant_reads import CloudantReads
+from api.upstream.id_range import rows_within
+from api.upstream.json_scan import members, text
+from api.upstream.rows import DESIGN, fields
+from api.upstream.spool import Batch
+
+
+class ExportReads(CloudantReads):
+    """documents() of the Couch port (CloudantCouch inherits it)."""
+
+    def documents(
+        self,
+        db: str,
+        *,
+        batch_size: int,
+        max_bytes: int | None = None,
+        start_key: str | None = None,
+        end_key: str | None = None,
+        id_prefix: str | None = None,
+    ) -> Generator[Batch, None, None]:
+        """Every document from start_key to end_key, in id order: one upstream request per batch."""
+        if id_prefix is not None:
+            keys = self._within(id_prefix, start_key, end_key, descending=False)
+            if keys is None:
+                yield Batch()  # the range holds no id of the prefix: an empty export, nothing asked
+                return
+            start_key, end_key = keys
+        end_key = end_key if end_key is not None else self._highest_id()
+        limit, first, skip = batch_size, True, 0
+        while True:
+            # Each batch has the whole deadline; the first counts from the request's start.
+            deadline.start(self._deadline_seconds, restart=not first)
+            first = False
+            batch, next_key, seen, designs, last = Batch(), None, 0, 0, b''
+            try:
+                request = self._all_docs_request(db, limit + 1, start_key, end_key, skip)
+                with self._items(request) as (items, scanner):
+                    for raw in rows_within(items, id_prefix):
+                        seen, last = seen + 1, raw
+                        row = fields(raw)
+                        doc = row.get('doc', b'null')
+                        if row.get('id', b'').startswith(DESIGN):
+                            designs += 1  # not exported, and not counted in the batch
+                            continue
+                        if doc == b'null' or next_key is not None:
+                            continue
+                        if batch.documents == limit:
+                            next_key = text(row['id'])  # the extra row: read on, only `]}` follows
+                        elif max_bytes is not None and batch.documents and batch.size + len(doc) > max_bytes:
+                            next_key = text(row['id'])  # the rest is left unread: connection closed
+                            break
+                        else:
+                            batch.add(doc)
+                    scanner.rest(complete=batch.documents == limit or next_key is None)
+            except BaseException:
+                batch.close()
+                raise
+            cut_by_bytes = next_key is not None and batch.documents < limit
+            yield batch
+            if next_key is None:
+                if not designs or seen < limit + 1:
+                    return
+                start_key, skip = text(members(last)['id']), 1  # design documents filled part of it
+                continue
+            # Cut short by bytes: ask for about what fits next time, so the body is read to its end
+            # and the connection goes back to the pool.
+            limit = min(batch_size, max(1, batch.documents)) if cut_by_bytes else batch_size
+            start_key, skip = next_key, 0
+
+    def _all_docs_request(
+        self, db: str, limit: int, start_key: str | None, end_key: str | None, skip: int = 0
+    ) -> Callable:
+        return lambda: self._client.post_all_docs_as_stream(
+            db, include_docs=True, limit=limit, start_key=start_key, end_key=end_key, skip=skip or None
+        )
