@@ -29,6 +29,10 @@ def classify(method: str, url: str, body: bytes | str | None = None) -> tuple[st
     if endpoint == '_partition':
         # A partitioned query reads within one partition: reads, not a global query.
         return READS, 1
+    if endpoint == '_all_docs' and body and b'"keys"' in _bytes(body):
+        # Named documents, not a scan of the index: n reads, as `_bulk_get` (a lookup, and the read
+        # that tells a bulk's conflicts apart). Only bodies naming "keys" are parsed: listings stay cheap.
+        return READS, max(1, _documents(body, 'keys'))
     if endpoint in _QUERY_ENDPOINTS:
         return QUERIES, 1
     if endpoint == '_design' and len(parts) >= 4 and parts[3] in _DESIGN_QUERIES:
@@ -41,12 +45,16 @@ def classify(method: str, url: str, body: bytes | str | None = None) -> tuple[st
     return (WRITES if writes else READS), 1
 
 
-def _documents(body: bytes | str | None) -> int:
+def _bytes(body: bytes | str) -> bytes:
+    return body.encode() if isinstance(body, str) else body
+
+
+def _documents(body: bytes | str | None, member: str = 'docs') -> int:
     if not body:
         return 1
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
         return 1
-    items = parsed.get('docs') if isinstance(parsed, dict) else None
+    items = parsed.get(member) if isinstance(parsed, dict) else None
     return len(items) if isinstance(items, list) else 1
