@@ -60,8 +60,13 @@ class CloudantBatches:
             return self._client.post_all_docs_as_stream(db, keys=ids, include_docs=True)
 
         with streamed_items(self._call, request) as (items, scanner):
-            for doc_id, raw in zip(ids, items, strict=False):
-                row = fields(raw)  # {} for `error: not_found`; a tombstone's doc is null
+            for raw in items:  # read to the end: the connection goes back to the pool
+                if len(entries) == len(ids):
+                    raise bad_json('listing')  # more rows than keys
+                doc_id, row = (
+                    ids[len(entries)],
+                    fields(raw),
+                )  # {} for `error: not_found`; a tombstone's doc is null
                 doc = row.get('doc', b'null')
                 if doc == b'null':
                     entries.append(dict(_MISSING, id=doc_id))
@@ -86,7 +91,14 @@ class CloudantBatches:
         deadline.start(self._deadline_seconds)
         try:
             with translated():
-                found: Any = self._call(lambda: self._client.get_local_document(db, name)).get_result()
+                # The SDK streams this one (it may be multipart): a small record, read at once.
+                response: Any = self._call(lambda: self._client.get_local_document(db, name)).get_result()
+                try:
+                    found = orjson.loads(response.content)
+                except orjson.JSONDecodeError:
+                    raise bad_json('record') from None
+                finally:
+                    response.close()
         except Problem as refused:
             # No such record: None; no such database keeps its own 404.
             if refused.status_code == 404 and 'database' not in str(refused.description):
