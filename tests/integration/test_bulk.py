@@ -127,3 +127,23 @@ def test_a_bulk_needs_the_write_scope(make_client, make_db, db):
     client = make_client(db, other, API_KEYS=api_keys(db, other))
     refused = client.simulate_post(f'/v1/{db}/bulk', json={'docs': [{'v': 1}]}, headers=bearer('reader'))
     assert_problem(refused, 403, 'insufficient-scope')
+
+
+# A window of two minutes: what the first request spent is still spent when the second arrives.
+CAPACITY = {
+    'CLOUDANT_CAPACITY': 'reads=10,writes=10,queries=5',
+    'CLOUDANT_CAPACITY_MARGIN': '120',
+    'CLOUDANT_QUEUE_MAX_WAIT': '0.001',
+    'WEB_CONCURRENCY': '1',
+}
+
+
+def test_the_capacity_guard_counts_a_write_per_document(make_client, db, couch_admin, front):
+    client = make_client(**CAPACITY)
+    first = client.simulate_post(f'/v1/{db}/bulk', json={'docs': [{'n': n} for n in range(8)]})
+    assert first.status_code == 200 and {r['status'] for r in first.json['results']} == {201}
+    front.reset()
+    refused = client.simulate_post(f'/v1/{db}/bulk', json={'docs': [{'n': n} for n in range(3)]})
+    assert_problem(refused, 429, 'capacity-exceeded')  # 8 + 3 writes > 10: nothing sent
+    assert front.requests == []
+    assert client.simulate_post(f'/v1/{db}/bulk', json={'docs': [{'n': 1}, {'n': 2}]}).status_code == 200

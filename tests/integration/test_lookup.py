@@ -75,3 +75,19 @@ def test_a_prefix_key_finds_only_ids_inside_its_prefix(make_client, make_db, db,
     result = client.simulate_post(f'/v1/{db}/lookup', json={'ids': ids}, headers=bearer('tenant'))
     assert [entry.get('status', 200) for entry in result.json['docs']] == [200, 404]
     assert all(json.loads(r.body)['keys'] == [f'{PREFIX}mine'] for r in front.requests if r.body)
+
+
+def test_the_capacity_guard_counts_a_read_per_id(make_client, db, front):
+    client = make_client(
+        CLOUDANT_CAPACITY='reads=10,writes=10,queries=1',
+        CLOUDANT_CAPACITY_MARGIN='120',  # a window of two minutes: what was spent stays spent
+        CLOUDANT_QUEUE_MAX_WAIT='0.001',
+        WEB_CONCURRENCY='1',
+    )
+    ids = [f'id-{n}' for n in range(8)]
+    assert client.simulate_post(f'/v1/{db}/lookup', json={'ids': ids}).status_code == 200
+    front.reset()
+    refused = client.simulate_post(f'/v1/{db}/lookup', json={'ids': ids[:3]})
+    assert_problem(refused, 429, 'capacity-exceeded')  # 8 + 3 reads > 10: nothing sent
+    assert front.requests == []
+    assert client.simulate_post(f'/v1/{db}/lookup', json={'ids': ids[:2]}).status_code == 200
