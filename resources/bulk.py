@@ -7,9 +7,10 @@ from typing import ClassVar
 from injector import inject
 
 from api.edge.batch_input import Item, bulk_items, refusal
+from api.edge.idempotency_key import derived_id
 from api.errors import Problem
 from api.upstream.couch import BulkWritten, Couch, Json, Revision
-from resources.idempotency import Idempotency, derived_id
+from resources.idempotency import Idempotency
 
 
 class Bulk:

@@ -10,11 +10,13 @@ from injector import inject
 
 from api.config import Settings
 from api.edge.id_prefix import creatable, id_prefix, new_id
+from api.edge.idempotency_key import derived_id
 from api.edge.request_input import bool_param, document_id, int_param, json_object, single_param
 from api.edge.wtf8 import encoded, query_value
 from api.errors import Problem
 from api.upstream.couch import Couch
-from resources.idempotency import Idempotency, create_once, derived_id
+from resources.create_once import create_once
+from resources.idempotency import Idempotency
 
 
 class Documents:

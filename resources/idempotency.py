@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 
@@ -21,41 +20,14 @@ import falcon
 from injector import inject
 
 from api.config import Settings
+from api.edge.idempotency_key import idempotency_key
 from api.errors import Problem
 from api.upstream.couch import Couch, Json
 
 log = logging.getLogger('couchgate.idempotency')
-HEADER = 'Idempotency-Key'
-_VALUE = re.compile('[\x21-\x7e]{1,255}')  # printable ASCII, as the draft's sf-string holds
 _RECORD = 'couchgate-idempotency-'
 _REPLAYED = ('Location', 'ETag')
 Write = Callable[[str | None], None]  # the write, given the key's scope (None without a key)
-
-
-def idempotency_key(req: falcon.Request) -> str | None:
-    """The request's Idempotency-Key, quoted (the draft's sf-string) or bare; None if absent."""
-    raw = req.get_header(HEADER)
-    if raw is None:
-        return None
-    value = raw.strip()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-    if not _VALUE.fullmatch(value) or '"' in value or '\\' in value:
-        raise Problem(
-            400,
-            'invalid-idempotency-key',
-            'Idempotency-Key must be 1-255 printable ASCII characters, e.g. a UUID.',
-        )
-    return value
-
-
-def derived_id(req: falcon.Request, scope: str, index: int | None = None) -> str:
-    """The id of a create without `_id` under an Idempotency-Key: the same on every resend, so a
-    repeat conflicts instead of writing a copy; within the API key's prefix, if it has one."""
-    key = req.context.key
-    prefix = key.id_prefix if key is not None and key.id_prefix else ''
-    salt = '' if index is None else f'\0{index}'
-    return prefix + hashlib.sha256((scope + salt).encode()).hexdigest()[:32]
 
 
 class Idempotency:
@@ -162,37 +134,3 @@ def _replay(resp: falcon.Response, answer: Json) -> None:
         if value is not None:
             resp.set_header(name, value)
     resp.media = answer['body']
-
-
-def create_once(couch: Couch, db: str, doc: Json, *, derived: bool) -> str:
-    """Create `doc` (its `_id` set); a send cut off is sent once more, the repeat harmless now.
-
-    The rev of the document this request created; the conflict if another one holds the id. A
-    derived id holds only this key's document: there, an existing one at its first rev is ours.
-    """
-    try:
-        return couch.create(db, doc)[1]
-    except Problem as failed:
-        if failed.status_code not in (409, 502, 503, 504):
-            raise
-        resent, conflict = failed.status_code != 409, failed
-    if resent:
-        try:
-            return couch.create(db, doc)[1]
-        except Problem as again:
-            if again.status_code != 409:
-                raise
-            conflict = again
-    if derived or resent:
-        stored = couch.get(db, doc['_id'])
-        if stored.rev.startswith('1-') and (derived or _same(stored.raw, doc)):
-            return stored.rev  # the first send was applied: this request's own document
-    raise conflict
-
-
-def _same(raw: bytes, doc: Json) -> bool:
-    try:
-        stored = json.loads(raw)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(stored, dict) and {k: v for k, v in stored.items() if k != '_rev'} == doc

@@ -62,8 +62,11 @@ def test_the_same_key_with_another_body_is_a_422(client, db, couch_admin):
     assert [doc['v'] for doc in stored(couch_admin, db)] == [1]
 
 
-def test_sixteen_concurrent_duplicates_write_once_and_get_identical_answers(make_client, db, couch_admin):
+def test_sixteen_concurrent_duplicates_write_once_and_get_identical_answers(
+    make_client, db, couch_admin, front
+):
     client = make_client(CLOUDANT_POOL_MAXSIZE='16')
+    front.reset()
     key = str(uuid.uuid4())
     with ThreadPoolExecutor(16) as pool:
         results = list(
@@ -75,6 +78,10 @@ def test_sixteen_concurrent_duplicates_write_once_and_get_identical_answers(make
     assert {answer(r)[0] for r in results} == {201}
     assert len({str(answer(r)) for r in results}) == 1
     assert [doc['name'] for doc in stored(couch_admin, db)] == ['once']
+    # At the server: one document write, one record created (pending) and completed; 15 refused.
+    assert [r.method for r in front.requests if r.path.split('?')[0] == f'/{db}'] == ['POST']
+    claims = [r for r in front.requests if r.method == 'PUT' and '/_local/' in r.path]
+    assert len(claims) == 17
 
 
 def test_a_repeated_bulk_gets_the_first_results_and_writes_nothing(client, db, couch_admin, front):

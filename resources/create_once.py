@@ -1,0 +1,42 @@
+"""A create that is safe to send twice: under an Idempotency-Key, couchgate resends one cut off."""
+
+from __future__ import annotations
+
+import json
+
+from api.errors import Problem
+from api.upstream.couch import Couch, Json
+
+
+def create_once(couch: Couch, db: str, doc: Json, *, derived: bool) -> str:
+    """Create `doc` (its `_id` set); a send cut off is sent once more, the repeat harmless now.
+
+    The rev of the document this request created; the conflict if another one holds the id. A
+    derived id holds only this key's document: there, an existing one at its first rev is ours.
+    """
+    try:
+        return couch.create(db, doc)[1]
+    except Problem as failed:
+        if failed.status_code not in (409, 502, 503, 504):
+            raise
+        resent, conflict = failed.status_code != 409, failed
+    if resent:
+        try:
+            return couch.create(db, doc)[1]
+        except Problem as again:
+            if again.status_code != 409:
+                raise
+            conflict = again
+    if derived or resent:
+        stored = couch.get(db, doc['_id'])
+        if stored.rev.startswith('1-') and (derived or _same(stored.raw, doc)):
+            return stored.rev  # the first send was applied: this request's own document
+    raise conflict
+
+
+def _same(raw: bytes, doc: Json) -> bool:
+    try:
+        stored = json.loads(raw)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(stored, dict) and {k: v for k, v in stored.items() if k != '_rev'} == doc
