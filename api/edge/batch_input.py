@@ -104,6 +104,8 @@ def _checked(req: falcon.Request, index: int, doc: object, derive: Callable[[int
     deleted = doc.pop('_deleted', False)
     if not isinstance(deleted, bool):
         raise Problem(400, 'invalid-body', '"_deleted" must be true or false.')
+    if '_rev' in doc and doc['_rev'] is None:
+        del doc['_rev']  # "_rev": null, as some clients write a create
     rev = doc.get('_rev')
     if rev is not None and (not isinstance(rev, str) or not re.fullmatch(REV_PATTERN, rev)):
         raise Problem(400, 'invalid-rev', '"_rev" must be a rev, as "<number>-<hash>".')

@@ -81,6 +81,11 @@ def test_each_item_gets_its_own_status_and_problem(client, db, couch_admin, fron
     assert couch_admin.get(f'{db}/changed').json()['v'] == 2
 
 
+def test_a_null_rev_is_a_create(client, db):
+    result = client.simulate_post(f'/v1/{db}/bulk', json={'docs': [{'_id': 'n', '_rev': None, 'v': 1}]})
+    assert result.json['results'][0]['status'] == 201
+
+
 def test_a_create_over_a_live_document_is_a_409_conflict(client, db, couch_admin):
     couch_admin.put(f'{db}/taken', json={'v': 1})
     result = client.simulate_post(f'/v1/{db}/bulk', json={'docs': [{'_id': 'taken', 'v': 2}]})

@@ -46,6 +46,16 @@ def test_a_repeated_create_gets_the_first_answer_and_writes_nothing(client, db, 
     assert answer(spaced) == answer(first)
 
 
+def test_a_key_is_remembered_by_every_worker_and_dyno(make_client, db, couch_admin):
+    # Two apps, each its own object graph, session and pool: as two workers, or two dynos.
+    one, other = make_client(), make_client()
+    key = str(uuid.uuid4())
+    first = one.simulate_post(f'/v1/{db}/bulk', json={'docs': [{'v': 1}]}, headers=keyed(key))
+    again = other.simulate_post(f'/v1/{db}/bulk', json={'docs': [{'v': 1}]}, headers=keyed(key))
+    assert answer(again) == answer(first) and first.json['results'][0]['status'] == 201
+    assert len(stored(couch_admin, db)) == 1
+
+
 def test_the_same_key_with_another_body_is_a_422(client, db, couch_admin):
     key = str(uuid.uuid4())
     assert client.simulate_post(f'/v1/{db}/docs', json={'v': 1}, headers=keyed(key)).status_code == 201
