@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import orjson
+
 from api.errors import Problem
 from api.upstream.couch import Couch, Json
 
@@ -29,14 +31,16 @@ def create_once(couch: Couch, db: str, doc: Json, *, derived: bool) -> str:
             conflict = again
     if derived or resent:
         stored = couch.get(db, doc['_id'])
-        if stored.rev.startswith('1-') and (derived or _same(stored.raw, doc)):
+        if stored.rev.startswith('1-') and (derived or same_document(stored.raw, doc)):
             return stored.rev  # the first send was applied: this request's own document
     raise conflict
 
 
-def _same(raw: bytes, doc: Json) -> bool:
+def same_document(stored: object, doc: Json) -> bool:
+    """Whether a stored document (raw JSON, an orjson.Fragment of it, or parsed) is `doc` plus a rev."""
+    raw = orjson.dumps(stored) if isinstance(stored, orjson.Fragment) else stored
     try:
-        stored = json.loads(raw)
+        parsed = json.loads(raw) if isinstance(raw, (bytes, str)) else raw
     except (ValueError, RecursionError):
         return False
-    return isinstance(stored, dict) and {k: v for k, v in stored.items() if k != '_rev'} == doc
+    return isinstance(parsed, dict) and {k: v for k, v in parsed.items() if k != '_rev'} == doc

@@ -168,3 +168,27 @@ def test_a_create_cut_off_without_a_key_is_still_a_503(proxy, client, db, couch_
 
 def test_the_key_header_is_not_needed_for_the_default_test_key(client):
     assert KEY_HEADER  # the client sends the test key: the record's name hashes its name
+
+
+@pytest.mark.app_env(upstream='proxy', **FAST)
+def test_a_bulk_of_creates_cut_off_after_sending_is_resent_with_a_key(proxy, client, db, couch_admin):
+    proxy.reset_next(after_head=False, method='POST')  # the _bulk_docs, not the key's record (a PUT)
+    body = {'docs': [{'_id': 'given', 'v': 1}, {'v': 2}]}
+    result = client.simulate_post(f'/v1/{db}/bulk', json=body, headers=keyed(str(uuid.uuid4())))
+    assert result.status_code == 200, result.text
+    assert [r['status'] for r in result.json['results']] == [201, 201]
+    assert proxy.count('POST', f'/{db}/_bulk_docs') == 2  # sent, cut off, sent again: both conflicted
+    assert sorted(doc['v'] for doc in stored(couch_admin, db)) == [1, 2]
+    for entry in result.json['results']:
+        assert couch_admin.get(f'{db}/{entry["id"]}').json()['_rev'] == entry['rev']
+
+
+@pytest.mark.app_env(upstream='proxy', **FAST)
+def test_a_bulk_with_updates_cut_off_is_not_resent(proxy, client, db, couch_admin):
+    rev = couch_admin.put(f'{db}/kept', json={'v': 1}).json()['rev']
+    proxy.reset_next(after_head=False, method='POST')
+    body = {'docs': [{'_id': 'kept', '_rev': rev, 'v': 2}, {'v': 3}]}
+    result = client.simulate_post(f'/v1/{db}/bulk', json=body, headers=keyed(str(uuid.uuid4())))
+    assert_problem(result, 503, 'upstream-unavailable')
+    assert 'may have been applied' in result.json['detail']
+    assert proxy.count('POST', f'/{db}/_bulk_docs') == 1
