@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 
 import falcon
@@ -64,21 +65,25 @@ class Idempotency:
             return
         answer = {'status': status, 'body': resp.media, 'headers': {h: resp.get_header(h) for h in _REPLAYED}}
         try:
-            self._couch.put_local(db, name, _record(fingerprint, 'done', answer=answer), claimed)
+            self._put(db, name, _record(fingerprint, 'done', answer=answer), claimed)
         except Problem as e:
-            # The client still gets its answer; the record stays pending until stale, and a repeat
-            # then runs again, harmless for creates (derived ids) and stale-rev'd for updates.
-            log.warning('idempotency record not stored: %s %s', e.status_code, e.problem_type)
+            if e.status_code != 409:  # 409: the first of two sends was stored
+                # The client still gets its answer; the record stays pending until stale, and a
+                # repeat then runs again, harmless for creates (fixed ids) and 412 for updates.
+                log.warning('idempotency record not stored: %s %s', e.status_code, e.problem_type)
 
     def _claim(self, db: str, name: str, fingerprint: str) -> str | Json:
         """The record's rev once this request owns it, or the first answer to replay."""
         give_up, pause = time.monotonic() + self._wait, 0.02
         attempt: str | None = None  # create the record; a rev: take over an open or stale one
         write = True
+        # Whose claim a record is: a claim cut off and sent again conflicts with itself, and then the
+        # record it finds names this request.
+        owner = uuid.uuid4().hex
         while True:
             if write:
                 try:
-                    return self._couch.put_local(db, name, _record(fingerprint, 'pending'), attempt)
+                    return self._put(db, name, _record(fingerprint, 'pending', owner=owner), attempt)
                 except Problem as refused:
                     if refused.status_code != 409:
                         raise
@@ -87,6 +92,8 @@ class Idempotency:
                 attempt, write = None, True
                 continue
             record, rev = found
+            if record.get('owner') == owner and record.get('state') == 'pending':
+                return rev  # this request's own claim, whose answer was cut off
             if record.get('state') == 'open':
                 attempt, write = rev, True  # released after a failure: any request may run; first wins
                 continue
@@ -110,6 +117,15 @@ class Idempotency:
                 )
             time.sleep(pause)  # the first request's answer is being written: poll for it
             pause, write = min(pause * 2, 0.25), False
+
+    def _put(self, db: str, name: str, record: Json, rev: str | None) -> str:
+        """put_local, sent once more if cut off: the repeat of an applied one conflicts, never doubles."""
+        try:
+            return self._couch.put_local(db, name, record, rev)
+        except Problem as failed:
+            if failed.status_code not in (502, 503, 504):
+                raise
+        return self._couch.put_local(db, name, record, rev)
 
     def _release(self, db: str, name: str, fingerprint: str, rev: str) -> None:
         # Nothing to replay (refused, failed): the key may be used again, with any body. If the

@@ -157,6 +157,23 @@ def test_a_create_cut_off_after_sending_is_resent_with_a_key(proxy, client, db, 
 
 
 @pytest.mark.app_env(upstream='proxy', **FAST)
+@pytest.mark.parametrize('after_head', [False, True], ids=['before-the-answer', 'mid-answer'])
+@pytest.mark.parametrize('skip', [0, 1, 2], ids=['claim', 'create', 'answer'])
+def test_any_keyed_write_cut_off_once_still_ends_in_one_201(proxy, client, db, couch_admin, after_head, skip):
+    # Whichever upstream write of the request is cut off (its key's claim, the create, the stored
+    # answer), the client gets 201 and the server holds one document; a repeat gets the same answer.
+    key = str(uuid.uuid4())
+    proxy.reset_next(after_head=after_head, skip=skip)  # requests: PUT claim, POST create, PUT answer
+    result = client.simulate_post(f'/v1/{db}/docs', json={'marker': 'once'}, headers=keyed(key))
+    assert result.status_code == 201, result.text
+    assert [doc['marker'] for doc in stored(couch_admin, db)] == ['once']
+    assert len(proxy.requests) > 3  # claim, create, answer: and the one cut off, sent again
+    proxy.heal()
+    again = client.simulate_post(f'/v1/{db}/docs', json={'marker': 'once'}, headers=keyed(key))
+    assert answer(again) == answer(result)
+
+
+@pytest.mark.app_env(upstream='proxy', **FAST)
 def test_a_create_cut_off_without_a_key_is_still_a_503(proxy, client, db, couch_admin):
     proxy.reset_next(after_head=False, method='POST')
     result = client.simulate_post(f'/v1/{db}/docs', json={'marker': 'once'})

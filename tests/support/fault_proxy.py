@@ -77,11 +77,13 @@ class FaultProxy(TLSFront):
         """Accept and read requests, never answer them."""
         self._blackhole = True
 
-    def reset_next(self, count: int = 1, *, after_head: bool = True, method: str | None = None) -> None:
-        """Forward the next `count` requests (of `method` only, if given), then reset the connection
-        (RST) before or after the head."""
+    def reset_next(
+        self, count: int = 1, *, after_head: bool = True, method: str | None = None, skip: int = 0
+    ) -> None:
+        """Forward the next `count` requests (of `method` only, if given; after `skip` such requests
+        passed untouched), then reset the connection (RST) before or after the head."""
         with self._lock:
-            self._resets.extend([(after_head, method)] * count)
+            self._resets.extend([after_head, method, skip] for _ in range(count))
 
     def answer_next(self, count: int, status: int, retry_after: str | int) -> None:
         """Answer the next `count` requests with `status` and Retry-After, without forwarding them."""
@@ -141,8 +143,12 @@ class FaultProxy(TLSFront):
 
     def _take_reset(self, method: str) -> bool | None:
         with self._lock:
-            for at, (after_head, only) in enumerate(self._resets):
+            for at, pending in enumerate(self._resets):
+                after_head, only, skip = pending
                 if only in (None, method):
+                    if skip:
+                        pending[2] = skip - 1  # this one passes
+                        return None
                     del self._resets[at]
                     return after_head
         return None
