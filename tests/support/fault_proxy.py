@@ -24,6 +24,15 @@ class Answer:
     status: int | None  # a reset after forwarding still records the server's status
 
 
+@dataclass
+class PendingReset:
+    """A reset to come: after the head or before it, for which method (None: any), after how many pass."""
+
+    after_head: bool
+    method: str | None
+    skip: int
+
+
 class Hold:
     """Matching requests wait here, unanswered and not forwarded, until release()."""
 
@@ -59,9 +68,7 @@ class FaultProxy(TLSFront):
         with self._lock:
             self._latency = 0.0
             self._blackhole = False
-            self._resets: list[
-                tuple[bool, str | None]
-            ] = []  # per pending reset: after the head? which method?
+            self._resets: list[PendingReset] = []
             self._canned: list[bytes] = []  # answers for the next requests, not forwarded
 
     def reset(self) -> None:
@@ -83,7 +90,7 @@ class FaultProxy(TLSFront):
         """Forward the next `count` requests (of `method` only, if given; after `skip` such requests
         passed untouched), then reset the connection (RST) before or after the head."""
         with self._lock:
-            self._resets.extend([after_head, method, skip] for _ in range(count))
+            self._resets.extend(PendingReset(after_head, method, skip) for _ in range(count))
 
     def answer_next(self, count: int, status: int, retry_after: str | int) -> None:
         """Answer the next `count` requests with `status` and Retry-After, without forwarding them."""
@@ -144,13 +151,12 @@ class FaultProxy(TLSFront):
     def _take_reset(self, method: str) -> bool | None:
         with self._lock:
             for at, pending in enumerate(self._resets):
-                after_head, only, skip = pending
-                if only in (None, method):
-                    if skip:
-                        pending[2] = skip - 1  # this one passes
+                if pending.method in (None, method):
+                    if pending.skip:
+                        pending.skip -= 1  # this one passes
                         return None
                     del self._resets[at]
-                    return after_head
+                    return pending.after_head
         return None
 
     def _answered(self, request, status: int | None) -> None:
