@@ -27,11 +27,13 @@ from api.edge.strict_json import StrictJSONHandler
 from api.errors import handle_unexpected, serialize_problem
 from api.observability.metrics import Metrics, RequestMetrics
 from resources.api_docs import OpenApiDocument, SwaggerAsset, SwaggerPage
+from resources.bulk import Bulk
 from resources.document import Document
 from resources.documents import Documents
 from resources.export import Export
 from resources.find import Find
 from resources.health import Health, Readiness
+from resources.lookup import Lookup
 from resources.problems import ProblemIndex, ProblemPage
 from resources.prometheus import PrometheusMetrics
 from resources.views import View
@@ -62,6 +64,8 @@ def routes(injector: Injector) -> dict[str, object]:
         '/v1/{db}/docs': injector.get(Documents),
         # Ids may hold '/': a server decodes %2F before routing, so the id is the rest of the path.
         '/v1/{db}/docs/{doc_id:path}': injector.get(Document),
+        '/v1/{db}/bulk': injector.get(Bulk),
+        '/v1/{db}/lookup': injector.get(Lookup),
         '/v1/{db}/find': injector.get(Find),
         '/v1/{db}/export': injector.get(Export),
         '/v1/{db}/views/{ddoc}/{view}': injector.get(View),

@@ -10,10 +10,13 @@ from injector import inject
 
 from api.config import Settings
 from api.edge.id_prefix import creatable, id_prefix, new_id
+from api.edge.idempotency_key import derived_id
 from api.edge.request_input import bool_param, document_id, int_param, json_object, single_param
 from api.edge.wtf8 import encoded, query_value
 from api.errors import Problem
 from api.upstream.couch import Couch
+from resources.create_once import create_once
+from resources.idempotency import Idempotency
 
 
 class Documents:
@@ -23,8 +26,9 @@ class Documents:
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'write'}  # what a key needs (api/edge/keys.py)
 
     @inject
-    def __init__(self, couch: Couch, settings: Settings) -> None:
+    def __init__(self, couch: Couch, settings: Settings, idempotency: Idempotency) -> None:
         self._couch = couch
+        self._idempotency = idempotency
         self._max_page_bytes = settings.max_page_bytes
 
     def on_get(self, req, resp, db):
@@ -58,13 +62,19 @@ class Documents:
             resp.append_link(resp.media['next'], 'next')
 
     def on_post(self, req, resp, db):
+        self._idempotency.once(req, resp, db, lambda scope: self._create(req, resp, db, scope))
+
+    def _create(self, req, resp, db, scope: str | None) -> None:
         body = json_object(req)
         if '_id' in body:
             creatable(req, document_id(body['_id']))
         if '_rev' in body:
             raise Problem(400, 'reserved-field', '"_rev" has no place in a new document.')
-        chosen = None if '_id' in body else new_id(req)
-        if chosen is not None:  # a prefix key: the id is chosen here, inside the prefix
+        if scope is not None:  # an Idempotency-Key: a create that is safe to send again
+            doc_id = body.get('_id') or derived_id(req, scope)
+            rev = create_once(self._couch, db, dict(body, _id=doc_id), derived='_id' not in body)
+        elif (chosen := None if '_id' in body else new_id(req)) is not None:
+            # a prefix key: the id is chosen here, inside the prefix
             doc_id, rev = chosen, self._couch.put(db, chosen, body, None)
         else:
             doc_id, rev = self._couch.create(db, body)

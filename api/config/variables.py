@@ -233,7 +233,8 @@ VARIABLES: tuple[Variable, ...] = (
         'API_MAX_PAGE_BYTES',
         'api',
         'a listing page (and an export batch, and the documents of a find) ends early, with `next`, '
-        'once its JSON reaches this many bytes; a page always holds one row (at least 1024)',
+        'once its JSON reaches this many bytes; a page always holds one row (at least 1024); a lookup '
+        'whose documents exceed it is refused (413 `lookup-too-large`) rather than cut short',
         'max_page_bytes',
         shown='{} (8 MiB)',
     ),

@@ -75,6 +75,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         'Sort on indexed fields, or leave "sort" out.',
     ),
     'invalid-query': ProblemType(400, 'The Mango query has an unknown or ill-typed field.', _FIX),
+    'duplicate-id': ProblemType(
+        400,
+        'A bulk write names one id in more than one item; none of them is written.',
+        'Send one change per document per batch.',
+    ),
+    'invalid-idempotency-key': ProblemType(
+        400, 'Idempotency-Key is not 1-255 printable ASCII characters.', 'Send a UUID, quoted or not.'
+    ),
     'unauthorized': ProblemType(
         401,
         'The request needs an API key, or the key given is not valid.',
@@ -121,6 +129,16 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     'conflict': ProblemType(
         409, 'A document with this id exists already.', 'Read it, then update it with If-Match.'
     ),
+    'deleted': ProblemType(
+        409,
+        'A bulk update or delete names a document that was deleted since (the detail gives its last rev).',
+        'Create it again without "_rev", or leave it deleted.',
+    ),
+    'idempotency-key-in-use': ProblemType(
+        409,
+        'A request with this Idempotency-Key is still being processed (by any worker).',
+        'Wait Retry-After seconds and send the same request again: it then gets the first answer.',
+    ),
     'length-required': ProblemType(411, 'A body was sent without Content-Length.', 'Send Content-Length.'),
     'precondition-failed': ProblemType(
         412,
@@ -129,6 +147,20 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     ),
     'payload-too-large': ProblemType(
         413, 'The body is larger than API_MAX_BODY_BYTES, or than the database accepts.', 'Send less.'
+    ),
+    'too-many-items': ProblemType(
+        413, 'A bulk write or a lookup names more than 1,000 documents.', 'Send them in several requests.'
+    ),
+    'lookup-too-large': ProblemType(
+        413,
+        'The documents a lookup names hold more than API_MAX_PAGE_BYTES together; nothing is answered '
+        'beyond that, so memory per request stays bounded.',
+        'Ask for fewer ids at a time.',
+    ),
+    'idempotency-key-reused': ProblemType(
+        422,
+        'The Idempotency-Key was used before with another request (another body or another route).',
+        'Use a new key for a new request.',
     ),
     'uri-too-long': ProblemType(414, 'The request target is too long.', 'Shorten the id or the query.'),
     'unsupported-media-type': ProblemType(

@@ -8,6 +8,7 @@ from ibmcloudant import CloudantV1
 
 from api.errors import Problem
 from api.upstream import deadline
+from api.upstream.cloudant_batches import CloudantBatches
 from api.upstream.cloudant_reads import HIGHEST_UTF16
 from api.upstream.couch import Json, stale_rev
 from api.upstream.failures import translated
@@ -18,7 +19,7 @@ from api.upstream.view_reads import ViewReads
 Fragments = list[orjson.Fragment]  # documents as the database sent them
 
 
-class CloudantCouch(ViewReads):
+class CloudantCouch(ViewReads, CloudantBatches):
     """CouchDB operations over the one pooled client of this worker (satisfies the Couch port)."""
 
     def __init__(self, client: CloudantV1, call: Call = plainly, deadline_seconds: float = 20.0) -> None:

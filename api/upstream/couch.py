@@ -15,6 +15,7 @@ from api.upstream.spool import Batch
 
 Json: TypeAlias = dict[str, Any]  # a JSON object: a document, a row, a query
 Rows: TypeAlias = list[Json]
+Ids: TypeAlias = list[str]  # a name of its own: inside the port, `list` is a method
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +25,22 @@ class Doc:
     id: str
     rev: str
     raw: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Revision:
+    """A document's current rev, and whether that rev is a deletion (a tombstone)."""
+
+    rev: str
+    deleted: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class BulkWritten:
+    """The upstream's answer to `_bulk_docs`: one result per document in order; quorum False on a 202."""
+
+    results: Rows
+    quorum: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +132,25 @@ class Couch(Protocol):
 
     def delete(self, db: str, doc_id: str, rev: str) -> None:
         """Delete the document at its current rev."""
+
+    def bulk(self, db: str, docs: Rows) -> BulkWritten:
+        """One `_bulk_docs` request; results as the database gave them ({id, rev} or {id, error})."""
+
+    def revisions(self, db: str, ids: Ids) -> dict[str, Revision]:
+        """The current rev of each id, one batched read; an id never written is absent."""
+
+    def lookup(self, db: str, ids: Ids, max_bytes: int | None = None) -> Rows:
+        """The documents of `ids` in order, one upstream request: {id, rev, doc} or {id, status: 404}.
+
+        `doc` is an orjson.Fragment, the stored JSON unparsed. Past max_bytes (after the first
+        document) a 413 problem: the answer is not held in memory beyond it.
+        """
+
+    def get_local(self, db: str, name: str) -> tuple[Json, str] | None:
+        """A `_local/` document (not listed, not replicated) and its rev; None if there is none."""
+
+    def put_local(self, db: str, name: str, body: Json, rev: str | None) -> str:
+        """Create (rev None) or update a `_local/` document; a 409 problem if another got there first."""
 
     def find(self, db: str, query: Json, id_prefix: str | None = None, max_bytes: int | None = None) -> Json:
         """A Mango query: {'docs': [...], 'bookmark': ...}; docs may be orjson.Fragments.

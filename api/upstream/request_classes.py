@@ -29,6 +29,11 @@ def classify(method: str, url: str, body: bytes | str | None = None) -> tuple[st
     if endpoint == '_partition':
         # A partitioned query reads within one partition: reads, not a global query.
         return READS, 1
+    keys = _counted(body, 'keys') if endpoint == '_all_docs' and body and b'"keys"' in _bytes(body) else None
+    if keys is not None:
+        # Named documents, not a scan of the index: n reads, as `_bulk_get` (a lookup, and the read
+        # that tells a bulk's conflicts apart). Only bodies naming "keys" are parsed: listings stay cheap.
+        return READS, max(1, keys)
     if endpoint in _QUERY_ENDPOINTS:
         return QUERIES, 1
     if endpoint == '_design' and len(parts) >= 4 and parts[3] in _DESIGN_QUERIES:
@@ -41,12 +46,22 @@ def classify(method: str, url: str, body: bytes | str | None = None) -> tuple[st
     return (WRITES if writes else READS), 1
 
 
+def _bytes(body: bytes | str) -> bytes:
+    return body.encode() if isinstance(body, str) else body
+
+
 def _documents(body: bytes | str | None) -> int:
+    counted = _counted(body, 'docs')
+    return 1 if counted is None else counted
+
+
+def _counted(body: bytes | str | None, member: str) -> int | None:
+    """The length of the body's array `member`; None if there is none."""
     if not body:
-        return 1
+        return None
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return 1
-    items = parsed.get('docs') if isinstance(parsed, dict) else None
-    return len(items) if isinstance(items, list) else 1
+        return None
+    items = parsed.get(member) if isinstance(parsed, dict) else None
+    return len(items) if isinstance(items, list) else None

@@ -190,3 +190,40 @@ def test_the_generated_client_offers_the_views_of_design_by_name(make_client, db
             assert [(r.key, r.value) for r in rows.rows] == [('a', 2), ('b', 1)]
         finally:
             next(generation, None)
+
+
+def test_the_generated_client_writes_in_bulk_looks_up_and_sends_an_idempotency_key(generated, served, db):
+    _, module = generated
+    api = module('client').AuthenticatedClient(base_url=served, token=TEST_KEY)
+    models = module('models')
+    docs = lambda name: module(f'api.documents.{name}')  # noqa: E731
+    database = models.Database(db)
+
+    body = models.BulkRequest.from_dict({'docs': [{'_id': 'a', 'n': 1}, {'n': 2}, {'_id': '_design/x'}]})
+    written = docs('bulk_write').sync_detailed(database, client=api, body=body, idempotency_key='bulk-1')
+    assert written.status_code == 200, written.content
+    assert [r.status for r in written.parsed.results] == [201, 201, 400]
+    assert written.parsed.results[2].problem.type_ == '/problems/invalid-document-id'
+    again = docs('bulk_write').sync_detailed(database, client=api, body=body, idempotency_key='bulk-1')
+    assert again.status_code == 200 and again.content == written.content
+
+    lookup = models.LookupRequest(ids=['a', 'missing', written.parsed.results[1].id])
+    found = docs('lookup_documents').sync(database, client=api, body=lookup)
+    assert [entry.id for entry in found.docs] == lookup.ids
+    assert found.docs[0].doc['n'] == 1 and found.docs[2].doc['n'] == 2 and found.docs[1].status == 404
+
+    new = models.NewDocument.from_dict({'n': 3})
+    first = docs('create_document').sync_detailed(
+        database, client=api, body=new, idempotency_key='"create-1"'
+    )
+    repeat = docs('create_document').sync_detailed(
+        database, client=api, body=new, idempotency_key='"create-1"'
+    )
+    assert first.status_code == repeat.status_code == 201 and repeat.parsed.id == first.parsed.id
+    assert (
+        repeat.headers['etag'] == first.headers['etag']
+        and repeat.headers['location'] == first.headers['location']
+    )
+    other = models.NewDocument.from_dict({'n': 4})
+    reused = docs('create_document').sync(database, client=api, body=other, idempotency_key='"create-1"')
+    assert isinstance(reused, models.Problem) and reused.status == 422

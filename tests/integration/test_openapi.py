@@ -34,6 +34,8 @@ REACHED: Counter[tuple[str, int]] = Counter()  # (method, status) of every state
 # schemathesis's coverage phase only puts [A-Za-z0-9] into headers: it cannot build a quoted
 # If-Match ("<rev>"), so what it sends there as valid is not, and gets a 400.
 _PRECONDITIONS = ['2xx', '304', '401', '403', '404', '409', '412', '428']
+# What schemathesis expects an invalid request to get by default.
+_REFUSALS = ['400', '401', '403', '404', '405', '406', '409', '415', '422', '428', '429', '5xx']
 # schemathesis's WSGI transport asks for gzip (requests' default headers) but never decodes it.
 HEADERS = {'Accept-Encoding': 'identity'}
 CONFIG = schemathesis.Config.from_dict(
@@ -63,6 +65,22 @@ CONFIG = schemathesis.Config.from_dict(
                     },
                 }
                 for operation in ('putDocument', 'deleteDocument')
+            ],
+            *[
+                # More than 1,000 items is too large a request (413), as a body over API_MAX_BODY_BYTES.
+                {
+                    'include-operation-id': operation,
+                    'checks': {'negative_data_rejection': {'expected-statuses': [*_REFUSALS, '413']}},
+                }
+                for operation in ('bulkWrite', 'lookupDocuments')
+            ],
+            *[
+                # The same Idempotency-Key with another body: 422 idempotency-key-reused.
+                {
+                    'include-operation-id': operation,
+                    'checks': {'positive_data_acceptance': {'expected-statuses': [*_PRECONDITIONS, '422']}},
+                }
+                for operation in ('createDocument', 'bulkWrite')
             ],
         ],
     }

@@ -16,9 +16,10 @@ from api.errors import Problem
 from api.upstream.couch import Couch, Doc, Json, Page, Rows, ViewPage, ViewQuery, stale_rev
 from api.upstream.spool import Batch
 from container import build_injector
+from tests.support.fake_batches import FakeBatches
 
 
-class FakeCouch:
+class FakeCouch(FakeBatches):
     """Keeps documents in dicts; records each call; raises the problems the real port raises."""
 
     def __init__(self, *databases: str) -> None:

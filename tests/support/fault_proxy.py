@@ -24,6 +24,15 @@ class Answer:
     status: int | None  # a reset after forwarding still records the server's status
 
 
+@dataclass
+class PendingReset:
+    """A reset to come: after the head or before it, for which method (None: any), after how many pass."""
+
+    after_head: bool
+    method: str | None
+    skip: int
+
+
 class Hold:
     """Matching requests wait here, unanswered and not forwarded, until release()."""
 
@@ -59,7 +68,7 @@ class FaultProxy(TLSFront):
         with self._lock:
             self._latency = 0.0
             self._blackhole = False
-            self._resets: list[bool] = []  # one entry per pending reset: after the head?
+            self._resets: list[PendingReset] = []
             self._canned: list[bytes] = []  # answers for the next requests, not forwarded
 
     def reset(self) -> None:
@@ -75,10 +84,13 @@ class FaultProxy(TLSFront):
         """Accept and read requests, never answer them."""
         self._blackhole = True
 
-    def reset_next(self, count: int = 1, *, after_head: bool = True) -> None:
-        """Forward the next `count` requests, then reset the connection (RST) before or after the head."""
+    def reset_next(
+        self, count: int = 1, *, after_head: bool = True, method: str | None = None, skip: int = 0
+    ) -> None:
+        """Forward the next `count` requests (of `method` only, if given; after `skip` such requests
+        passed untouched), then reset the connection (RST) before or after the head."""
         with self._lock:
-            self._resets.extend([after_head] * count)
+            self._resets.extend(PendingReset(after_head, method, skip) for _ in range(count))
 
     def answer_next(self, count: int, status: int, retry_after: str | int) -> None:
         """Answer the next `count` requests with `status` and Retry-After, without forwarding them."""
@@ -136,6 +148,17 @@ class FaultProxy(TLSFront):
         with self._lock:
             return pending.pop(0) if pending else None
 
+    def _take_reset(self, method: str) -> bool | None:
+        with self._lock:
+            for at, pending in enumerate(self._resets):
+                if pending.method in (None, method):
+                    if pending.skip:
+                        pending.skip -= 1  # this one passes
+                        return None
+                    del self._resets[at]
+                    return pending.after_head
+        return None
+
     def _answered(self, request, status: int | None) -> None:
         with self._lock:
             self.answers.append(Answer(request.method, request.target.split('?')[0], status))
@@ -156,7 +179,7 @@ class FaultProxy(TLSFront):
             await client.writer.drain()
             return True
         try:
-            if (after_head := self._take(self._resets)) is not None:
+            if (after_head := self._take_reset(request.method)) is not None:
                 _, head = await self._send_upstream(client, request)  # the server has it now
                 if after_head:
                     client.writer.write(head)

@@ -34,6 +34,12 @@ from tests.support.pouch import free_port
         ('GET', '/db/_design/d/_view/v', None, ('queries', 1)),
         ('GET', '/db/_partition/p/_all_docs', None, ('reads', 1)),
         ('POST', '/db/_bulk_docs', b'{"docs": [{}, {}, {}]}', ('writes', 3)),
+        # A lookup (and a bulk's read of its conflicts): n documents by key, n reads.
+        ('POST', '/db/_all_docs', b'{"keys": ["a", "b", "c", "d"], "include_docs": true}', ('reads', 4)),
+        ('POST', '/db/_all_docs', '{"keys": ["a"]}', ('reads', 1)),
+        ('POST', '/db/_all_docs', b'{"start_key": "keys", "end_key": "keys"}', ('queries', 1)),
+        ('PUT', '/db/_local/couchgate-idempotency-x', b'{}', ('writes', 1)),
+        ('GET', '/db/_local/couchgate-idempotency-x', None, ('reads', 1)),
         ('GET', '/', None, ('reads', 1)),
         ('GET', '/_up', None, ('reads', 1)),
         ('POST', '/_session', b'{"name": "u"}', ('reads', 1)),

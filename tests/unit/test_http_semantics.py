@@ -19,6 +19,8 @@ PATHS = {
     '/v1/{db}/docs': '/v1/foundbite/docs?include_docs=true',
     '/v1/{db}/docs/{doc_id:path}': '/v1/foundbite/docs/d01',
     '/v1/{db}/find': '/v1/foundbite/find',
+    '/v1/{db}/bulk': '/v1/foundbite/bulk',
+    '/v1/{db}/lookup': '/v1/foundbite/lookup',
     '/v1/{db}/export': '/v1/foundbite/export',
     '/v1/{db}/views/{ddoc}/{view}': '/v1/foundbite/views/places/by_tag',
     '/openapi.json': '/openapi.json',

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.config import Settings
 from api.edge.openapi import links
+from api.edge.openapi.batches import IDEMPOTENCY_KEY, batch_paths
 from api.edge.openapi.parts import (
     DOC_ID,
     DOCUMENTS,
@@ -91,6 +92,7 @@ def paths(settings: Settings) -> dict:
                 DOCUMENTS,
                 operationId='createDocument',
                 summary='Create a document',
+                parameters=[IDEMPOTENCY_KEY],
                 requestBody=body(ref('NewDocument')),
                 responses={
                     '201': dict(
@@ -99,7 +101,7 @@ def paths(settings: Settings) -> dict:
                         ),
                         links=links.WRITTEN,
                     ),
-                    **problems(*body_errors, *auth, 404, 409, *UPSTREAM),
+                    **problems(*body_errors, *auth, 404, 409, 422, *UPSTREAM),
                 },
             ),
         },
@@ -191,4 +193,5 @@ def paths(settings: Settings) -> dict:
             ),
         },
     }
+    paths.update(batch_paths(db, *body_errors, *auth, 404, *UPSTREAM))
     return paths
