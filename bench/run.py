@@ -17,7 +17,7 @@ from typing import Any
 
 import psutil
 
-from bench import capacity
+from bench import bulk, capacity
 from bench.chain import UpstreamChain
 from bench.export_run import measure_export
 from bench.loadgen import run_load
@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--threads', type=int, default=8)
     parser.add_argument('--no-export', action='store_true')
     parser.add_argument('--capacity-seconds', type=float, default=30, help='bench/capacity.py; 0: skip')
+    parser.add_argument('--bulk-docs', type=int, default=10_000, help='bench/bulk.py import; 0: skip')
     parser.add_argument(
         '--couchgate-env',
         action='append',
@@ -180,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f'  {results["export"]}', flush=True)
     if args.capacity_seconds:  # its own servers and report: bench/results/capacity.md
         capacity.main(['--seconds', str(args.capacity_seconds)])
+    if args.bulk_docs:  # its own servers; prints its table
+        bulk.main(['--docs', str(args.bulk_docs)])
     results['machine']['load_after'] = _load()
     results['seconds'] = round(time.monotonic() - started)
     # The README shows the latest full run; a partial one (--targets) leaves it alone.

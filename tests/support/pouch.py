@@ -105,6 +105,11 @@ class PouchServer:
         self.start()
 
     @property
+    def died(self) -> bool:
+        """Whether the process was started and has exited on its own (a crash)."""
+        return self._proc is not None and self._proc.poll() is not None
+
+    @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 

@@ -45,8 +45,10 @@ def schemas() -> dict:
                 '_id': dict(DOC_ID, description='If given, equal to the id in the path (else 400)'),
                 '_rev': dict(
                     REV,
+                    type=['string', 'null'],
                     description='The current rev: the precondition when If-Match is absent; '
-                    'with If-Match, equal to it (else 400)',
+                    'with If-Match, equal to it (else 400); null is as absent (a create, as some '
+                    'CouchDB clients write one)',
                 ),
             },
         ),
