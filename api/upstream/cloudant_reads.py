@@ -16,7 +16,7 @@ from ibmcloudant import CloudantV1
 
 from api.errors import Problem
 from api.upstream import deadline
-from api.upstream.couch import Doc, Json, Page
+from api.upstream.couch import Doc, Page
 from api.upstream.failures import translated
 from api.upstream.id_range import clamped, rows_within
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
@@ -63,7 +63,7 @@ class CloudantReads:
         if not descending and end_key is None:
             end_key = self._highest_id()
         params = {'start_key': start_key, 'end_key': end_key, 'include_docs': include_docs}
-        rows: list[Json] = []
+        rows: list[Any] = []
         size, next_key, total_rows, skip = 0, None, None, 0
         while True:
             ask, seen, designs, last = limit - len(rows) + 1, 0, 0, b''

@@ -47,10 +47,11 @@ class BulkWritten:
 class Page:
     """One page of `_all_docs`: rows in order, and whether more follow.
 
-    A row's `doc` (and `id`) may be an orjson.Fragment: the stored JSON, passed through unparsed.
+    A row is `{"id", "rev"[, "doc"]}`: a dict, or the same as an orjson.Fragment (the usual row,
+    built as bytes). A dict's `doc` (and `id`) may be an orjson.Fragment: the stored JSON, unparsed.
     """
 
-    rows: Rows
+    rows: list[Any]
     total_rows: int
     next_key: str | None
 

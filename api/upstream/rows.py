@@ -61,19 +61,29 @@ def fields(raw: bytes) -> dict[str, bytes]:
     return found
 
 
-def listed(raw: bytes, include_docs: bool) -> Json | None:
+def listed(raw: bytes, include_docs: bool) -> Json | orjson.Fragment | None:
     """A row of `_all_docs` as the API lists it (None for a key that is not there, or a design document)."""
     match = _ROW.match(raw)
     if match is not None and raw.endswith(b'}') and (match.group(3) or match.end() == len(raw) - 1):
         raw_id = match.group(1)
         if raw_id.startswith(DESIGN):
             return None  # one comparison of bytes: the listing is a hot path
+        rev = match.group(2)
+        if raw_id.isascii() and rev.isascii() and b'\\' not in raw_id:
+            # The usual row: its id and rev are JSON strings the API writes byte for byte as the
+            # database did, so the listed row is built as bytes, with no str or dict in between.
+            # Per row, a listing of 100 ids spent most of its time here.
+            parts = [b'{"id":', raw_id, b',"rev":', rev]
+            if include_docs:
+                parts += [b',"doc":', memoryview(raw)[match.end() :] if match.group(3) else b'null}']
+            else:
+                parts.append(b'}')
+            return orjson.Fragment(b''.join(parts))
         if b'\\' not in raw_id:
-            # Nothing escaped (the usual row): the id is its UTF-8 text, with no lone surrogate,
-            # and the rev a plain string. Per row, a listing of 100 ids spent most of its time here.
+            # Nothing escaped: the id is its UTF-8 text, with no lone surrogate, the rev a plain string.
             usual: Json = {
                 'id': raw_id[1:-1].decode('utf-8', 'replace'),
-                'rev': match.group(2)[1:-1].decode('utf-8', 'replace'),
+                'rev': rev[1:-1].decode('utf-8', 'replace'),
             }
             if include_docs:
                 usual['doc'] = orjson.Fragment(raw[match.end() : -1] if match.group(3) else b'null')
