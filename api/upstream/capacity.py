@@ -96,8 +96,8 @@ class CapacityGuard:
         unpaced = False
         try:
             while True:
-                may_wait = not unpaced and (waiting_for is not None or self._could_wait(spends))
-                patience = until - time.monotonic() if may_wait else 0.0
+                # Pacing may hold a call as long as it may wait; one that cannot wait goes unpaced.
+                patience = 0.0 if unpaced else until - time.monotonic()
                 states = self._budget.take([spend for _, spend in spends], self._workers, max(0.0, patience))
                 self._note(record, spends, states)
                 refusing = next((i for i, state in enumerate(states) if not state.fits), None)
@@ -124,12 +124,6 @@ class CapacityGuard:
                 time.sleep(reset + random.uniform(0, 0.005))
         finally:
             self._stop_waiting(waiting_for)
-
-    def _could_wait(self, spends: list[tuple[str, Spend]]) -> bool:
-        # Whether this worker has room for one more waiter on any of the windows (see _may_wait):
-        # a call that could not wait is not paced (pacing delays calls, it never refuses them).
-        with self._waiting_lock:
-            return any(self._waiting.get(spend.ids, 0) < self._max_waiting for _, spend in spends)
 
     def _may_wait(self, ids: tuple[str, ...], amount: int, left: float) -> bool:
         # Wait only with a fair chance of room in time: no more waiters (this worker's share) than
