@@ -69,7 +69,7 @@ def listed(raw: bytes, include_docs: bool) -> Json | orjson.Fragment | None:
         if raw_id.startswith(DESIGN):
             return None  # one comparison of bytes: the listing is a hot path
         rev = match.group(2)
-        if raw_id.isascii() and rev.isascii() and b'\\' not in raw_id:
+        if b'\\' not in raw_id and _utf8(raw_id) and _utf8(rev):
             # The usual row: its id and rev are JSON strings the API writes byte for byte as the
             # database did, so the listed row is built as bytes, with no str or dict in between.
             # Per row, a listing of 100 ids spent most of its time here.
@@ -79,15 +79,6 @@ def listed(raw: bytes, include_docs: bool) -> Json | orjson.Fragment | None:
             else:
                 parts.append(b'}')
             return orjson.Fragment(b''.join(parts))
-        if b'\\' not in raw_id:
-            # Nothing escaped: the id is its UTF-8 text, with no lone surrogate, the rev a plain string.
-            usual: Json = {
-                'id': raw_id[1:-1].decode('utf-8', 'replace'),
-                'rev': rev[1:-1].decode('utf-8', 'replace'),
-            }
-            if include_docs:
-                usual['doc'] = orjson.Fragment(raw[match.end() : -1] if match.group(3) else b'null')
-            return usual
     row = fields(raw)
     if not row or row['id'].startswith(DESIGN):
         return None
@@ -96,6 +87,17 @@ def listed(raw: bytes, include_docs: bool) -> Json | orjson.Fragment | None:
     if include_docs:
         found['doc'] = orjson.Fragment(row.get('doc', b'null'))
     return found
+
+
+def _utf8(raw: bytes) -> bool:
+    """Whether the bytes are UTF-8 (else the row goes the general way, which replaces what is not)."""
+    if raw.isascii():
+        return True
+    try:
+        raw.decode('utf-8')
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def has_utf8(doc_id: str) -> bool:
