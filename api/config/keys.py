@@ -69,7 +69,31 @@ def _objects(raw: str, databases: tuple[str, ...]) -> tuple[ApiKey, ...]:
         raise ConfigError('API_KEYS: not a valid JSON array of key objects') from None
     if not isinstance(entries, list):
         raise ConfigError('API_KEYS: not a valid JSON array of key objects')
-    return tuple(_key_object(entry, number, databases) for number, entry in enumerate(entries, start=1))
+    keys = tuple(_key_object(entry, number, databases) for number, entry in enumerate(entries, start=1))
+    _one_key_per_name(keys)
+    return keys
+
+
+def _one_key_per_name(keys: tuple[ApiKey, ...]) -> None:
+    # Objects sharing a name are one key, rotated: its Idempotency-Key records and quota windows are
+    # kept per name, so two names' worth of rights under one name would share (and leak) them.
+    first: dict[str, tuple[int, ApiKey]] = {}
+    for number, key in enumerate(keys, start=1):
+        earlier = first.setdefault(key.name, (number, key))
+        if earlier[1] is not key and _rights(earlier[1]) != _rights(key):
+            differs = next(m for m in _RIGHTS if getattr(earlier[1], m) != getattr(key, m))
+            raise ConfigError(
+                f'API_KEYS: key {number} ({key.name}) shares its name with key {earlier[0]} but not its '
+                f'"{differs}": keys of one name are one key, rotated, with the same scopes, databases, '
+                'id_prefix and quota'
+            )
+
+
+_RIGHTS = ('scopes', 'databases', 'id_prefix', 'quota')
+
+
+def _rights(key: ApiKey) -> tuple[object, ...]:
+    return tuple(getattr(key, member) for member in _RIGHTS)
 
 
 def _key_object(entry: object, number: int, databases: tuple[str, ...]) -> ApiKey:

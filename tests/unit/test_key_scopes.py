@@ -17,7 +17,12 @@ KEYS = json.dumps(
     [
         {'name': 'reader', 'sha256': hashlib.sha256(READER.encode()).hexdigest(), 'scopes': ['read']},
         {'name': 'tenant', 'key': TENANT, 'scopes': ['read', 'write', 'query'], 'id_prefix': 't7:'},
-        {'name': 'rotating', 'key': OLD, 'scopes': ['read', 'write'], 'databases': ['orders']},
+        {
+            'name': 'rotating',
+            'key': OLD,
+            'scopes': ['write', 'read', 'export', 'query'],
+            'databases': ['orders'],
+        },
         {
             'name': 'rotating',
             'sha256': hashlib.sha256(NEW.encode()).hexdigest(),
@@ -170,6 +175,23 @@ def obj(**members) -> str:
             'keys must be unique',
         ),
         ('[{"name": "ci", "key": "' + SECRET + '"', 'not a valid JSON array'),
+        *[
+            (
+                json.dumps(
+                    [
+                        {'name': 'ci', 'key': SECRET, 'scopes': ['read'], 'id_prefix': 't7:'},
+                        {'name': 'ci', 'key': SECRET + 'x', 'scopes': ['read'], 'id_prefix': 't7:', **other},
+                    ]
+                ),
+                f'key 2 (ci) shares its name with key 1 but not its "{member}"',
+            )
+            for member, other in [
+                ('id_prefix', {'id_prefix': 't8:'}),
+                ('scopes', {'scopes': ['read', 'write']}),
+                ('databases', {'databases': ['foundbite']}),
+                ('quota', {'quota': {'reads': 5}}),
+            ]
+        ],
         ('["' + SECRET + '"]', 'key 1 is not a JSON object'),
     ],
 )
