@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import uuid
 from collections import Counter
 from collections.abc import Callable
 
@@ -23,7 +24,7 @@ class Item:
     """One document of a bulk: what goes upstream, or why it does not (`refused`)."""
 
     doc: dict
-    id: str | None  # None: the database chooses it
+    id: str | None  # None only for an item refused before it had one
     rev: str | None  # None: a create
     derived: bool = False  # the id came from the Idempotency-Key: an existing one is this key's own
     refused: dict | None = None
@@ -112,9 +113,10 @@ def _checked(req: falcon.Request, index: int, doc: object, derive: Callable[[int
     if '_id' not in doc:
         if rev is not None or deleted:
             raise Problem(400, 'invalid-document-id', 'An update or a delete names its document: send "_id".')
-        chosen = derive(index) if derive is not None else new_id(req)
-        if chosen is not None:
-            doc['_id'] = chosen
+        # Every create is named here, never by the database: its result is then matched by id,
+        # whatever order the database answers in (CouchDB's own ids are 32 hex digits, as these).
+        chosen = derive(index) if derive is not None else new_id(req) or uuid.uuid4().hex
+        doc['_id'] = chosen
         return Item(doc, chosen, None, derived=derive is not None)
     doc_id = document_id(doc['_id'])  # also refuses `_design/` and other "_" ids
     if deleted and rev is None:

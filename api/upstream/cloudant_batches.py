@@ -6,7 +6,9 @@ bytes, so hostile ones (lone surrogates, deep nesting, big integers) are served 
 
 from __future__ import annotations
 
-from typing import Any
+import collections
+import json
+from typing import Any, cast
 
 import orjson
 from ibmcloudant import CloudantV1
@@ -15,6 +17,7 @@ from api.errors import Problem
 from api.upstream import deadline
 from api.upstream.couch import BulkWritten, Json, Revision, Rows
 from api.upstream.failures import translated
+from api.upstream.json_scan import members
 from api.upstream.logins import Call
 from api.upstream.rows import bad_json, fields, streamed_items
 
@@ -33,10 +36,7 @@ class CloudantBatches:
         # A POST: never resent by the retry policy; cut off after sending, it "may have been applied".
         with translated(write=True):
             response = self._call(lambda: self._client.post_bulk_docs(db, {'docs': docs}))
-        results: Any = response.get_result()
-        if not isinstance(results, list) or len(results) != len(docs):
-            raise Problem(502, 'bad-gateway', 'The database answered a bulk write with an unusable body.')
-        return BulkWritten(results, quorum=response.get_status_code() != 202)
+        return BulkWritten(_by_id(docs, response.get_result()), quorum=response.get_status_code() != 202)
 
     def revisions(self, db: str, ids: list[str]) -> dict[str, Revision]:
         # `_all_docs` by keys tells the three cases apart where `_bulk_docs` says `conflict` for all:
@@ -44,16 +44,27 @@ class CloudantBatches:
         deadline.start(self._deadline_seconds)
         with translated():
             rows: Any = self._call(lambda: self._client.post_all_docs(db, keys=ids)).get_result()
+        rows = rows.get('rows') if isinstance(rows, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise _unmatched('read of revisions')
+        # Each row answers the key it names, in whatever order the rows come: matched, never guessed.
+        if sorted(map(_key, rows)) != sorted(ids):
+            raise _unmatched('read of revisions')
         found = {}
-        for row in rows.get('rows', []) if isinstance(rows, dict) else []:
-            value = row.get('value') if isinstance(row, dict) else None
+        for row in rows:
+            value = row.get('value')
             if isinstance(value, dict) and isinstance(value.get('rev'), str):
-                found[row['id']] = Revision(value['rev'], value.get('deleted') is True)
+                found[row['key']] = Revision(value['rev'], value.get('deleted') is True)
         return found
 
     def lookup(self, db: str, ids: list[str], max_bytes: int | None = None) -> Rows:
         deadline.start(self._deadline_seconds)
-        entries: Rows = []
+        # Each row goes to the position of the key it names (the first open one for a repeated id):
+        # rows in another order than the keys still answer the ids they belong to.
+        slots: list[Json | None] = [None] * len(ids)
+        positions: dict[str, collections.deque[int]] = collections.defaultdict(collections.deque)
+        for position, doc_id in enumerate(ids):
+            positions[doc_id].append(position)
         size = 0
 
         def request() -> Any:
@@ -61,15 +72,15 @@ class CloudantBatches:
 
         with streamed_items(self._call, request) as (items, scanner):
             for raw in items:  # read to the end: the connection goes back to the pool
-                if len(entries) == len(ids):
-                    raise bad_json('listing')  # more rows than keys
-                doc_id, row = (
-                    ids[len(entries)],
-                    fields(raw),
-                )  # {} for `error: not_found`; a tombstone's doc is null
+                row = fields(raw)  # {} for `error: not_found`; a tombstone's doc is null
+                key = _row_key(raw, row)
+                if not positions.get(key):
+                    raise _unmatched('lookup')  # a key not asked for, or more rows than keys
+                position = positions[key].popleft()
+                doc_id = ids[position]
                 doc = row.get('doc', b'null')
                 if doc == b'null':
-                    entries.append(dict(_MISSING, id=doc_id))
+                    slots[position] = dict(_MISSING, id=doc_id)
                     continue
                 size += len(doc)
                 if max_bytes is not None and size > max_bytes and size > len(doc):
@@ -80,11 +91,15 @@ class CloudantBatches:
                         f'The documents asked for hold more than {max_bytes} bytes (API_MAX_PAGE_BYTES): '
                         'ask for fewer ids at a time.',
                     )
-                entries.append({'id': doc_id, 'rev': orjson.Fragment(row['rev'])})
-                entries[-1]['doc'] = orjson.Fragment(doc)
+                slots[position] = {
+                    'id': doc_id,
+                    'rev': orjson.Fragment(row['rev']),
+                    'doc': orjson.Fragment(doc),
+                }
             scanner.rest()
+        entries = [entry for entry in slots if entry is not None]
         if len(entries) != len(ids):
-            raise bad_json('listing')
+            raise _unmatched('lookup')  # a key left unanswered
         return entries
 
     def get_local(self, db: str, name: str) -> tuple[Json, str] | None:
@@ -111,3 +126,39 @@ class CloudantBatches:
         with translated(conflict=Problem(409, 'conflict', 'The record changed meanwhile.')):
             result: Any = self._call(lambda: self._client.put_local_document(db, name, document)).get_result()
         return result['rev']
+
+
+def _by_id(docs: Rows, results: object) -> Rows:
+    """`_bulk_docs` results in the order of `docs`, matched by id (every doc sent has one).
+
+    The database may answer in another order (pouchdb-server does, now and then); pairing by position
+    would give one item another's id and rev. A result set that does not match is no answer at all.
+    """
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise _unmatched('bulk write')
+    by_id = {r.get('id'): r for r in results}
+    ordered = [by_id.get(doc['_id']) for doc in docs]
+    if len(by_id) != len(results) or len(results) != len(docs) or None in ordered:
+        raise _unmatched('bulk write')
+    return cast(Rows, ordered)
+
+
+def _key(row: Json) -> str:
+    key = row.get('key')
+    return key if isinstance(key, str) else ''
+
+
+def _row_key(raw: bytes, row: dict[str, bytes]) -> str:
+    # A row found has its id as its key; one not found says only its key (a small row: scanned).
+    key = row['id'] if row else members(raw).get('key', b'null')
+    try:
+        found = json.loads(key)  # the standard parser: an id may hold a lone surrogate
+    except ValueError:
+        raise bad_json('listing') from None
+    return found if isinstance(found, str) else ''
+
+
+def _unmatched(what: str) -> Problem:
+    return Problem(
+        502, 'bad-gateway', f'The database answered a {what} with results that do not match what was asked.'
+    )

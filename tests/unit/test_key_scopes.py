@@ -138,6 +138,15 @@ def test_json_keys_keep_digests_scopes_databases_and_prefixes_never_the_keys():
     assert not any(key in repr(s) or key in repr(s.api_keys) for key in (TENANT, OLD))
 
 
+# A second object of one name, differing from the first in one member.
+RIVALS: list[tuple[str, dict]] = [
+    ('id_prefix', {'id_prefix': 't8:'}),
+    ('scopes', {'scopes': ['read', 'write']}),
+    ('databases', {'databases': ['foundbite']}),
+    ('quota', {'quota': {'reads': 5}}),
+]
+
+
 def obj(**members) -> str:
     return json.dumps([{'name': 'ci', 'key': SECRET, 'scopes': ['read'], **members}])
 
@@ -185,12 +194,7 @@ def obj(**members) -> str:
                 ),
                 f'key 2 (ci) shares its name with key 1 but not its "{member}"',
             )
-            for member, other in [
-                ('id_prefix', {'id_prefix': 't8:'}),
-                ('scopes', {'scopes': ['read', 'write']}),
-                ('databases', {'databases': ['foundbite']}),
-                ('quota', {'quota': {'reads': 5}}),
-            ]
+            for member, other in RIVALS
         ],
         ('["' + SECRET + '"]', 'key 1 is not a JSON object'),
     ],
