@@ -6,10 +6,11 @@ from typing import ClassVar
 
 from injector import inject
 
-from api.edge.batch_input import Item, bulk_items, refusal
+from api.edge.batch_input import Item, bulk_items
 from api.edge.idempotency_key import derived_id
 from api.errors import Problem
 from api.upstream.couch import BulkWritten, Couch, Json, Revision
+from resources import bulk_outcomes as outcome
 from resources.create_once import same_document
 from resources.idempotency import Idempotency
 
@@ -25,7 +26,13 @@ class Bulk:
         self._idempotency = idempotency
 
     def on_post(self, req, resp, db):
-        self._idempotency.once(req, resp, db, lambda scope: self._write(req, resp, db, scope))
+        self._idempotency.once(
+            req,
+            resp,
+            db,
+            lambda scope: self._write(req, resp, db, scope),
+            lambda scope: self._recall(req, resp, db, scope),
+        )
 
     def _write(self, req, resp, db, scope: str | None) -> None:
         items = bulk_items(req, None if scope is None else lambda index: derived_id(req, scope, index))
@@ -33,6 +40,24 @@ class Bulk:
         # Refused items never reach the upstream; a batch of refusals sends nothing at all.
         outcomes = self._outcomes(db, sent, *self._send(db, sent, scope)) if sent else {}
         resp.media = {'results': [item.refused or outcomes[id(item)] for item in items]}
+
+    def _recall(self, req, resp, db, scope: str) -> bool:
+        """The first answer to this keyed bulk, told by the database (its record was not kept).
+
+        The items are the first request's (same body, same key: same ids); each outcome is read from
+        the current revs, and bodies where a write of the same generation may be another's.
+        """
+        items = bulk_items(req, lambda index: derived_id(req, scope, index))
+        sent = [item for item in items if item.refused is None]
+        current = self._couch.revisions(db, [i.id or '' for i in sent]) if sent else {}
+        bodies = [i.id or '' for i in sent if outcome.needs_body(i, current.get(i.id or ''))]
+        stored = {e['id']: e.get('doc') for e in self._couch.lookup(db, bodies)} if bodies else {}
+        outcomes = [outcome.recalled(i, current.get(i.id or ''), stored.get(i.id)) for i in sent]
+        if None in outcomes:
+            return False
+        told = iter(outcomes)
+        resp.media = {'results': [item.refused or next(told) for item in items]}
+        return True
 
     def _send(self, db: str, sent: list[Item], scope: str | None) -> tuple[BulkWritten, bool]:
         """The upstream's answer, and whether it is that of a second send."""
@@ -54,14 +79,16 @@ class Bulk:
             if 'error' in result:
                 failed.append((item, result))
                 continue
-            outcomes[id(item)] = _done(result['id'], result['rev'], item.created, written.quorum)
+            outcomes[id(item)] = outcome.done(result['id'], result['rev'], item.created, written.quorum)
         # CouchDB says `conflict` whether the document changed, was deleted or never existed (and
         # pouchdb-server the same for an update of a missing id): one batched read tells them apart.
         unclear = [item.id for item, result in failed if result.get('error') in ('conflict', 'not_found')]
         current = self._couch.revisions(db, [i for i in unclear if i is not None]) if unclear else {}
         ours = self._written_before(db, [item for item, _ in failed], current) if resent else set()
         for item, result in failed:
-            outcomes[id(item)] = _failed(item, result, current.get(item.id or ''), written.quorum, ours)
+            outcomes[id(item)] = outcome.failed(
+                item, result, current.get(item.id or ''), written.quorum, ours
+            )
         return outcomes
 
     def _written_before(self, db: str, failed: list[Item], current: dict[str, Revision]) -> set[str]:
@@ -69,7 +96,7 @@ class Bulk:
         sent = {
             i.id: i.doc
             for i in failed
-            if i.id is not None and not i.derived and _first(current.get(i.id))  # derived: ours anyway
+            if i.id is not None and not i.derived and outcome.first(current.get(i.id))  # derived: ours anyway
         }
         found = self._couch.lookup(db, list(sent)) if sent else []
         return {
@@ -77,36 +104,3 @@ class Bulk:
             for entry in found
             if 'doc' in entry and same_document(entry['doc'], sent[entry['id']])
         }
-
-
-def _done(doc_id: str, rev: str, created: bool, quorum: bool) -> Json:
-    outcome: Json = {'id': doc_id, 'rev': rev, 'status': 201 if created else 200}
-    if not quorum:
-        outcome['quorum'] = False  # 202: written, but on fewer nodes than the write quorum asks for
-    return outcome
-
-
-def _first(current: Revision | None) -> bool:
-    return current is not None and not current.deleted and current.rev.startswith('1-')
-
-
-def _failed(item: Item, result: Json, current: Revision | None, quorum: bool, ours: set[str]) -> Json:
-    error, doc_id = result.get('error'), item.id or result.get('id')
-    if error == 'forbidden':
-        return refusal(doc_id, Problem(403, 'forbidden', 'The database refused this document (validation).'))
-    if error not in ('conflict', 'not_found'):
-        return refusal(doc_id, Problem(400, 'bad-request', 'The database refused this document as invalid.'))
-    if item.created:
-        if current is not None and _first(current) and (item.derived or item.id in ours):
-            # An id derived from this Idempotency-Key, or a document as this request sent it: an
-            # earlier send (cut off, or the key's earlier attempt) created it, not someone else.
-            return _done(item.id or '', current.rev, True, quorum)
-        return refusal(doc_id, Problem(409, 'conflict', 'A document with this id exists already.'))
-    if current is None:
-        return refusal(doc_id, Problem(404, 'not-found', 'No document with this id.'))
-    if current.deleted:
-        detail = f'The document was deleted (rev {current.rev}): to write it again, send it without "_rev".'
-        return refusal(doc_id, Problem(409, 'deleted', detail))
-    return refusal(
-        doc_id, Problem(412, 'precondition-failed', '"_rev" is not the current rev: read it again.')
-    )

@@ -30,10 +30,22 @@ def create_once(couch: Couch, db: str, doc: Json, *, derived: bool) -> str:
                 raise
             conflict = again
     if derived or resent:
-        stored = couch.get(db, doc['_id'])
-        if stored.rev.startswith('1-') and (derived or same_document(stored.raw, doc)):
-            return stored.rev  # the first send was applied: this request's own document
+        rev = created_before(couch, db, doc, derived=derived)
+        if rev is not None:
+            return rev  # the first send was applied: this request's own document
     raise conflict
+
+
+def created_before(couch: Couch, db: str, doc: Json, *, derived: bool) -> str | None:
+    """The rev of `doc` if an earlier send created it: at its first rev, with this body (or any body
+    under an id derived from the Idempotency-Key, which holds only this key's document)."""
+    try:
+        stored = couch.get(db, doc['_id'])
+    except Problem as missing:
+        if missing.status_code == 404 and 'database' not in str(missing.description):
+            return None  # no such document (no such database keeps its 404)
+        raise
+    return stored.rev if stored.rev.startswith('1-') and (derived or same_document(stored.raw, doc)) else None
 
 
 def same_document(stored: object, doc: Json) -> bool:

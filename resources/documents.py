@@ -15,7 +15,7 @@ from api.edge.request_input import bool_param, document_id, int_param, json_obje
 from api.edge.wtf8 import encoded, query_value
 from api.errors import Problem
 from api.upstream.couch import Couch
-from resources.create_once import create_once
+from resources.create_once import create_once, created_before
 from resources.idempotency import Idempotency
 
 
@@ -62,7 +62,13 @@ class Documents:
             resp.append_link(resp.media['next'], 'next')
 
     def on_post(self, req, resp, db):
-        self._idempotency.once(req, resp, db, lambda scope: self._create(req, resp, db, scope))
+        self._idempotency.once(
+            req,
+            resp,
+            db,
+            lambda scope: self._create(req, resp, db, scope),
+            lambda scope: self._recall(req, resp, db, scope),
+        )
 
     def _create(self, req, resp, db, scope: str | None) -> None:
         body = json_object(req)
@@ -78,10 +84,24 @@ class Documents:
             doc_id, rev = chosen, self._couch.put(db, chosen, body, None)
         else:
             doc_id, rev = self._couch.create(db, body)
-        resp.status = falcon.HTTP_201
-        resp.location = f'/v1/{quote(db, safe="")}/docs/{quote(doc_id, safe="")}'
-        resp.etag = rev
-        resp.media = {'id': doc_id, 'rev': rev}
+        _created(resp, db, doc_id, rev)
+
+    def _recall(self, req, resp, db, scope: str) -> bool:
+        """The first answer to this keyed create, told by the database (its record was not kept)."""
+        body = json_object(req)
+        doc_id = body.get('_id') or derived_id(req, scope)
+        rev = created_before(self._couch, db, dict(body, _id=doc_id), derived='_id' not in body)
+        if rev is None:
+            return False
+        _created(resp, db, doc_id, rev)
+        return True
+
+
+def _created(resp, db: str, doc_id: str, rev: str) -> None:
+    resp.status = falcon.HTTP_201
+    resp.location = f'/v1/{quote(db, safe="")}/docs/{quote(doc_id, safe="")}'
+    resp.etag = rev
+    resp.media = {'id': doc_id, 'rev': rev}
 
 
 def _param(value):

@@ -10,6 +10,7 @@ from it hash the API key's name with the Idempotency-Key, so two keys never shar
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -29,6 +30,15 @@ log = logging.getLogger('couchgate.idempotency')
 _RECORD = 'couchgate-idempotency-'
 _REPLAYED = ('Location', 'ETag')
 Write = Callable[[str | None], None]  # the write, given the key's scope (None without a key)
+Recall = Callable[[str], bool]  # fills the response with the first answer, told by the database
+
+
+@dataclasses.dataclass(frozen=True)
+class Recalled:
+    """The first answer is in the response, told by the database; `rev`: the pending record's."""
+
+    rev: str
+    keep: bool  # whether to store it: its first request has ended, and will not store it itself
 
 
 class Idempotency:
@@ -39,18 +49,26 @@ class Idempotency:
         self._couch = couch
         # A repeat waits for a first request still running at most half the request's deadline ...
         self._wait = settings.request_deadline / 2
+        self._longest = settings.request_deadline  # no request runs longer
         # ... and a record pending longer than any request lasts lost its writer (a crash): claimable.
         self._stale_after = 2 * settings.request_deadline
 
-    def once(self, req: falcon.Request, resp: falcon.Response, db: str, write: Write) -> None:
-        """write(scope) for a new key (scope None without one), or the first answer to this key again."""
+    def once(self, req: falcon.Request, resp: falcon.Response, db: str, write: Write, recall: Recall) -> None:
+        """write(scope) for a new key (scope None without one), or the first answer to this key again.
+
+        recall(scope) tells the first answer from the database, where its record was never stored.
+        """
         key = idempotency_key(req)
         if key is None:
             write(None)
             return
         scope = hashlib.sha256(f'{req.context.key_name or ""}\0{key}'.encode()).hexdigest()
         name, fingerprint = _RECORD + scope, _fingerprint(req)
-        claimed = self._claim(db, name, fingerprint)
+        claimed = self._claim(db, name, fingerprint, lambda: recall(scope))
+        if isinstance(claimed, Recalled):
+            if claimed.keep:
+                self._done(db, name, fingerprint, resp, claimed.rev)  # kept now, for the next repeat
+            return
         if isinstance(claimed, dict):
             _replay(resp, claimed)
             return
@@ -63,23 +81,30 @@ class Idempotency:
         if status >= 500 or status == 429:
             self._release(db, name, fingerprint, claimed)
             return
+        self._done(db, name, fingerprint, resp, claimed)
+
+    def _done(self, db: str, name: str, fingerprint: str, resp: falcon.Response, rev: str) -> None:
+        status = falcon.http_status_to_code(resp.status)
         answer = {'status': status, 'body': resp.media, 'headers': {h: resp.get_header(h) for h in _REPLAYED}}
         try:
-            self._put(db, name, _record(fingerprint, 'done', answer=answer), claimed)
+            self._put(db, name, _record(fingerprint, 'done', answer=answer), rev)
         except Problem as e:
-            if e.status_code != 409:  # 409: the first of two sends was stored
-                # The client still gets its answer; the record stays pending until stale, and a
-                # repeat then runs again, harmless for creates (fixed ids) and 412 for updates.
+            if e.status_code != 409:  # 409: the first of two sends, or another repeat, stored it
+                # The client still gets its answer; the record stays pending, and a repeat tells the
+                # first answer from the database (recall) instead of running the write again.
                 log.warning('idempotency record not stored: %s %s', e.status_code, e.problem_type)
 
-    def _claim(self, db: str, name: str, fingerprint: str) -> str | Json:
-        """The record's rev once this request owns it, or the first answer to replay."""
+    def _claim(
+        self, db: str, name: str, fingerprint: str, recall: Callable[[], bool]
+    ) -> str | Json | Recalled:
+        """The record's rev once this request owns it, the first answer to replay, or Recalled."""
         give_up, pause = time.monotonic() + self._wait, 0.02
         attempt: str | None = None  # create the record; a rev: take over an open or stale one
         write = True
         # Whose claim a record is: a claim cut off and sent again conflicts with itself, and then the
         # record it finds names this request.
         owner = uuid.uuid4().hex
+        recalled = False  # asked once on finding another's pending record, and once before giving up
         while True:
             if write:
                 try:
@@ -105,10 +130,18 @@ class Idempotency:
                 )
             if record.get('state') == 'done':
                 return record['answer']
+            # Pending, another's: its write may be done and its record lost (the database went away
+            # in between). The database then tells the first answer; a write not seen yet: wait.
+            ended = time.time() - record.get('since', 0) > self._longest
+            if not recalled and recall():
+                return Recalled(rev, keep=ended)
+            recalled = True
             if time.time() - record.get('since', 0) > self._stale_after:
                 attempt, write = rev, True  # its writer is gone; one of the racers takes it over
                 continue
             if time.monotonic() > give_up:
+                if recall():
+                    return Recalled(rev, keep=False)
                 raise Problem(
                     409,
                     'idempotency-key-in-use',
