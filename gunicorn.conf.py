@@ -4,11 +4,11 @@ import logging
 import os
 
 from api.bootstrap import resolve_capacity, settings_or_exit
-from api.gunicorn_hooks import check_upstream, close_pools, pool_warning, reset_pools_after_fork
-from api.gunicorn_worker import edge_worker
 from api.observability import multiprocess as metrics_dir
 from api.observability.access_log import JsonAccessLogger
 from api.observability.logs import configure_logging
+from api.serving.hooks import check_upstream, close_pools, pool_warning, reset_pools_after_fork
+from api.serving.worker import edge_worker
 
 _settings = settings_or_exit('couchgate')  # one clear line, before any worker starts
 configure_logging(_settings.log_level)  # the master's own lines are JSON on stdout too

@@ -66,7 +66,7 @@ FALCON_TYPES = frozenset({*_TYPES.values(), 'invalid-parameter', 'error'})
 
 
 def problem_document(error: falcon.HTTPError, request_id: str | None) -> bytes:
-    """The problem document of `error`, as the app and gunicorn's worker (api/gunicorn_worker.py) send it."""
+    """The problem document of `error`, as the app and gunicorn's worker (api/serving/worker.py) send it."""
     # Falcon's own errors carry titles of their own ("404 Not Found", "Invalid parameter"): one style
     # for all. Their description, or else that title, becomes the detail, so nothing is lost.
     title = reason_phrase(error.status_code)

@@ -56,7 +56,7 @@ class Settings:
     workers: int = 2
     port: int = 8000
     preload_app: bool = False
-    header_timeout: float = 10.0  # seconds for a request head to arrive whole (api/gunicorn_worker.py)
+    header_timeout: float = 10.0  # seconds for a request head to arrive whole (api/serving/worker.py)
     api_keys: tuple[ApiKey, ...] = dataclasses.field(default=(), repr=False)  # digests, never keys
     require_key_for_reads: bool = False
     max_body_bytes: int = 1024 * 1024

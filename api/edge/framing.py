@@ -23,7 +23,7 @@ class HeadTimeout(http.ParseException):
 
 
 # Raised while the app reads a body: registered as Falcon error handlers (api/app.py). TimeoutError:
-# the client stopped sending its body (api/gunicorn_body.py); upstream timeouts are Problems by then.
+# the client stopped sending its body (api/serving/body.py); upstream timeouts are Problems by then.
 BODY_ERRORS: tuple[type[Exception], ...] = (http.ParseException, http.NoMoreData, TimeoutError)
 
 # In order: the first entry whose classes match gives the answer.

@@ -1,6 +1,6 @@
 """A request head as its bytes arrive: complete at the blank line, refused past a byte cap.
 
-gunicorn's worker (api/gunicorn_worker.py) feeds it what its poller reads, so that no thread waits
+gunicorn's worker (api/serving/worker.py) feeds it what its poller reads, so that no thread waits
 for a slow client; the complete head then goes to gunicorn's own parser, which judges its syntax.
 """
 

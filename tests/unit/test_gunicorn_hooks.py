@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from api.config import Settings
-from api.gunicorn_hooks import check_upstream, pool_warning
+from api.serving.hooks import check_upstream, pool_warning
 from tests.support.fakes import FakeCouch
 
 

@@ -37,14 +37,14 @@ FORBIDDEN = {
         'api.edge',
         'api.observability',
         'api.app',
-        'api.gunicorn_hooks',
+        'api.serving.hooks',
         'resources',
         'container',
     ),
     'api.edge': (
         'api.observability',
         'api.app',
-        'api.gunicorn_hooks',
+        'api.serving.hooks',
         'resources',
         'container',
         'api.upstream.session',
@@ -76,12 +76,14 @@ FORBIDDEN = {
     'api.config': ('falcon', 'api.edge', 'api.upstream', 'api.observability', 'resources', 'container'),
     'api.errors': ('api.edge', 'api.upstream', 'resources', 'container'),
     'api.app': ('container', 'api.upstream.session', 'api.upstream.cloudant_couch'),
+    # The serving process: gunicorn's side of things, under the app; never the resources or the root.
+    'api.serving': ('resources', 'container', 'api.app'),
     # gunicorn's worker: the edge's refusals, never the app, the pool or the resources (one session per
     # worker stays the app's and the hooks' business).
-    'api.gunicorn_worker': ('api.app', 'api.upstream', 'api.observability', 'resources', 'container'),
-    'api.gunicorn_linger': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
-    'api.gunicorn_body': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
-    'api.gunicorn_access': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
+    'api.serving.worker': ('api.app', 'api.upstream', 'api.observability', 'resources', 'container'),
+    'api.serving.linger': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
+    'api.serving.body': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
+    'api.serving.access': ('falcon', 'api.edge', 'api.app', 'api.upstream', 'resources', 'container'),
     # Resources call the Couch port; the session, the SDK and the logins are out of their reach.
     'resources': (
         'container',
@@ -168,7 +170,6 @@ def test_every_module_of_api_and_resources_is_under_a_rule_or_an_entry_point():
         'api.release',
         'api.release_design',
         'api.bootstrap',
-        'api.gunicorn_hooks',
         'api.cli',
         'api.cli.demo',
         'api.cli.procfile',

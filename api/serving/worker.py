@@ -25,9 +25,9 @@ from api.edge.framing import HeadTimeout, MissingHost, framing_problem, raw_answ
 from api.edge.request_head import HEAD_LIMIT, REQUEST_LINE_LIMIT, RequestHead, Verdict
 from api.edge.request_log import request_id_for
 from api.errors import Problem
-from api.gunicorn_access import log_access, peer_ip, unparsed
-from api.gunicorn_body import DeadlinedBody
-from api.gunicorn_linger import LINGER, Lingering, received
+from api.serving.access import log_access, peer_ip, unparsed
+from api.serving.body import DeadlinedBody
+from api.serving.linger import LINGER, Lingering, received
 
 
 class EdgeWorker(ThreadWorker):
@@ -129,7 +129,7 @@ class EdgeWorker(ThreadWorker):
         conn.close()
 
     def finish_request(self, conn, fs) -> None:
-        # gthread would close with close_graceful, waiting on this loop for the client (gunicorn_linger).
+        # gthread would close with close_graceful, waiting on this loop for the client (serving/linger.py).
         if fs.cancelled() or fs.exception() is not None or fs.result():
             super().finish_request(conn, fs)
         else:
