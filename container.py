@@ -13,6 +13,7 @@ from api.observability.metrics import Metrics
 from api.upstream.capacity_setup import capacity_guard
 from api.upstream.cloudant_couch import CloudantCouch
 from api.upstream.couch import Couch
+from api.upstream.design_block import DesignBlocks
 from api.upstream.logins import CookieSessionAuthenticator, SharedIAMAuthenticator, relogin_for
 from api.upstream.retry import upstream_retry
 from api.upstream.session import build_session
@@ -82,8 +83,15 @@ class Production(Module):
 
     @singleton
     @provider
-    def couch(self, settings: Settings, client: CloudantV1, authenticator: Authenticator) -> Couch:
-        return CloudantCouch(client, relogin_for(authenticator), settings.request_deadline)
+    def couch(
+        self, settings: Settings, client: CloudantV1, authenticator: Authenticator, design: Design
+    ) -> Couch:
+        # Pages that cross the design documents ask for that many more rows: known from design/ at
+        # first, then from what the pages meet (api/upstream/design_block.py).
+        known = {db: design.ddoc_count(db) for db in settings.databases}
+        return CloudantCouch(
+            client, relogin_for(authenticator), settings.request_deadline, DesignBlocks(known)
+        )
 
 
 def _checked(credential: str | None) -> str:

@@ -34,6 +34,10 @@ class Design:
             if content.get('views')
         }
 
+    def ddoc_count(self, db: str) -> int:
+        """How many design documents design/ puts in the database (views' and indexes')."""
+        return len(set(self.documents.get(db, {})) | {i['ddoc'] for i in self.indexes.get(db, [])})
+
     def has_reduce(self, db: str, ddoc: str, view: str) -> bool | None:
         """Whether the view reduces; None if design/ defines no such view (then it is not served)."""
         return self.views(db).get(ddoc, {}).get(view)

@@ -11,6 +11,7 @@ from api.upstream import deadline
 from api.upstream.cloudant_batches import CloudantBatches
 from api.upstream.cloudant_reads import HIGHEST_UTF16
 from api.upstream.couch import Json, stale_rev
+from api.upstream.design_block import DesignBlocks
 from api.upstream.failures import translated
 from api.upstream.id_range import query_within, rows_within
 from api.upstream.logins import Call, plainly
@@ -22,12 +23,19 @@ Fragments = list[orjson.Fragment]  # documents as the database sent them
 class CloudantCouch(ViewReads, CloudantBatches):
     """CouchDB operations over the one pooled client of this worker (satisfies the Couch port)."""
 
-    def __init__(self, client: CloudantV1, call: Call = plainly, deadline_seconds: float = 20.0) -> None:
+    def __init__(
+        self,
+        client: CloudantV1,
+        call: Call = plainly,
+        deadline_seconds: float = 20.0,
+        designs: DesignBlocks | None = None,
+    ) -> None:
         self._client = client
         # Runs each SDK call: with a cookie session, a 401 renews it and the call runs once more.
         self._call = call
         self._has_up = True
         self._deadline_seconds = deadline_seconds  # per API request (per batch of an export)
+        self._designs = designs or DesignBlocks()  # how many rows past a page's limit to ask for
 
     def ping(self) -> None:
         deadline.start(self._deadline_seconds)

@@ -17,6 +17,7 @@ from ibmcloudant import CloudantV1
 from api.errors import Problem
 from api.upstream import deadline
 from api.upstream.couch import Doc, Page
+from api.upstream.design_block import DesignBlocks, from_the_block_start
 from api.upstream.failures import translated
 from api.upstream.id_range import clamped, rows_within
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
@@ -38,6 +39,7 @@ class CloudantReads:
     _client: CloudantV1
     _call: Call
     _deadline_seconds: float
+    _designs: DesignBlocks
     _highest: str | None = None
 
     def list(
@@ -65,8 +67,10 @@ class CloudantReads:
         params = {'start_key': start_key, 'end_key': end_key, 'include_docs': include_docs}
         rows: list[Any] = []
         size, next_key, total_rows, skip = 0, None, None, 0
+        met, passed, origin = 0, False, start_key  # design documents met, and a listed row after them
+        extra = self._designs.expected(db, start_key, end_key, descending=descending)
         while True:
-            ask, seen, designs, last = limit - len(rows) + 1, 0, 0, b''
+            ask, seen, last = limit - len(rows) + 1 + extra, 0, b''
             with self._items(
                 lambda ask=ask, skip=skip: self._client.post_all_docs_as_stream(
                     db, limit=ask, skip=skip or None, descending=descending, **params
@@ -75,11 +79,12 @@ class CloudantReads:
                 for raw in rows_within(items, id_prefix):
                     seen, last = seen + 1, raw
                     row = listed(raw, include_docs)
+                    met += row is None
+                    passed = passed or (met > 0 and row is not None)
                     if row is None or next_key is not None:
-                        designs += row is None
-                        continue
+                        continue  # a design document, or a row asked for in case there were some
                     if len(rows) == limit:
-                        next_key = text(members(raw)['id'])  # the extra row: read on, only `]}` follows
+                        next_key = text(members(raw)['id'])  # the extra row: read on, few rows follow
                     elif max_bytes is not None and rows and size + len(raw) > max_bytes:
                         next_key = text(members(raw)['id'])  # the rest is left unread: connection closed
                         break
@@ -88,9 +93,13 @@ class CloudantReads:
                         size += len(raw)
                 rest = scanner.rest(complete=len(rows) == limit or next_key is None)
             total_rows = rest.get('total_rows', 0) if total_rows is None else total_rows
-            # Design documents are not listed and spend none of the limit: a page that met some and
-            # had as many rows as it asked for goes on after the last row read.
-            if next_key is not None or not designs or seen < ask:
+            if met:
+                self._designs.met(
+                    db, met, whole=passed and from_the_block_start(origin, descending=descending)
+                )
+            # Design documents are not listed and spend none of the limit: a page that met more than
+            # this worker expected, and had as many rows as it asked for, goes on after the last row.
+            if next_key is not None or seen < ask:
                 return Page(rows, total_rows, next_key)
             params['start_key'], skip = text(members(last)['id']), 1
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Generator
 
 from api.upstream import deadline
 from api.upstream.cloudant_reads import CloudantReads
+from api.upstream.design_block import from_the_block_start
 from api.upstream.id_range import rows_within
 from api.upstream.json_scan import members, text
 from api.upstream.rows import DESIGN, fields
@@ -37,13 +38,16 @@ class ExportReads(CloudantReads):
             start_key, end_key = keys
         end_key = end_key if end_key is not None else self._highest_id()
         limit, first, skip = batch_size, True, 0
+        met, passed, origin = 0, False, start_key  # design documents met by all batches, and a row after
         while True:
             # Each batch has the whole deadline; the first counts from the request's start.
             deadline.start(self._deadline_seconds, restart=not first)
             first = False
             batch, next_key, seen, designs, last = Batch(), None, 0, 0, b''
+            # As many more rows as the design documents in the range (api/upstream/design_block.py).
+            ask = limit + 1 + self._designs.expected(db, start_key, end_key, descending=False)
             try:
-                request = self._all_docs_request(db, limit + 1, start_key, end_key, skip)
+                request = self._all_docs_request(db, ask, start_key, end_key, skip)
                 with self._items(request) as (items, scanner):
                     for raw in rows_within(items, id_prefix):
                         seen, last = seen + 1, raw
@@ -52,6 +56,7 @@ class ExportReads(CloudantReads):
                         if row.get('id', b'').startswith(DESIGN):
                             designs += 1  # not exported, and not counted in the batch
                             continue
+                        passed = passed or met + designs > 0
                         if doc == b'null' or next_key is not None:
                             continue
                         if batch.documents == limit:
@@ -65,10 +70,13 @@ class ExportReads(CloudantReads):
             except BaseException:
                 batch.close()
                 raise
+            if designs:
+                met += designs
+                self._designs.met(db, met, whole=passed and from_the_block_start(origin, descending=False))
             cut_by_bytes = next_key is not None and batch.documents < limit
             yield batch
             if next_key is None:
-                if not designs or seen < limit + 1:
+                if not designs or seen < ask:
                     return
                 start_key, skip = text(members(last)['id']), 1  # design documents filled part of it
                 continue
