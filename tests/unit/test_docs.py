@@ -154,6 +154,32 @@ def test_every_make_target_the_docs_name_exists() -> None:
     assert named - makefile_targets() == set()
 
 
+def _paths_named(span: str) -> list[str]:
+    """Repository paths in a code span; `tests/integration/test_{faults,logins}.py` names two."""
+    found = []
+    for path in re.findall(r'(?<![\w/.])((?:api|bench|bin|design|resources|tests)/[\w./{},-]*\w)', span):
+        head, brace, rest = path.partition('{')
+        choices, _, tail = rest.partition('}')
+        found += [head + choice + tail for choice in choices.split(',')] if brace else [path]
+    return found
+
+
+def test_every_proof_the_docs_cite_exists() -> None:
+    tests = ROOT / 'tests'
+    sources = [path.read_text(encoding='utf-8') for path in tests.rglob('*.py')]
+    defined = {name for source in sources for name in re.findall(r'def (test_\w+)', source)}
+    missing = []
+    for page in LINKED:
+        for span in _spans(page.read_text(encoding='utf-8')):
+            for path in _paths_named(span):  # tests/support/problems.assert_problem: a function of a module
+                if not (ROOT / path).exists() and not (ROOT / f'{path.rpartition(".")[0]}.py').exists():
+                    missing.append(f'{page.name}: {path}')
+            for name in re.findall(r'(?:^|::|\s|,)(test_\w+)(?![\w.])', span):
+                if name not in defined and not list(tests.rglob(f'{name}.py')):
+                    missing.append(f'{page.name}: {name}')
+    assert missing == []
+
+
 def test_the_readme_is_a_front_page() -> None:
     readme = ROOT.joinpath('README.md').read_text(encoding='utf-8')
     assert len(readme.splitlines()) <= 350
