@@ -20,7 +20,7 @@ os.environ['CLOUDANT_CAPACITY'] = resolve_capacity(_settings)
 metrics_dir.prepare(_settings.metrics_dir)
 
 # gthread, with request heads read by the worker's poller within GUNICORN_HEADER_TIMEOUT: a thread
-# only for a request that has arrived (README, "Slow and hostile clients").
+# only for a request that has arrived (docs/operating.md, "Slow and hostile clients").
 worker_class = edge_worker(_settings.header_timeout)
 # No gunicorn cap on the request line: the worker enforces its own (32 KiB; a 1,024-character id
 # percent-encoded takes up to 12 KB, a `next` link two of them) and 64 KiB for the whole head.

@@ -1,4 +1,4 @@
-"""A py-spy sample's layer: which part of the stack spends the CPU (the README's per-layer table).
+"""A py-spy sample's layer: which part of the stack spends the CPU (bench/results/history.md, per layer).
 
 Logging and metrics count wherever they appear in a stack (they call nothing else of ours).
 Otherwise the innermost frame that belongs to a layer decides: urllib3 called through requests

@@ -1,4 +1,4 @@
-"""The benchmark's outputs: results.json, results.md (the README's tables) and chart.png."""
+"""The benchmark's outputs: results.json, results.md (docs/performance.md's tables) and chart.png."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def write_all(results: dict, out: Path, readme: Path | None = None) -> None:
 
 
 def update_readme(readme: Path, table: str) -> bool:
-    """Put the latest table between the README's markers; False (README untouched) if it has none."""
+    """Put the latest table between docs/performance.md's markers; False (untouched) if it has none."""
     text = readme.read_text()
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:

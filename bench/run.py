@@ -185,14 +185,14 @@ def main(argv: list[str] | None = None) -> None:
         bulk.main(['--docs', str(args.bulk_docs)])
     results['machine']['load_after'] = _load()
     results['seconds'] = round(time.monotonic() - started)
-    # The README shows the latest full run; a partial one (--targets) leaves it alone.
+    # docs/performance.md shows the latest full run; a partial one (--targets) leaves it alone.
     full = (
         args.targets == list(TARGETS)
         and list(args.workloads) == list(every)
         and not args.couchgate_env
         and args.out == DEFAULT_OUT
     )
-    write_all(results, args.out, readme=REPO_ROOT / 'README.md' if full else None)
+    write_all(results, args.out, readme=REPO_ROOT / 'docs' / 'performance.md' if full else None)
     print((args.out / 'results.md').read_text())
     print(f'bench: done in {results["seconds"]} s; results in {args.out}')
 

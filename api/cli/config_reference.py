@@ -1,4 +1,4 @@
-"""README's table of variables and app.json's `env`, from api/config/variables.py.
+"""docs/configuration.md's table of variables and app.json's `env`, from api/config/variables.py.
 
 `python -m api.cli.config_reference` prints the table; `--write` rewrites both files; `--check`
 exits 1 when either differs from the table.
@@ -14,28 +14,28 @@ from pathlib import Path
 from api.config.reference import app_json_env, markdown
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / 'README.md'
+CONFIGURATION = ROOT / 'docs' / 'configuration.md'
 APP_JSON = ROOT / 'app.json'
 START = '<!-- config-table:start -->'
 END = '<!-- config-table:end -->'
 
 
 class MissingMarkers(LookupError):
-    """README has no block for the table to go in."""
+    """docs/configuration.md has no block for the table to go in."""
 
 
-def table_in(readme: str) -> str:
-    """The text between README's markers."""
-    _, start, rest = readme.partition(START)
+def table_in(page: str) -> str:
+    """The text between the page's markers."""
+    _, start, rest = page.partition(START)
     table, end, _ = rest.partition(END)
     if not (start and end):
-        raise MissingMarkers(f'README.md needs a line {START} and, after it, a line {END}')
+        raise MissingMarkers(f'docs/configuration.md needs a line {START} and, after it, a line {END}')
     return table.removeprefix('\n')
 
 
-def readme_with_table(readme: str) -> str:
-    table_in(readme)  # both markers are there
-    before, _, rest = readme.partition(START)
+def page_with_table(page: str) -> str:
+    table_in(page)  # both markers are there
+    before, _, rest = page.partition(START)
     _, _, after = rest.partition(END)
     return f'{before}{START}\n{markdown()}{END}{after}'
 
@@ -56,8 +56,8 @@ def _laid_out(key: str, value: object) -> str:
 def stale() -> list[str]:
     """The files that no longer say what the table says."""
     found = []
-    if table_in(README.read_text(encoding='utf-8')) != markdown():
-        found.append(README.name)
+    if table_in(CONFIGURATION.read_text(encoding='utf-8')) != markdown():
+        found.append('docs/configuration.md')
     # Compared as data, order included: how app.json's other keys are laid out is not the table's business.
     if list(json.loads(APP_JSON.read_text(encoding='utf-8'))['env'].items()) != list(app_json_env().items()):
         found.append(APP_JSON.name)
@@ -65,18 +65,22 @@ def stale() -> list[str]:
 
 
 def write() -> None:
-    README.write_text(readme_with_table(README.read_text(encoding='utf-8')), encoding='utf-8')
+    CONFIGURATION.write_text(page_with_table(CONFIGURATION.read_text(encoding='utf-8')), encoding='utf-8')
     APP_JSON.write_text(app_json_with_env(APP_JSON.read_text(encoding='utf-8')), encoding='utf-8')
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog='python -m api.cli.config_reference',
-        description="README's table of variables and app.json's env.",
+        description="docs/configuration.md's table of variables and app.json's env.",
     )
     action = parser.add_mutually_exclusive_group()
-    action.add_argument('--write', action='store_true', help="rewrite README's table and app.json's env")
-    action.add_argument('--check', action='store_true', help='exit 1 if README or app.json is out of date')
+    action.add_argument(
+        '--write', action='store_true', help="rewrite the configuration page's table and app.json's env"
+    )
+    action.add_argument(
+        '--check', action='store_true', help='exit 1 if the configuration page or app.json is out of date'
+    )
     args = parser.parse_args(argv)
     try:
         if args.write:

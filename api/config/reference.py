@@ -1,4 +1,4 @@
-"""The table of variables as people read it: README's Markdown and app.json's `env`."""
+"""The table of variables as people read it: docs/configuration.md's Markdown and app.json's `env`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def default_value(variable: Variable) -> object:
 
 
 def default_text(variable: Variable) -> str:
-    """The default as README shows it, in Markdown."""
+    """The default as docs/configuration.md shows it, in Markdown."""
     value = default_value(variable)
     if value is None or value == ():
         shown = 'none'
@@ -41,7 +41,7 @@ def spelled(value: object) -> str:
 
 
 def markdown() -> str:
-    """README's tables, one per group, each line ending in a newline."""
+    """docs/configuration.md's tables, one per group, each line ending in a newline."""
     lines = [NOTE]
     for group, title in GROUPS.items():
         lines += ['', f'**{title}**', '', '| variable | default | meaning |', '|---|---|---|']

@@ -1,4 +1,4 @@
-"""Every environment variable couchgate knows, in one table: README and app.json are generated from it."""
+"""Every environment variable couchgate knows, in one table: docs/configuration.md and app.json follow it."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class Variable:
     group: Group
     meaning: str
     setting: str | None = None  # the Settings field whose default is this variable's default
-    shown: str = '{}'  # the default as README shows it; {} stands for the setting's default
+    shown: str = '{}'  # the default as docs/configuration.md shows it; {} stands for the setting's default
     unit: str = ''
     secret: bool = False
     heroku: Heroku = 'optional'
@@ -117,7 +117,7 @@ VARIABLES: tuple[Variable, ...] = (
         'CLOUDANT_MAX_RETRIES',
         'upstream',
         'repeats of one upstream request, 0 to 10, for what is safe to repeat '
-        '(see [Failure behaviour](#failure-behaviour))',
+        '(see [Failure behaviour](operating.md#failure-behaviour))',
         'max_retries',
     ),
     Variable(
@@ -165,7 +165,7 @@ VARIABLES: tuple[Variable, ...] = (
         'upstream',
         'per-second capacity of the whole instance by request class, `reads=100,writes=50,queries=5` '
         '(a Standard block), or `auto` (asked of Cloudant at start-up); unset: no capacity guard '
-        '(see [Capacity](#capacity))',
+        '(see [Capacity](capacity.md))',
         'capacity',
         shown='unset (no guard)',
     ),
@@ -173,7 +173,7 @@ VARIABLES: tuple[Variable, ...] = (
         'REDIS_URL',
         'upstream',
         'a Redis shared by every worker of every dyno for the capacity budget (Heroku Key-Value Store '
-        'sets it; `rediss://` accepted, see [Capacity](#capacity)); unset: each worker takes '
+        'sets it; `rediss://` accepted, see [Capacity](capacity.md)); unset: each worker takes '
         'capacity ÷ `WEB_CONCURRENCY`',
         'redis_url',
         shown='unset (per-worker split)',
@@ -202,7 +202,7 @@ VARIABLES: tuple[Variable, ...] = (
         'comma-separated `name:key` (or a bare `key`, named `key-1`, `key-2`, …), each with every scope on '
         'every database; or a JSON array of key objects: `name`, one of `key` or `sha256` (hex SHA-256 '
         'of the key), `scopes` (`read`, `query`, `export`, `write`), `databases`, `id_prefix`, `quota` (see '
-        '[Keys and scopes](#keys-and-scopes)); keys of at least 16 of `A-Z a-z 0-9 . _ ~ + / = -`',
+        '[Keys and scopes](keys-and-scopes.md)); keys of at least 16 of `A-Z a-z 0-9 . _ ~ + / = -`',
         'api_keys',
         shown='{} (writes refused)',
         secret=True,
@@ -211,7 +211,7 @@ VARIABLES: tuple[Variable, ...] = (
         'API_ANONYMOUS_QUOTA',
         'api',
         'per-second quota of clients without a key, `reads=10,queries=1` (classes left out: unlimited); '
-        'see [Capacity](#capacity)',
+        'see [Capacity](capacity.md)',
         'anonymous_quota',
         shown='unset (no quota)',
     ),
@@ -268,7 +268,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         'PROMETHEUS_MULTIPROC_DIR',
         'observability',
-        "where gunicorn's workers keep their metric values (see [Metrics](#metrics)); emptied at start",
+        "where gunicorn's workers keep their metric values (see [Metrics](operating.md#metrics)); "
+        'emptied at start',
         'metrics_dir',
         shown='a fresh temporary directory',
     ),

@@ -1,6 +1,6 @@
 """Which Cloudant request class an upstream call spends, and how many units, by IBM's published model.
 
-IBM Cloudant counts reads, writes and global queries per second per instance (README, "Capacity").
+IBM Cloudant counts reads, writes and global queries per second per instance (docs/capacity.md).
 The adapter sees the method, the path and the body, and nothing else: that is what decides here.
 """
 

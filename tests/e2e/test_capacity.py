@@ -149,7 +149,7 @@ def test_redis_killed_and_restarted_under_load_no_5xx_fallback_then_recovery(emu
         )
     assert all(a.status in (200, 429) for a in answers), {a.status for a in answers}
     # A worker the load did not reach while Redis was away never fell back, and a Redis restarted
-    # empty forgets its window (README, "When Redis goes away"): upstream 429s, if any, only then,
+    # empty forgets its window (docs/capacity.md, "When Redis goes away"): upstream 429s, if any, only then,
     # at most one window's worth; before the kill and once every worker is back (the holds), none.
     throttled = emulator.refused_at('read')
     assert len(throttled) <= READS

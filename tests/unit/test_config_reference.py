@@ -1,4 +1,4 @@
-"""api/config/variables.py: the code reads the environment through it; README and app.json follow it."""
+"""api/config/variables.py: the code reads the environment through it; docs and app.json follow it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 import pytest
 
 from api.cli import config_reference
-from api.cli.config_reference import APP_JSON, README, ROOT, stale
+from api.cli.config_reference import APP_JSON, CONFIGURATION, ROOT, stale
 from api.config import Settings
 from api.config.environment import APP_VARIABLES, Environment, UndocumentedVariable
 from api.config.reference import default_text, markdown
@@ -30,11 +30,11 @@ class RecordingEnv(dict[str, str]):
         return super().__getitem__(name)
 
 
-def test_readme_and_app_json_say_what_the_table_says() -> None:
+def test_the_configuration_page_and_app_json_say_what_the_table_says() -> None:
     assert stale() == [], f'{" and ".join(stale())} {REGENERATE}'
 
 
-def test_the_command_prints_the_readme_table(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_prints_the_configuration_table(capsys: pytest.CaptureFixture[str]) -> None:
     config_reference.main([])
     assert capsys.readouterr().out == markdown()
 
@@ -95,9 +95,10 @@ def test_app_json_holds_every_variable_a_dyno_reads_except_those_heroku_sets() -
     assert all(spec['description'] and '`' not in spec['description'] for spec in env.values())
 
 
-def test_readme_keeps_the_table_in_its_configuration_section() -> None:
-    readme = README.read_text(encoding='utf-8')
-    start = readme.index('\n## Configuration\n')
-    section = readme[start : readme.index('\n## ', start + 1)]
+def test_the_configuration_page_holds_the_table_in_its_section() -> None:
+    page = CONFIGURATION.read_text(encoding='utf-8')
+    start = page.index('\n## Every variable\n')
+    end = page.find('\n## ', start + 1)
+    section = page[start : end if end >= 0 else len(page)]
     assert config_reference.START in section and config_reference.END in section
     assert all(f'| `{variable.name}`' in section for variable in VARIABLES)

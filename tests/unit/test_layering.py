@@ -1,4 +1,4 @@
-"""The layers are the packages, and imports point down only (README, "How it is built")."""
+"""The layers are the packages, and imports point down only (docs/architecture.md, "How it is built")."""
 
 from __future__ import annotations
 

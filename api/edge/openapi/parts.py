@@ -51,7 +51,7 @@ def header(description: str, required: bool = True) -> dict:
     return {'description': description, 'required': required, 'schema': {'type': 'string'}}
 
 
-# The capacity guard's answers (README, "Capacity"): IETF httpapi rate-limit headers draft.
+# The capacity guard's answers (docs/capacity.md): IETF httpapi rate-limit headers draft.
 _THROTTLED_HEADERS = {
     'Retry-After': header('Whole seconds until there is room (at least 1)'),
     'RateLimit-Policy': header(
