@@ -15,6 +15,7 @@ from api.upstream.design_block import DesignBlocks
 from api.upstream.failures import translated
 from api.upstream.id_range import query_within, rows_within
 from api.upstream.logins import Call, plainly
+from api.upstream.row_sizes import RowSizes
 from api.upstream.view_reads import ViewReads
 
 Fragments = list[orjson.Fragment]  # documents as the database sent them
@@ -36,6 +37,7 @@ class CloudantCouch(ViewReads, CloudantBatches):
         self._has_up = True
         self._deadline_seconds = deadline_seconds  # per API request (per batch of an export)
         self._designs = designs or DesignBlocks()  # how many rows past a page's limit to ask for
+        self._sizes = RowSizes()  # how many rows with documents fit a page's bytes
 
     def ping(self) -> None:
         deadline.start(self._deadline_seconds)
@@ -80,16 +82,26 @@ class CloudantCouch(ViewReads, CloudantBatches):
         if id_prefix is not None:
             highest = self._highest_id()
             query = query_within(query, id_prefix, highest=highest, utf16=highest == HIGHEST_UTF16)
-        docs, bookmark, cut = self._found(db, query, id_prefix, max_bytes)
+        whole_docs = not query.get('fields')  # projections are smaller than what pages of the db saw
+        wanted = query.get('limit', 25)  # CouchDB's default
+        if (
+            whole_docs
+            and isinstance(wanted, int)
+            and (fitting := self._sizes.fitting(db, max_bytes, wanted, spare=False)) < wanted
+        ):
+            query = dict(query, limit=fitting)  # what fits the bytes: fewer documents, and the bookmark
+        docs, bookmark, cut, size = self._found(db, query, id_prefix, max_bytes)
+        if whole_docs:
+            self._sizes.saw(db, size, len(docs))
         if cut:
             # Ended early by bytes, before the bookmark (it follows the docs): ask again for just
             # what fitted, read to the end, so the client's next query starts after the last doc.
-            docs, bookmark, _ = self._found(db, dict(query, limit=len(docs)), id_prefix, None)
+            docs, bookmark, _, _ = self._found(db, dict(query, limit=len(docs)), id_prefix, None)
         return {'docs': docs, 'bookmark': bookmark}
 
     def _found(
         self, db: str, query: Json, id_prefix: str | None, max_bytes: int | None
-    ) -> tuple[Fragments, str | None, bool]:
+    ) -> tuple[Fragments, str | None, bool, int]:
         docs: Fragments = []
         size = 0
         with self._items(lambda: self._client.post_find_as_stream(db, **query), member='docs') as (
@@ -98,7 +110,7 @@ class CloudantCouch(ViewReads, CloudantBatches):
         ):
             for raw in rows_within(items, id_prefix, '_id'):
                 if max_bytes is not None and docs and size + len(raw) > max_bytes:
-                    return docs, None, True  # the rest is left unread: connection closed
+                    return docs, None, True, size  # the rest is left unread: connection closed
                 docs.append(orjson.Fragment(raw))
                 size += len(raw)
-            return docs, scanner.rest().get('bookmark'), False
+            return docs, scanner.rest().get('bookmark'), False, size

@@ -22,6 +22,7 @@ from api.upstream.failures import translated
 from api.upstream.id_range import clamped, rows_within
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
 from api.upstream.logins import Call
+from api.upstream.row_sizes import RowSizes
 from api.upstream.rows import Items, bad_json, has_utf8, listed, streamed_items
 
 # The highest id when ids compare by code point (CouchDB's raw collation of _all_docs) ...
@@ -40,6 +41,7 @@ class CloudantReads:
     _call: Call
     _deadline_seconds: float
     _designs: DesignBlocks
+    _sizes: RowSizes
     _highest: str | None = None
 
     def list(
@@ -69,8 +71,11 @@ class CloudantReads:
         size, next_key, total_rows, skip = 0, None, None, 0
         met, passed, origin = 0, False, start_key  # design documents met, and a listed row after them
         extra = self._designs.expected(db, start_key, end_key, descending=descending)
+        budget = max_bytes if include_docs else None  # rows of ids alone: a page of 1000 is small
         while True:
-            ask, seen, last = limit - len(rows) + 1 + extra, 0, b''
+            wanted = limit - len(rows)
+            fitting = self._sizes.fitting(db, None if budget is None else budget - size, wanted)
+            ask, seen, last, read, counted, cut = fitting + 1 + extra, 0, b'', 0, 0, False
             with self._items(
                 lambda ask=ask, skip=skip: self._client.post_all_docs_as_stream(
                     db, limit=ask, skip=skip or None, descending=descending, **params
@@ -81,24 +86,35 @@ class CloudantReads:
                     row = listed(raw, include_docs)
                     met += row is None
                     passed = passed or (met > 0 and row is not None)
-                    if row is None or next_key is not None:
-                        continue  # a design document, or a row asked for in case there were some
-                    if len(rows) == limit:
-                        next_key = text(members(raw)['id'])  # the extra row: read on, few rows follow
+                    if row is None:
+                        continue  # a design document: not listed
+                    read, counted = read + len(raw), counted + 1
+                    if next_key is not None:
+                        # Rows asked for in case of design documents, or above the estimate: read on
+                        # (the connection goes back to the pool), unless far more came than fits.
+                        cut = budget is not None and read > 2 * budget
+                        if cut:
+                            break
+                    elif len(rows) == limit:
+                        next_key = text(members(raw)['id'])  # the extra row
                     elif max_bytes is not None and rows and size + len(raw) > max_bytes:
-                        next_key = text(members(raw)['id'])  # the rest is left unread: connection closed
-                        break
+                        next_key = text(members(raw)['id'])
+                        cut = budget is None  # not sized to fit: the rest is left unread, connection closed
+                        if cut:
+                            break
                     else:
                         rows.append(row)
                         size += len(raw)
-                rest = scanner.rest(complete=len(rows) == limit or next_key is None)
+                rest = scanner.rest(complete=not cut)
             total_rows = rest.get('total_rows', 0) if total_rows is None else total_rows
+            if include_docs:
+                self._sizes.saw(db, read, counted)
             if met:
                 self._designs.met(
                     db, met, whole=passed and from_the_block_start(origin, descending=descending)
                 )
-            # Design documents are not listed and spend none of the limit: a page that met more than
-            # this worker expected, and had as many rows as it asked for, goes on after the last row.
+            # Design documents are not listed and spend none of the limit, and a page asks for what
+            # fits its bytes: one that had all it asked for and is not full goes on after the last row.
             if next_key is not None or seen < ask:
                 return Page(rows, total_rows, next_key)
             params['start_key'], skip = text(members(last)['id']), 1

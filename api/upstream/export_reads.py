@@ -37,15 +37,17 @@ class ExportReads(CloudantReads):
                 return
             start_key, end_key = keys
         end_key = end_key if end_key is not None else self._highest_id()
-        limit, first, skip = batch_size, True, 0
+        first, skip = True, 0
         met, passed, origin = 0, False, start_key  # design documents met by all batches, and a row after
         while True:
             # Each batch has the whole deadline; the first counts from the request's start.
             deadline.start(self._deadline_seconds, restart=not first)
             first = False
-            batch, next_key, seen, designs, last = Batch(), None, 0, 0, b''
-            # As many more rows as the design documents in the range (api/upstream/design_block.py).
-            ask = limit + 1 + self._designs.expected(db, start_key, end_key, descending=False)
+            batch, next_key, seen, designs, last, read, cut = Batch(), None, 0, 0, b'', 0, False
+            # What fits the batch's bytes (api/upstream/row_sizes.py), and as many more rows as the
+            # design documents in the range (api/upstream/design_block.py).
+            fitting = self._sizes.fitting(db, max_bytes, batch_size)
+            ask = fitting + 1 + self._designs.expected(db, start_key, end_key, descending=False)
             try:
                 request = self._all_docs_request(db, ask, start_key, end_key, skip)
                 with self._items(request) as (items, scanner):
@@ -57,33 +59,36 @@ class ExportReads(CloudantReads):
                             designs += 1  # not exported, and not counted in the batch
                             continue
                         passed = passed or met + designs > 0
-                        if doc == b'null' or next_key is not None:
+                        if doc == b'null':
                             continue
-                        if batch.documents == limit:
-                            next_key = text(row['id'])  # the extra row: read on, only `]}` follows
+                        read += len(doc)
+                        if next_key is not None:
+                            # Asked for in case: read on (the connection goes back to the pool),
+                            # unless far more came than fits.
+                            cut = max_bytes is not None and read > 2 * max_bytes
+                            if cut:
+                                break
+                        elif batch.documents == batch_size:
+                            next_key = text(row['id'])  # the extra row
                         elif max_bytes is not None and batch.documents and batch.size + len(doc) > max_bytes:
-                            next_key = text(row['id'])  # the rest is left unread: connection closed
-                            break
+                            next_key = text(row['id'])
                         else:
                             batch.add(doc)
-                    scanner.rest(complete=batch.documents == limit or next_key is None)
+                    scanner.rest(complete=not cut)
             except BaseException:
                 batch.close()
                 raise
+            self._sizes.saw(db, read, seen - designs)
             if designs:
                 met += designs
                 self._designs.met(db, met, whole=passed and from_the_block_start(origin, descending=False))
-            cut_by_bytes = next_key is not None and batch.documents < limit
             yield batch
-            if next_key is None:
-                if not designs or seen < ask:
-                    return
-                start_key, skip = text(members(last)['id']), 1  # design documents filled part of it
-                continue
-            # Cut short by bytes: ask for about what fits next time, so the body is read to its end
-            # and the connection goes back to the pool.
-            limit = min(batch_size, max(1, batch.documents)) if cut_by_bytes else batch_size
-            start_key, skip = next_key, 0
+            if next_key is not None:
+                start_key, skip = next_key, 0
+            elif seen == ask:
+                start_key, skip = text(members(last)['id']), 1  # all it asked for, and not full: on
+            else:
+                return  # the range has no more rows
 
     def _all_docs_request(
         self, db: str, limit: int, start_key: str | None, end_key: str | None, skip: int = 0

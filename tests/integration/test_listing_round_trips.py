@@ -30,7 +30,11 @@ def _all_docs_requests(front, db: str) -> int:
 def test_every_page_costs_one_upstream_request(make_client, make_db, couch_admin, front, designs):
     db = seeded(make_db, couch_admin, designs)
     client = make_client(db)
-    client.simulate_get(f'/v1/{db}/docs', params={'limit': 100})  # the worker meets the block once
+    front.reset()
+    cold = client.simulate_get(f'/v1/{db}/docs', params={'include_docs': 'true'})  # 25, as by default
+    assert len(cold.json['rows']) == 25 and _all_docs_requests(front, db) == 1
+    # The worker meets the block once, and learns how big the documents are.
+    client.simulate_get(f'/v1/{db}/docs', params={'limit': 100, 'include_docs': 'true'})
     pages: list[dict] = [
         {'limit': 100},
         {'limit': 60, 'include_docs': 'true'},
