@@ -32,6 +32,7 @@ class Budget:
         self._shared = shared
         self._local: strategies.MovingWindowRateLimiter | None = None
         self._lock = threading.Lock()
+        self._here_lock = threading.Lock()  # the fall-back windows: tested and spent as one step
         self._retry_shared_at = 0.0  # 0: Redis is in use (or there is none)
         # At each switch nothing goes for a while (until this time.time()), or the instance could
         # see double: after a fall-back this worker's own windows start empty while the shared ones
@@ -73,11 +74,22 @@ class Budget:
 
     def _take_here(self, spends: list[Spend]) -> list[State]:
         limiter = self._local_limiter()
-        fits = all(limiter.test(s.item, *s.ids, cost=s.cost) for s in spends)
-        if fits:
-            for s in spends:
-                limiter.hit(s.item, *s.ids, cost=s.cost)
-        return [self._state_here(limiter, s, fits) for s in spends]
+        # limits' hit is a check and a spend in one step, but of one window only: a call spends a
+        # key's quota and the capacity together or not at all, and a hit cannot be undone when the
+        # next window refuses. Its memory storage also drops a key's lock when the window empties,
+        # even while a thread holds it. So this worker's windows are tested and hit under one lock of
+        # the Budget's: no thread of this worker checks or spends in between.
+        with self._here_lock:
+            fits = all(limiter.test(s.item, *s.ids, cost=s.cost) for s in spends)
+            if fits:
+                for s in spends:
+                    # Under the lock, a hit cannot refuse what its test admitted (time only frees
+                    # room); if one ever does, the call does not go, and what was spent stays spent:
+                    # fewer calls, never more.
+                    if not limiter.hit(s.item, *s.ids, cost=s.cost):
+                        fits = False
+                        break
+            return [self._state_here(limiter, s, fits) for s in spends]
 
     def _state_here(self, limiter: strategies.MovingWindowRateLimiter, spend: Spend, fits: bool) -> State:
         memory: Any = limiter.storage  # limits' MemoryStorage: get_moving_window (MovingWindowSupport)
