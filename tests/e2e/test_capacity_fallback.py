@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+import time
+from typing import cast
 
 import pytest
 import redis
@@ -23,6 +25,11 @@ CAPACITY = {'read': 20, 'write': 10, 'query': 5}  # Lite's
 KEY = 'fallback-key-0123456789abcdef'
 WORKERS = 2  # per dyno: two dynos, four workers
 THREADS = 16  # clients per dyno, each sending as fast as it is answered
+# The window's margin (CLOUDANT_CAPACITY_MARGIN) absorbs how much later than its admission a call
+# reaches the database. On a test machine running four workers, 32 clients, the emulator and the
+# database at once, that lag reaches past the default 0.05 s now and then (one read in 21 within a
+# second, in about one run in ten); the documented setting for such a lag is a larger margin.
+MARGIN = '0.25'
 
 
 @pytest.fixture
@@ -55,6 +62,7 @@ def dyno(emulator, db, redis_url: str):
         API_KEYS=f'fallback:{KEY}',
         WEB_CONCURRENCY=str(WORKERS),
         GUNICORN_THREADS='8',
+        CLOUDANT_CAPACITY_MARGIN=MARGIN,
     ) as web:
         web.wait_ready('/healthz')  # no upstream call: the emulator counts only the load
         yield web
@@ -66,9 +74,8 @@ class Load:
     def __init__(self, webs, db: str) -> None:
         self.statuses: list[int] = []  # list.append is atomic
         self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._client, args=(web.url, db, n)) for web in webs for n in range(THREADS)
-        ]
+        clients = [(web.url, n) for web in webs for n in range(THREADS)]
+        self._threads = [threading.Thread(target=self._client, args=(url, db, n)) for url, n in clients]
 
     def _client(self, base: str, db: str, n: int) -> None:
         # A connection per request, as many clients behind Heroku's router: every worker of a dyno
@@ -103,8 +110,7 @@ class Load:
 
 def arrivals(emulator, cls: str) -> list[float]:
     """When each unit of `cls` reached the database, admitted or answered 429 by it."""
-    stats = emulator._stats()
-    return sorted(stats['admitted'][cls] + stats['refused_at'][cls])
+    return sorted(emulator.admitted(cls) + emulator.refused_at(cls))
 
 
 def most_in_any_second(times: list[float]) -> int:
@@ -116,36 +122,45 @@ def most_in_any_second(times: list[float]) -> int:
     return best
 
 
-def seconds_with_reads_since(emulator, since: float) -> int:
-    """Whole seconds since `since` in which reads reached the database: how long a phase has run."""
-    return len({int(t - since) for t in arrivals(emulator, 'read') if t >= since})
+def load_for_five_seconds(emulator, since: float, phase: str) -> None:
+    """Wait until reads reached the database in five whole seconds since `since`: the phase has run."""
+
+    def seconds() -> int:
+        return len({int(t - since) for t in arrivals(emulator, 'read') if t >= since})
+
+    wait_for(lambda: seconds() >= 5, f'five seconds of load, {phase}')
+
+
+def every_worker_knows_all(seen: redis.Redis) -> None:
+    """Wait until Redis has seen every worker, and each again since the last was: each has learnt of all."""
+
+    def scores() -> list[float]:
+        members = cast(
+            list[tuple[bytes, float]], seen.zrange(f'couchgate:{WORKERS_KEY}', 0, -1, withscores=True)
+        )
+        return [score for _, score in members]
+
+    wait_for(lambda: len(scores()) == 2 * WORKERS, 'every worker of both dynos seen by Redis')
+    all_seen_at = max(scores())
+    wait_for(lambda: min(scores()) > all_seen_at, 'every worker seen again since all were')
 
 
 def test_two_dynos_with_redis_hung_then_dead_never_send_more_than_the_capacity(emulator, db, hanging_redis):
-    seen = redis.Redis.from_url(hanging_redis.url)
-    workers = f'couchgate:{WORKERS_KEY}'
-    with dyno(emulator, db, hanging_redis.url) as one, dyno(emulator, db, hanging_redis.url) as two:
-        with Load([one, two], db) as load:
-            # Every worker seen by Redis, and each seen again since the last was: each has learnt of four.
-            wait_for(lambda: seen.zcard(workers) == 2 * WORKERS, 'every worker of both dynos seen by Redis')
-            all_seen_at = max(score for _, score in seen.zrange(workers, 0, -1, withscores=True))
-            wait_for(
-                lambda: min(score for _, score in seen.zrange(workers, 0, -1, withscores=True)) > all_seen_at,
-                'every worker seen again since all were',
-            )
-            hung_at = float(seen.time()[0])
-            hanging_redis.hang()
-            wait_for(
-                lambda: sum(w.output().count('Redis unreachable') for w in (one, two)) == 2 * WORKERS,
-                'every worker falling back',
-            )
-            wait_for(lambda: seconds_with_reads_since(emulator, hung_at) >= 5, 'five seconds of load, Redis hung')
-            killed_at = hung_at + 5
-            hanging_redis.stop()
-            wait_for(
-                lambda: seconds_with_reads_since(emulator, killed_at) >= 5, 'five seconds of load, Redis dead'
-            )
+    url = hanging_redis.url
+    with dyno(emulator, db, url) as one, dyno(emulator, db, url) as two, Load([one, two], db) as load:
+        every_worker_knows_all(redis.Redis.from_url(url))
+        hung_at = time.time()
+        hanging_redis.hang()
+        wait_for(
+            lambda: sum(w.output().count('Redis unreachable') for w in (one, two)) == 2 * WORKERS,
+            'every worker falling back',
+        )
+        load_for_five_seconds(emulator, hung_at, 'Redis hung')
+        killed_at = time.time()
+        hanging_redis.stop()
+        load_for_five_seconds(emulator, killed_at, 'Redis dead')
     most = {cls: most_in_any_second(arrivals(emulator, cls)) for cls in CAPACITY}
+    print(f'most per second at the database: {most} (capacity {CAPACITY})')  # the figure, with -s
     assert set(load.statuses) <= {200, 201, 429}, set(load.statuses)
     assert all(most[cls] <= CAPACITY[cls] for cls in CAPACITY), (most, CAPACITY)
     assert emulator.refused == {'read': 0, 'write': 0, 'query': 0}
