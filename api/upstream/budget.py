@@ -1,7 +1,12 @@
 """The capacity windows: shared through Redis, with a per-worker split while Redis is away.
 
 Shared, they live in Redis (api/upstream/shared_windows.py); the fall-back counts in this worker's
-memory with the `limits` library's moving window.
+memory with the `limits` library's moving window, each worker taking capacity ÷ the workers it knows
+of: WEB_CONCURRENCY, or, if more, every worker of every dyno Redis saw within WORKERS_SEEN_FOR (each
+script call records its worker and answers that count). What remains: a dyno started while Redis was
+already away, or whose workers had not yet reached Redis, knows only its own WEB_CONCURRENCY; a worker
+idle for longer than WORKERS_SEEN_FOR before Redis went away, or a dyno added while it is away, is
+not counted by the others. Each of these can send more than the capacity until Redis is back.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class Budget:
         self._shared = shared
         self._local: strategies.MovingWindowRateLimiter | None = None
         self._lock = threading.Lock()
+        self._here_lock = threading.Lock()  # the fall-back windows: tested and spent as one step
         self._retry_shared_at = 0.0  # 0: Redis is in use (or there is none)
         # At each switch nothing goes for a while (until this time.time()), or the instance could
         # see double: after a fall-back this worker's own windows start empty while the shared ones
@@ -46,7 +52,8 @@ class Budget:
         return self._shared is not None and not self._retry_shared_at
 
     def take(self, spends: list[Spend], split: int = 1, patience: float = 0.0) -> list[State]:
-        """Spend every window's cost if all fit, else none; `split`: this worker's share without Redis.
+        """Spend every window's cost if all fit, else none; `split`: this worker's share without Redis
+        (WEB_CONCURRENCY), or the workers Redis last saw alive on every dyno if more.
 
         `patience`: how long the caller may wait for room (the shared windows pace by it).
         """
@@ -64,6 +71,10 @@ class Budget:
                 return self._held(spends) if self._came_back() else states
         if self._hold_until > time.time():
             return self._held(spends)
+        if shared is not None:
+            # Every worker of every dyno seen while Redis answered takes its share now, not only
+            # this dyno's WEB_CONCURRENCY (see SharedWindows.workers_seen for what remains).
+            split = max(split, shared.workers_seen)
         return self._take_here([dataclasses.replace(s, item=_share(s.item, split)) for s in spends])
 
     def _held(self, spends: list[Spend]) -> list[State]:
@@ -73,11 +84,22 @@ class Budget:
 
     def _take_here(self, spends: list[Spend]) -> list[State]:
         limiter = self._local_limiter()
-        fits = all(limiter.test(s.item, *s.ids, cost=s.cost) for s in spends)
-        if fits:
-            for s in spends:
-                limiter.hit(s.item, *s.ids, cost=s.cost)
-        return [self._state_here(limiter, s, fits) for s in spends]
+        # limits' hit is a check and a spend in one step, but of one window only: a call spends a
+        # key's quota and the capacity together or not at all, and a hit cannot be undone when the
+        # next window refuses. Its memory storage also drops a key's lock when the window empties,
+        # even while a thread holds it. So this worker's windows are tested and hit under one lock of
+        # the Budget's: no thread of this worker checks or spends in between.
+        with self._here_lock:
+            fits = all(limiter.test(s.item, *s.ids, cost=s.cost) for s in spends)
+            if fits:
+                for s in spends:
+                    # Under the lock, a hit cannot refuse what its test admitted (time only frees
+                    # room); if one ever does, the call does not go, and what was spent stays spent:
+                    # fewer calls, never more.
+                    if not limiter.hit(s.item, *s.ids, cost=s.cost):
+                        fits = False
+                        break
+            return [self._state_here(limiter, s, fits) for s in spends]
 
     def _state_here(self, limiter: strategies.MovingWindowRateLimiter, spend: Spend, fits: bool) -> State:
         memory: Any = limiter.storage  # limits' MemoryStorage: get_moving_window (MovingWindowSupport)

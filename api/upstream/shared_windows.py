@@ -10,6 +10,9 @@ report, so one script does both: one Redis round trip per admitted call.
 from __future__ import annotations
 
 import dataclasses
+import os
+import secrets
+import threading
 from typing import Any
 
 import redis
@@ -18,6 +21,11 @@ from limits import RateLimitItemPerSecond
 from api.config import Settings
 
 REDIS_TIMEOUT = 0.1  # seconds: a slow Redis must not slow every upstream call
+WORKERS_KEY = 'workers'  # a sorted set: each worker's id, scored by when Redis last saw it
+# A busy worker is seen many times a second; one idle this long is forgotten: long enough that a
+# worker between bursts still counts (counting too many only lowers the split while Redis is away),
+# short enough that the workers of a dyno restarted or scaled down stop counting within a minute.
+WORKERS_SEEN_FOR = 60.0
 
 # Cloudant's window is any 1,000 ms; ours is a little longer (CLOUDANT_CAPACITY_MARGIN), because a
 # request admitted here reaches Cloudant a little later, and not always in the order it was admitted.
@@ -37,10 +45,12 @@ class Window(RateLimitItemPerSecond):
         return self.seconds  # type: ignore[return-value]  # limits' memory storage takes floats
 
 
-# KEYS: one list per window. ARGV: the window in seconds, how long the caller may wait, then each
-# window's limit, cost and whether it is paced (0/1). Answers fits (0/1), units in use and
-# milliseconds until there is room, per window. The clock is Redis' own (TIME), so dynos whose
-# clocks differ still count one window. Fits is 2 for a call held only by the pace (below).
+# KEYS: one list per window, then the workers' sorted set. ARGV: the window in seconds, how long the
+# caller may wait, this worker's id, how long a worker counts once seen, then each window's limit,
+# cost and whether it is paced (0/1). Answers fits (0/1), units in use and milliseconds until there
+# is room, per window, then how many workers (of every dyno) were seen lately: the split while Redis
+# is away, learnt in the same round trip. The clock is Redis' own (TIME), so dynos whose clocks
+# differ still count one window. Fits is 2 for a call held only by the pace (below).
 #
 # A paced window (the capacity's) also admits at most a fifth of its limit (rounded up) in any
 # fifth of the window: a window that empties at once (a burst a second ago) refills at the rate
@@ -54,6 +64,10 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local window = tonumber(ARGV[1])
 local patience = tonumber(ARGV[2])
 local slice = window / 5
+local workers, seen_for = KEYS[#KEYS], tonumber(ARGV[4])
+redis.call('zadd', workers, now, ARGV[3])
+redis.call('zremrangebyscore', workers, '-inf', now - seen_for)
+redis.call('pexpire', workers, math.ceil(seen_for * 1000))
 local function newer(key, count, since)  -- entries newer than `since` among the first `count`
   local low, high, found = 0, count - 1, 0
   while low <= high do
@@ -79,15 +93,15 @@ local function state(key, limit, cost, paced)  -- fits (0/1), units in use, when
   return 1, used, used > 0 and tonumber(redis.call('lindex', key, used - 1)) + window or now
 end
 local fits, answer = 1, {}
-for i, key in ipairs(KEYS) do
-  local at = 3 * i
+for i = 1, #KEYS - 1 do
+  local key, at = KEYS[i], 3 * i + 2
   local fit, used, room = state(key, tonumber(ARGV[at]), tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]))
   if fit ~= 1 then fits = 0 end
   answer[i] = {fit, used, room}
 end
 if fits == 1 then
-  for i, key in ipairs(KEYS) do
-    local limit, cost = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+  for i = 1, #KEYS - 1 do
+    local key, limit, cost = KEYS[i], tonumber(ARGV[3 * i + 2]), tonumber(ARGV[3 * i + 3])
     for _ = 1, cost do redis.call('lpush', key, now) end
     redis.call('ltrim', key, 0, limit - 1)
     redis.call('pexpire', key, math.ceil(window * 1000))
@@ -99,6 +113,7 @@ local flat = {}
 for i, a in ipairs(answer) do
   flat[3 * i - 2], flat[3 * i - 1], flat[3 * i] = a[1], a[2], math.max(0, math.ceil((a[3] - now) * 1000))
 end
+flat[#flat + 1] = redis.call('zcard', workers)
 return flat
 """
 
@@ -141,6 +156,10 @@ class SharedWindows:
         self._prefix = prefix
         self._redis = redis.Redis.from_url(url, **options)
         self._take = self._redis.register_script(_TAKE)
+        self._worker: tuple[int, str] | None = None  # (pid, id): made in the worker, after the fork
+        self._worker_lock = threading.Lock()
+        # Workers of every dyno seen lately, as of this worker's last answer from Redis (0: none yet).
+        self.workers_seen = 0
 
     def take(self, spends: list[Spend], window: float, patience: float = 0.0) -> list[State]:
         """Spend every window's cost if all fit, else none; one round trip (two if Redis lost the script).
@@ -148,11 +167,25 @@ class SharedWindows:
         `patience`: how long the caller may wait for a paced window's next fifth.
         """
         keys = [f'{self._prefix}:{s.item.key_for(*s.ids)}' for s in spends]
-        args: list[float] = [window, patience]
+        keys.append(f'{self._prefix}:{WORKERS_KEY}')
+        args: list[float | str] = [window, patience, self._worker_id(), WORKERS_SEEN_FOR]
         for s in spends:
             args += [s.item.amount, s.cost, int(s.paced)]
         answer = self._take(keys, args)
+        self.workers_seen = int(answer[-1])
         return [
             State(answer[i] == 1, int(answer[i + 1]), answer[i + 2] / 1000, paced=answer[i] == 2)
-            for i in range(0, len(answer), 3)
+            for i in range(0, len(answer) - 1, 3)
         ]
+
+    def _worker_id(self) -> str:
+        # Made on first use and again in a child after fork() (--preload builds this in the master):
+        # the pid tells processes of one dyno apart, the random part dynos (whose pids often agree).
+        pid = os.getpid()
+        worker = self._worker
+        if worker is None or worker[0] != pid:
+            with self._worker_lock:  # one id per worker, however many threads ask first
+                if self._worker is None or self._worker[0] != pid:
+                    self._worker = (pid, f'{pid}-{secrets.token_hex(6)}')
+                worker = self._worker
+        return worker[1]

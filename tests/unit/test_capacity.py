@@ -3,7 +3,10 @@ quotas, Redis away, and the RateLimit headers (the proofs against the emulator: 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import sys
+import threading
 
 import pytest
 
@@ -16,7 +19,7 @@ from api.upstream.capacity_setup import capacity_guard
 from api.upstream.connections import UpstreamRecord, start_recording, stop_recording
 from api.upstream.rate_limit_headers import rate_limit_headers
 from api.upstream.request_classes import classify
-from api.upstream.shared_windows import SharedWindows
+from api.upstream.shared_windows import SharedWindows, Spend, Window
 from tests.support.pouch import free_port
 
 
@@ -146,3 +149,95 @@ def test_rate_limit_headers_follow_the_ietf_draft():
         'RateLimit': '"reads";r=42;t=1, "quota-reads";r=0;t=1',
     }
     assert rate_limit_headers({}) == {}
+
+
+def race(threads: int, call) -> None:
+    """`threads` threads calling call() until it returns False, all let go at once."""
+    start = threading.Barrier(threads)
+
+    def run() -> None:
+        start.wait()
+        while call():
+            pass
+
+    # A tiny switch interval: the threads interleave between any two steps, as on a busy worker.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        racers = [threading.Thread(target=run) for _ in range(threads)]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join()
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def test_sixteen_threads_racing_without_redis_never_admit_more_than_the_share_in_one_window():
+    budget = Budget(None, window=60.0)  # one window outlasts the race: every admission counts in it
+    admitted: list[int] = []
+
+    def one_race(reads: Spend) -> int:
+        taken: list[int] = []  # list.append is atomic
+
+        def take() -> bool:
+            fits = budget.take([reads], split=16)[0].fits  # a share of 160 ÷ 16 = 10
+            if fits:
+                taken.append(1)
+            return fits
+
+        race(16, take)
+        return len(taken)
+
+    # A race is lost only now and then: many rounds, each on a window of its own.
+    for round_ in range(30):
+        admitted.append(one_race(Spend(Window(160, 60.0), ('capacity', f'reads-{round_}'))))
+    assert max(admitted) == 10 == min(admitted), admitted
+
+
+def test_a_call_spends_its_quota_and_the_capacity_together_or_neither():
+    budget = Budget(None, window=60.0)
+    quota = Spend(Window(5, 60.0), ('quota', 'k', 'writes'))
+    writes = Spend(Window(3, 60.0), ('capacity', 'writes'))
+    assert all(s.fits for _ in range(3) for s in budget.take([quota, writes]))
+    refused = budget.take([quota, writes])
+    assert [s.fits for s in refused] == [True, False]
+    assert [s.used for s in refused] == [3, 3]  # the quota holds only the three that went
+    # And the other way round: a key at its quota spends nothing of the capacity.
+    small = Spend(Window(1, 60.0), ('quota', 'small', 'reads'))
+    reads = Spend(Window(10, 60.0), ('capacity', 'reads'))
+    assert [s.fits for s in budget.take([small, reads])] == [True, True]
+    refused = budget.take([small, reads])
+    assert [s.fits for s in refused] == [False, True]
+    assert [s.used for s in refused] == [1, 1]
+
+
+def test_racing_keys_spend_quota_and_capacity_only_for_the_calls_that_went():
+    budget = Budget(None, window=60.0)
+    for round_ in range(30):  # a race is lost only now and then: many rounds, windows of their own
+        capacity = Spend(Window(12, 60.0), ('capacity', f'reads-{round_}'))
+        quotas = {key: Spend(Window(8, 60.0), ('quota', key, f'reads-{round_}')) for key in 'ab'}
+        admitted = race_two_keys(budget, capacity, quotas)
+        assert sum(admitted.values()) == 12, (round_, admitted)
+        for key, spend in quotas.items():
+            assert admitted[key] <= 8
+            # The key's window holds exactly the calls that went (a whole-window spend only reads it).
+            held = budget.take([dataclasses.replace(spend, cost=8)])[0]
+            assert held.used == admitted[key] and not held.fits, (round_, key, held)
+
+
+def race_two_keys(budget: Budget, capacity: Spend, quotas: dict[str, Spend]) -> dict[str, int]:
+    """16 threads taking turns for keys a and b until the capacity is full; admissions by key."""
+    admitted: dict[str, list[int]] = {key: [] for key in quotas}
+    turn = iter(range(10**6))
+
+    def take() -> bool:
+        key = 'ab'[next(turn) % 2]
+        fits = all(s.fits for s in budget.take([quotas[key], capacity]))
+        if fits:
+            admitted[key].append(1)
+        # A thread stops once the capacity is full (a key's quota may refuse before).
+        return fits or len(admitted['a']) + len(admitted['b']) < 12
+
+    race(16, take)
+    return {key: len(calls) for key, calls in admitted.items()}
