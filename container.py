@@ -7,10 +7,10 @@ from ibmcloudant import CloudantV1
 from injector import Injector, Module, provider, singleton
 from requests import Session
 
+from api.capacity.setup import capacity_guard
 from api.config import Settings
 from api.config.design import Design, load_design
 from api.observability.metrics import Metrics
-from api.upstream.capacity_setup import capacity_guard
 from api.upstream.cloudant_couch import CloudantCouch
 from api.upstream.couch import Couch
 from api.upstream.design_block import DesignBlocks

@@ -26,7 +26,7 @@ def resolve_capacity(settings: Settings) -> str:
     # Only here: the composition root and the SDK, for one request before any worker exists.
     from ibmcloudant import CloudantV1
 
-    from api.upstream.capacity_api import capacity_of
+    from api.capacity.cloudant_api import capacity_of
     from container import build_injector
 
     capacity = capacity_of(build_injector(settings).get(CloudantV1))

@@ -66,7 +66,7 @@ class Settings:
     design_dir: str = 'design'  # views and indexes as code (api/config/design.py), relative to the cwd
     request_deadline: float = 20.0
     metrics_dir: str | None = None
-    # The capacity guard (api/upstream/capacity.py): None, no guard; capacity_auto: asked of Cloudant.
+    # The capacity guard (api/capacity/guard.py): None, no guard; capacity_auto: asked of Cloudant.
     capacity: PerClass | None = None
     capacity_auto: bool = False
     redis_url: str | None = dataclasses.field(default=None, repr=False)  # may hold a password

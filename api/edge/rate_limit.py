@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.upstream.rate_limit_headers import rate_limit_headers
+from api.capacity.rate_limit_headers import rate_limit_headers
 
 
 class RateLimitHeaders:

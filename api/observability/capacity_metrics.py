@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from api.upstream.capacity import CapacityListener
+from api.capacity.guard import CapacityListener
 
 # A wait for room lasts up to CLOUDANT_QUEUE_MAX_WAIT: milliseconds to a few seconds.
 WAIT_BUCKETS = (0.0, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)

@@ -13,14 +13,11 @@ import dataclasses
 import logging
 import queue
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from urllib3 import connection, connectionpool
 
 from api.config.capacity import PerClass
-
-if TYPE_CHECKING:
-    from api.upstream.capacity import CapacityGuard
 
 log = logging.getLogger('couchgate.upstream')
 _current: contextvars.ContextVar[UpstreamRecord | None] = contextvars.ContextVar(
@@ -39,7 +36,7 @@ class UpstreamRecord:
     seconds: float = 0.0  # time upstream, body downloads included (api/upstream/deadline.py)
     started: float = dataclasses.field(default_factory=time.monotonic)
     deadline: float | None = None  # time.monotonic() by which upstream work must end; None: no limit
-    # Set by the edge: whose quota the calls spend (api/upstream/capacity.py); None: no quota.
+    # Set by the edge: whose quota the calls spend (api/capacity/guard.py); None: no quota.
     quota_key: str | None = None
     quota: PerClass | None = None
     # What the capacity guard applied: policy -> (limit, remaining, seconds to reset), for headers.
@@ -140,6 +137,15 @@ class _DiscardCountingQueue(queue.LifoQueue):
             raise
 
 
+class Admission(Protocol):
+    """What the pools ask before each attempt and tell after it (api/capacity/guard.py is one)."""
+
+    upstream: tuple[str, int]  # (host, port) it admits calls to; calls elsewhere go unasked
+
+    def admit(self, method: str, url: str, body: bytes | str | None) -> str: ...
+    def answered(self, method: str, url: str, status: int, cloudant_class: str | None) -> None: ...
+
+
 class _CountsUse(connectionpool.HTTPConnectionPool):
     QueueCls = _DiscardCountingQueue
 
@@ -147,7 +153,7 @@ class _CountsUse(connectionpool.HTTPConnectionPool):
         self,
         *args: Any,
         listener: PoolListener = NO_LISTENER,
-        guard: CapacityGuard | None = None,
+        guard: Admission | None = None,
         **kwargs: Any,
     ) -> None:
         self.listener = listener

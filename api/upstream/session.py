@@ -16,9 +16,9 @@ from requests import PreparedRequest, Response
 from urllib3 import PoolManager
 from urllib3.util.retry import Retry
 
-from api.upstream.capacity import CapacityGuard
 from api.upstream.connections import (
     NO_LISTENER,
+    Admission,
     CountingHTTPConnectionPool,
     CountingHTTPSConnectionPool,
     PoolListener,
@@ -43,7 +43,7 @@ class PooledAdapter(FixedTrustAdapter):
         ca_bundle: str | None = None,
         max_retries: Retry | int = 0,
         listener: PoolListener = NO_LISTENER,
-        guard: CapacityGuard | None = None,
+        guard: Admission | None = None,
     ) -> None:
         self._listener = listener
         self._guard = guard
@@ -180,7 +180,7 @@ def build_session(
     retries: Retry | None = None,
     listener: PoolListener = NO_LISTENER,
     deadline_seconds: float | None = None,
-    guard: CapacityGuard | None = None,
+    guard: Admission | None = None,
 ) -> InstrumentedSession:
     """One session per worker process: every upstream request of the worker goes through it."""
     session = InstrumentedSession()

@@ -14,7 +14,7 @@ import pytest
 import redis
 import requests
 
-from api.upstream.shared_windows import WORKERS_KEY
+from api.capacity.shared_windows import WORKERS_KEY
 from tests.support.capacity_emulator import CapacityEmulator
 from tests.support.gunicorn_process import WebProcess
 from tests.support.hung_redis import HangingRedisServer

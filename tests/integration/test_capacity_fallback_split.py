@@ -8,9 +8,9 @@ import multiprocessing
 import pytest
 import redis
 
-from api.upstream import shared_windows
-from api.upstream.budget import Budget
-from api.upstream.shared_windows import SharedWindows, Spend, Window
+from api.capacity import shared_windows
+from api.capacity.budget import Budget
+from api.capacity.shared_windows import SharedWindows, Spend, Window
 from tests.support.poll import wait_for
 from tests.support.redis_server import RedisServer
 

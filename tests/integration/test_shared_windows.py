@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from api.upstream.shared_windows import SharedWindows, Spend, Window
+from api.capacity.shared_windows import SharedWindows, Spend, Window
 from tests.support.poll import wait_for
 from tests.support.redis_server import RedisServer
 

@@ -10,16 +10,16 @@ import threading
 
 import pytest
 
+from api.capacity.budget import Budget
+from api.capacity.guard import CapacityGuard, CapacityListener
+from api.capacity.rate_limit_headers import rate_limit_headers
+from api.capacity.request_classes import classify
+from api.capacity.setup import capacity_guard
+from api.capacity.shared_windows import SharedWindows, Spend, Window
 from api.config import ConfigError, Settings
 from api.config.capacity import PerClass
 from api.errors import Problem
-from api.upstream.budget import Budget
-from api.upstream.capacity import CapacityGuard, CapacityListener
-from api.upstream.capacity_setup import capacity_guard
 from api.upstream.connections import UpstreamRecord, start_recording, stop_recording
-from api.upstream.rate_limit_headers import rate_limit_headers
-from api.upstream.request_classes import classify
-from api.upstream.shared_windows import SharedWindows, Spend, Window
 from tests.support.pouch import free_port
 
 

@@ -32,15 +32,6 @@ _PURE_UPSTREAM = (
 # module prefix -> what it must never import. Entry points (api.wsgi, api.release, api.cli.*,
 # gunicorn.conf.py) and the composition root (container) may import anything.
 FORBIDDEN = {
-    'api.upstream': (
-        'falcon',
-        'api.edge',
-        'api.observability',
-        'api.app',
-        'api.serving.hooks',
-        'resources',
-        'container',
-    ),
     'api.edge': (
         'api.observability',
         'api.app',
@@ -102,21 +93,44 @@ FORBIDDEN = {
         'requests',
         'urllib3',
     ),
+    # The capacity guard: under the pools (they ask it through their Admission protocol), over the
+    # upstream's record of a request; never Falcon, the edge, the app or the resources.
+    'api.capacity': (
+        'falcon',
+        'api.edge',
+        'api.observability',
+        'api.app',
+        'resources',
+        'container',
+        'api.upstream.session',
+        'api.upstream.cloudant_couch',
+    ),
+    # The upstream's pools ask the guard through a Protocol: the package never imports it.
+    'api.upstream': (
+        'falcon',
+        'api.edge',
+        'api.observability',
+        'api.app',
+        'api.serving.hooks',
+        'resources',
+        'container',
+        'api.capacity',
+    ),
     # The capacity guard's request classes and headers: pure functions of a method, a path, a body.
-    'api.upstream.request_classes': _PURE_UPSTREAM,
-    'api.upstream.rate_limit_headers': _PURE_UPSTREAM,
+    'api.capacity.request_classes': _PURE_UPSTREAM,
+    'api.capacity.rate_limit_headers': _PURE_UPSTREAM,
     # Windows in Redis or in memory: no HTTP, no SDK, no request of couchgate's.
-    'api.upstream.budget': _PURE_UPSTREAM,
-    'api.upstream.shared_windows': _PURE_UPSTREAM,
+    'api.capacity.budget': _PURE_UPSTREAM,
+    'api.capacity.shared_windows': _PURE_UPSTREAM,
     # The edge adds the guard's headers; the guard itself, Redis and limits stay out of its reach.
     'api.edge.rate_limit': (
         'api.observability',
         'api.app',
         'resources',
         'container',
-        'api.upstream.capacity',
-        'api.upstream.budget',
-        'api.upstream.shared_windows',
+        'api.capacity.guard',
+        'api.capacity.budget',
+        'api.capacity.shared_windows',
         'api.upstream.session',
         'api.upstream.connections',
         'redis',

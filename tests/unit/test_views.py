@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from api.capacity.request_classes import classify
 from api.config import ConfigError
 from api.config.design import load_design
-from api.upstream.request_classes import classify
 from tests.support.problems import assert_problem
 
 PLACES = '/v1/foundbite/views/places'

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+from api.capacity.budget import Budget
+from api.capacity.guard import CapacityGuard, CapacityListener
+from api.capacity.shared_windows import SharedWindows
 from api.config import Settings
-from api.upstream.budget import Budget
-from api.upstream.capacity import CapacityGuard, CapacityListener
-from api.upstream.shared_windows import SharedWindows
 
 log = logging.getLogger('couchgate.capacity')
 

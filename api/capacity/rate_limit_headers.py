@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# The guard's window is one second (a little more, see api/upstream/budget.py): w=1.
+# The guard's window is one second (a little more, see api/capacity/budget.py): w=1.
 WINDOW_SECONDS = 1
 
 

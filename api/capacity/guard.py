@@ -12,14 +12,14 @@ import random
 import threading
 import time
 
+from api.capacity.budget import Budget
+from api.capacity.rate_limit_headers import rate_limit_headers
+from api.capacity.request_classes import CLOUDANT_NAMES, classify
+from api.capacity.shared_windows import Spend, State, Window
 from api.config.capacity import CLASSES, PerClass
 from api.errors import Problem
-from api.upstream.budget import Budget
 from api.upstream.connections import UpstreamRecord, current_record
 from api.upstream.deadline import remaining
-from api.upstream.rate_limit_headers import rate_limit_headers
-from api.upstream.request_classes import CLOUDANT_NAMES, classify
-from api.upstream.shared_windows import Spend, State, Window
 
 
 class CapacityListener:

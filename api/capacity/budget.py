@@ -1,6 +1,6 @@
 """The capacity windows: shared through Redis, with a per-worker split while Redis is away.
 
-Shared, they live in Redis (api/upstream/shared_windows.py); the fall-back counts in this worker's
+Shared, they live in Redis (api/capacity/shared_windows.py); the fall-back counts in this worker's
 memory with the `limits` library's moving window, each worker taking capacity ÷ the workers it knows
 of: WEB_CONCURRENCY, or, if more, every worker of every dyno Redis saw within WORKERS_SEEN_FOR (each
 script call records its worker and answers that count). What remains: a dyno started while Redis was
@@ -21,7 +21,7 @@ from typing import Any
 import redis
 from limits import storage, strategies
 
-from api.upstream.shared_windows import WINDOW, SharedWindows, Spend, State, Window
+from api.capacity.shared_windows import WINDOW, SharedWindows, Spend, State, Window
 
 log = logging.getLogger('couchgate.capacity')
 

@@ -1,7 +1,7 @@
 """The capacity windows in Redis: every window of one upstream call checked and spent in one round trip.
 
 The layout is the `limits` library's moving window (a list of timestamps per window, newest first),
-and the fall-back while Redis is away is limits' own (api/upstream/budget.py). Its Redis script
+and the fall-back while Redis is away is limits' own (api/capacity/budget.py). Its Redis script
 answers one window with a yes or no; admission needs a call's quota and capacity windows spent
 together (a quota is not spent when the capacity refuses) and the counts the RateLimit headers
 report, so one script does both: one Redis round trip per admitted call.
@@ -145,7 +145,7 @@ class SharedWindows:
         options: dict[str, Any] = {
             'socket_timeout': REDIS_TIMEOUT,
             'socket_connect_timeout': REDIS_TIMEOUT,
-            # No retries: a failure falls back at once (api/upstream/budget.py).
+            # No retries: a failure falls back at once (api/capacity/budget.py).
             'retry': redis.retry.Retry(redis.backoff.NoBackoff(), 0),
             'health_check_interval': 0,
         }
