@@ -9,7 +9,7 @@ from ibmcloudant import CloudantV1
 from api.errors import Problem
 from api.upstream import deadline
 from api.upstream.cloudant_batches import CloudantBatches
-from api.upstream.cloudant_reads import HIGHEST_UTF16
+from api.upstream.cloudant_reads import COUCHDB, HIGHEST, HIGHEST_UTF16
 from api.upstream.couch import Json, stale_rev
 from api.upstream.design_block import DesignBlocks
 from api.upstream.failures import translated
@@ -80,8 +80,11 @@ class CloudantCouch(ViewReads, CloudantBatches):
     def find(self, db: str, query: Json, id_prefix: str | None = None, max_bytes: int | None = None) -> Json:
         deadline.start(self._deadline_seconds)
         if id_prefix is not None:
-            highest = self._highest_id()
-            query = query_within(query, id_prefix, highest=highest, utf16=highest == HIGHEST_UTF16)
+            # Mango compares as JavaScript does on any pouchdb, by ICU collation on CouchDB.
+            pouchdb = self._server() != COUCHDB
+            query = query_within(
+                query, id_prefix, highest=HIGHEST_UTF16 if pouchdb else HIGHEST, utf16=pouchdb
+            )
         whole_docs = not query.get('fields')  # projections are smaller than what pages of the db saw
         wanted = query.get('limit', 25)  # CouchDB's default
         if (

@@ -19,17 +19,20 @@ from api.upstream import deadline
 from api.upstream.couch import Doc, Page
 from api.upstream.design_block import DesignBlocks, from_the_block_start
 from api.upstream.failures import translated
-from api.upstream.id_range import clamped, rows_within
+from api.upstream.id_range import clamped, rows_within, servable
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
 from api.upstream.logins import Call
 from api.upstream.row_sizes import RowSizes
 from api.upstream.rows import Items, bad_json, has_utf8, listed, streamed_items
 
 # The highest id when ids compare by code point (CouchDB's raw collation of _all_docs) ...
-HIGHEST = '\U0010ffff'
-# ... and when they compare by UTF-16 code unit (pouchdb: JavaScript strings), where U+E000-U+FFFF
-# sort above U+10FFFF. Without an end key pouchdb stops after U+00FF.
+HIGHEST = '\U0010ffff' * 4
+# ... and when they compare by UTF-16 code unit (pouchdb in memory, and Mango on any pouchdb:
+# JavaScript strings), where U+E000-U+FFFF sort above U+10FFFF. Without an end key pouchdb stops
+# after U+00FF.
 HIGHEST_UTF16 = '\uffff' * 4
+COUCHDB, POUCHDB_MEMORY, POUCHDB_LEVELDB = 'couchdb', 'pouchdb-memory', 'pouchdb-leveldb'
+Ranges = list[tuple[str | None, str | None]]  # the class's own `list` hides the builtin in it
 
 _probing = threading.Lock()
 
@@ -42,7 +45,7 @@ class CloudantReads:
     _deadline_seconds: float
     _designs: DesignBlocks
     _sizes: RowSizes
-    _highest: str | None = None
+    _kind: str | None = None  # COUCHDB, POUCHDB_MEMORY or POUCHDB_LEVELDB, once asked
 
     def list(
         self,
@@ -66,7 +69,7 @@ class CloudantReads:
             start_key = self._highest_id()
         if not descending and end_key is None:
             end_key = self._highest_id()
-        params = {'start_key': start_key, 'end_key': end_key, 'include_docs': include_docs}
+        params: dict[str, Any] = {'include_docs': include_docs}
         rows: list[Any] = []
         size, next_key, total_rows, skip = 0, None, None, 0
         met, passed, origin = 0, False, start_key  # design documents met, and a listed row after them
@@ -76,6 +79,10 @@ class CloudantReads:
             wanted = limit - len(rows)
             fitting = self._sizes.fitting(db, None if budget is None else budget - size, wanted)
             ask, seen, last, read, counted, cut = fitting + 1 + extra, 0, b'', 0, 0, False
+            # The part of the range the server answers in one request (two parts: pouchdb on disk).
+            (params['start_key'], params['end_key']), *following = self._servable(
+                start_key, end_key, descending
+            )
             with self._items(
                 lambda ask=ask, skip=skip: self._client.post_all_docs_as_stream(
                     db, limit=ask, skip=skip or None, descending=descending, **params
@@ -115,9 +122,12 @@ class CloudantReads:
                 )
             # Design documents are not listed and spend none of the limit, and a page asks for what
             # fits its bytes: one that had all it asked for and is not full goes on after the last row.
-            if next_key is not None or seen < ask:
+            if next_key is not None or (seen < ask and not following):
                 return Page(rows, total_rows, next_key)
-            params['start_key'], skip = text(members(last)['id']), 1
+            if seen < ask:
+                start_key, skip = following[0][0], 0  # this part of the range is done: the next one
+            else:
+                start_key, skip = text(members(last)['id']), 1
 
     def get(self, db: str, doc_id: str) -> Doc:
         deadline.start(self._deadline_seconds)
@@ -154,16 +164,31 @@ class CloudantReads:
         self, prefix: str, start_key: str | None, end_key: str | None, descending: bool
     ) -> tuple[str, str] | None:
         highest = self._highest_id()
-        return clamped(
-            prefix, start_key, end_key, descending=descending, highest=highest, utf16=highest == HIGHEST_UTF16
-        )
+        utf16 = self._server() == POUCHDB_MEMORY
+        return clamped(prefix, start_key, end_key, descending=descending, highest=highest, utf16=utf16)
 
     def _highest_id(self) -> str:
-        # Which order the server compares ids in: asked once per worker (GET /), then known.
+        """The highest id in the order the server's `_all_docs` compares ids in."""
+        return HIGHEST_UTF16 if self._server() == POUCHDB_MEMORY else HIGHEST
+
+    def _servable(self, start: str | None, end: str | None, descending: bool) -> Ranges:
+        """The range as requests the server answers in full: one, or two for pouchdb on disk."""
+        parts = servable(start, end, descending=descending)
+        # Asked of the server only when the two orders disagree on this range.
+        return parts if len(parts) == 1 or self._server() == POUCHDB_LEVELDB else [(start, end)]
+
+    def _server(self) -> str:
+        # How the server orders ids: asked once per worker (GET /), then known. pouchdb-server on
+        # disk (leveldb) keeps code point order, in memory JavaScript's (UTF-16 units).
         with _probing:
-            if self._highest is None:
+            if self._kind is None:
                 with translated():
                     info: Any = self._call(self._client.get_server_information).get_result()
-                pouchdb = isinstance(info, dict) and 'express-pouchdb' in info
-                self._highest = HIGHEST_UTF16 if pouchdb else HIGHEST
-        return self._highest
+                adapters = info.get('pouchdb-adapters') if isinstance(info, dict) else None
+                if not isinstance(info, dict) or 'express-pouchdb' not in info:
+                    self._kind = COUCHDB
+                elif isinstance(adapters, list) and adapters[:1] == ['memory']:
+                    self._kind = POUCHDB_MEMORY
+                else:
+                    self._kind = POUCHDB_LEVELDB
+        return self._kind

@@ -48,8 +48,10 @@ class ExportReads(CloudantReads):
             # design documents in the range (api/upstream/design_block.py).
             fitting = self._sizes.fitting(db, max_bytes, batch_size)
             ask = fitting + 1 + self._designs.expected(db, start_key, end_key, descending=False)
+            # The part of the range the server answers in one request (two parts: pouchdb on disk).
+            (part_start, part_end), *following = self._servable(start_key, end_key, descending=False)
             try:
-                request = self._all_docs_request(db, ask, start_key, end_key, skip)
+                request = self._all_docs_request(db, ask, part_start, part_end, skip)
                 with self._items(request) as (items, scanner):
                     for raw in rows_within(items, id_prefix):
                         seen, last = seen + 1, raw
@@ -87,6 +89,8 @@ class ExportReads(CloudantReads):
                 start_key, skip = next_key, 0
             elif seen == ask:
                 start_key, skip = text(members(last)['id']), 1  # all it asked for, and not full: on
+            elif following:
+                start_key, skip = following[0][0], 0  # this part of the range is done: the next one
             else:
                 return  # the range has no more rows
 

@@ -38,6 +38,28 @@ def clamped(
     return (start, end) if order(start) <= order(end) else None
 
 
+def servable(start: str | None, end: str | None, *, descending: bool) -> list[tuple[str | None, str | None]]:
+    """A code point range as requests pouchdb's leveldb adapter serves: in one, or split in two.
+
+    That adapter keeps ids in code point order (UTF-8 bytes), but answers a range whose keys are out
+    of order as JavaScript compares them (UTF-16 units) with nothing: from `\uff21…` (fullwidth)
+    up to `\U0010ffff` it finds no row, while code points put every astral id there. Such a range
+    is asked for in two parts, up to `\uffff…` and from `\U00010000`, where both orders agree.
+    """
+    if start is None or end is None:
+        return [(start, end)]
+    utf16 = _order(True)
+    if (utf16(start) >= utf16(end)) if descending else (utf16(start) <= utf16(end)):
+        return [(start, end)]
+    at = next((i for i, (a, b) in enumerate(zip(start, end, strict=False)) if a != b), None)
+    if at is None:
+        return [(start, end)]  # one is a prefix of the other: both orders agree
+    common, bmp_top, astral_low = start[:at], '\uffff' * 4, '\U00010000'
+    if descending:
+        return [(start, common + astral_low), (common + bmp_top, end)]
+    return [(start, common + bmp_top), (common + astral_low, end)]
+
+
 def selector_within(selector: dict, prefix: str, *, highest: str, utf16: bool) -> dict:
     """The client's selector ANDed with the prefix: an `_id` range (for an index) and a pattern.
 

@@ -14,7 +14,7 @@ import orjson
 from ibm_cloud_sdk_core import DetailedResponse
 
 from api.upstream import deadline
-from api.upstream.cloudant_reads import HIGHEST_UTF16
+from api.upstream.cloudant_reads import COUCHDB
 from api.upstream.couch import ViewPage, ViewQuery
 from api.upstream.export_reads import ExportReads
 from api.upstream.json_scan import members, text
@@ -30,7 +30,7 @@ class ViewReads(ExportReads):
         params = dict(query.params)
         # pouchdb ignores start_key_doc_id: it is applied here instead, by reading past the rows of
         # the start key before that id (no limit upstream then; reading stops once the page is full).
-        emulated = 'start_key_doc_id' in params and self._highest_id() == HIGHEST_UTF16
+        emulated = 'start_key_doc_id' in params and self._server() != COUCHDB
         if not emulated:
             params['limit'] = str(query.limit + 1)  # the extra row tells whether more follow
         body = ('{' + ','.join(f'{json.dumps(k)}:{v}' for k, v in params.items()) + '}').encode()

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from api.upstream.cloudant_reads import HIGHEST, HIGHEST_UTF16
-from api.upstream.id_range import clamped, query_within
+from api.upstream.id_range import clamped, query_within, servable
 
 PREFIX = 't7:'
 IDS = [
@@ -67,3 +67,28 @@ def test_a_query_is_anded_with_the_prefix_and_always_returns_ids():
     assert clauses[0] == {'_id': {'$gte': 'a.b', '$lte': 'a.b\uffff'}}
     assert clauses[1] == {'_id': {'$regex': '^a\\.b'}} and clauses[2] == {'$or': [{'_id': 'x'}]}
     assert query['fields'] == ['v', '_id']
+
+
+@pytest.mark.parametrize(
+    'start, end, descending, parts',
+    [
+        ('a', '\U0010ffff', False, [('a', '\U0010ffff')]),  # both orders agree: one request
+        (None, '\U0010ffff', False, [(None, '\U0010ffff')]),
+        ('\uff21-1', '\U0010ffff', False, [('\uff21-1', '\uffff' * 4), ('\U00010000', '\U0010ffff')]),
+        (
+            't7:\ue000',
+            't7:\U0010ffff',
+            False,
+            [('t7:\ue000', 't7:' + '\uffff' * 4), ('t7:\U00010000', 't7:\U0010ffff')],
+        ),
+        ('\U0001f600', '\ue000', True, [('\U0001f600', '\U00010000'), ('\uffff' * 4, '\ue000')]),
+        ('\U0001f600', None, True, [('\U0001f600', None)]),
+        ('t7:', 't7:x', False, [('t7:', 't7:x')]),  # a prefix of the other
+    ],
+)
+def test_a_range_pouchdb_on_disk_would_answer_empty_is_asked_in_two_parts(start, end, descending, parts):
+    assert servable(start, end, descending=descending) == parts
+    order = lambda s: s.encode('utf-16-be', 'surrogatepass')  # noqa: E731 (JavaScript's order)
+    for low, high in parts:
+        if low is not None and high is not None:
+            assert (order(low) >= order(high)) if descending else (order(low) <= order(high))
