@@ -15,7 +15,7 @@ import redis
 import requests
 
 from api.capacity.shared_windows import WORKERS_KEY
-from tests.support.capacity_emulator import CapacityEmulator
+from tests.support.capacity_emulator import CapacityEmulator, most_in_any_second
 from tests.support.gunicorn_process import WebProcess
 from tests.support.hung_redis import HangingRedisServer
 from tests.support.poll import wait_for
@@ -111,15 +111,6 @@ class Load:
 def arrivals(emulator, cls: str) -> list[float]:
     """When each unit of `cls` reached the database, admitted or answered 429 by it."""
     return sorted(emulator.admitted(cls) + emulator.refused_at(cls))
-
-
-def most_in_any_second(times: list[float]) -> int:
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def load_for_five_seconds(emulator, since: float, phase: str) -> None:

@@ -19,6 +19,7 @@ from tests.support.reorder_proxy import (
     ALL_DOCS,
     BULK,
     ReorderProxy,
+    fresh,
     one_added,
     one_dropped,
     one_replaced,
@@ -36,12 +37,8 @@ def reorder_proxy_server(pouch, server_ssl_context):
 
 @pytest.fixture
 def reorder(reorder_proxy_server):
-    """The reordering proxy: no rules, no connections open, counters at zero."""
-    reorder_proxy_server.heal()
-    reorder_proxy_server.close_all_connections()
-    reorder_proxy_server.reset()
-    yield reorder_proxy_server
-    reorder_proxy_server.heal()
+    with fresh(reorder_proxy_server) as proxy:
+        yield proxy
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.outage_proxy import OutageProxy
 from tests.support.problems import assert_problem
+from tests.support.reorder_proxy import fresh
 
 # Short timeouts: a cut-off request fails fast. A deadline of 4 s: a repeat that finds the key's
 # record still pending waits 2 s for it, then answers 409; the record is stale only after 8 s.
@@ -29,12 +30,8 @@ def outage_proxy_server(pouch, server_ssl_context):
 
 @pytest.fixture
 def outage(outage_proxy_server):
-    """The outage proxy, healed, with no connections open and counters at zero."""
-    outage_proxy_server.heal()
-    outage_proxy_server.close_all_connections()
-    outage_proxy_server.reset()
-    yield outage_proxy_server
-    outage_proxy_server.heal()
+    with fresh(outage_proxy_server) as proxy:
+        yield proxy
 
 
 @pytest.fixture

@@ -213,13 +213,7 @@ class CapacityEmulator:
 
     def most_in_any_second(self, cls: str) -> int:
         """The most units of `cls` admitted within any 1,000 ms."""
-        times = self.admitted(cls)
-        best, start = 0, 0
-        for end, t in enumerate(times):
-            while times[start] <= t - 1.0:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return most_in_any_second(self.admitted(cls))
 
     def per_second(self, cls: str) -> list[int]:
         """Units admitted in each whole second since the first admission of `cls`."""
@@ -244,3 +238,13 @@ def main() -> None:
 
 if __name__ == '__main__':
     main()
+
+
+def most_in_any_second(times: list[float]) -> int:
+    """The most of sorted `times` (seconds) within any 1,000 ms."""
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best

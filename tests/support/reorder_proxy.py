@@ -3,6 +3,7 @@ results out of request order (as the local server sometimes sends them), one mis
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import zlib
@@ -154,3 +155,13 @@ def _head(head: bytes, length: int) -> bytes:
     lines = head[: -len(HEAD_END)].split(b'\r\n')
     kept = [line for line in lines[1:] if line.split(b':')[0].strip().lower().decode() not in dropped]
     return b'\r\n'.join([lines[0], *kept, f'Content-Length: {length}'.encode()]) + HEAD_END
+
+
+@contextlib.contextmanager
+def fresh(proxy):
+    """A session's proxy with nothing rewritten or cut off, no connections open, counters at zero."""
+    proxy.heal()
+    proxy.close_all_connections()
+    proxy.reset()
+    yield proxy
+    proxy.heal()  # what a test left armed must not reach the next one
