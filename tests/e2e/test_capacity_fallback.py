@@ -24,12 +24,13 @@ from tests.support.web import seed_documents
 CAPACITY = {'read': 20, 'write': 10, 'query': 5}  # Lite's
 KEY = 'fallback-key-0123456789abcdef'
 WORKERS = 2  # per dyno: two dynos, four workers
-THREADS = 16  # clients per dyno, each sending as fast as it is answered
+THREADS = 8  # clients per dyno, each sending as fast as it is answered: far more than the capacity
 # The window's margin (CLOUDANT_CAPACITY_MARGIN) absorbs how much later than its admission a call
-# reaches the database. On a test machine running four workers, 32 clients, the emulator and the
-# database at once, that lag reaches past the default 0.05 s now and then (one read in 21 within a
-# second, in about one run in ten); the documented setting for such a lag is a larger margin.
-MARGIN = '0.25'
+# reaches the database. On a 2-core test machine running four workers, 16 clients, the emulator and
+# the database at once, that lag reaches past the default 0.05 s now and then (one read in 21 within
+# a second, in about one run in ten), and past 0.25 s on a machine loaded by other work too (load
+# average 10: 21 reads once); the documented setting for such a lag is a larger margin.
+MARGIN = '0.5'
 
 
 @pytest.fixture
