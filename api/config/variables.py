@@ -208,6 +208,17 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable(
+        'AUTH_ISSUERS',
+        'api',
+        'OpenID Connect issuers whose tokens (JWTs) act as keys, one per signed-in user: a JSON array of '
+        'objects with `name`, `issuer` (the exact `iss`, https), `audience`, `algorithms` (default '
+        '`["RS256"]`, asymmetric only), `scopes`, `databases`, `id_prefix` (a template such as '
+        '`u:{sub}:`), `quota` (per user), `leeway` (seconds, default 60) and an optional `jwks_uri` (see '
+        '[Signing in](sign-in.md))',
+        'auth_issuers',
+        shown='{} (no tokens accepted)',
+    ),
+    Variable(
         'API_ANONYMOUS_QUOTA',
         'api',
         'per-second quota of clients without a key, `reads=10,queries=1` (classes left out: unlimited); '
