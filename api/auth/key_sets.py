@@ -51,7 +51,7 @@ class IssuerKeys:
         self._changed = threading.Condition()
         self._done = 0  # fetches finished, either way
         self._wanted = False  # a fetch was asked for and has not finished yet
-        self._last_demand: float | None = None  # when an unknown kid last asked for a refetch
+        self._last_demand: dict[str, float] = {}  # when a request last asked for a fetch, by kind
         self._last_error: str | None = None
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -64,10 +64,14 @@ class IssuerKeys:
             return found
         with self._changed:
             if not self._wanted:
+                # Refetches for unknown kids, and first fetches that failed, each wait out their own
+                # cooldown: a first key set does not hold back the refetch that a rotation needs.
+                which = 'refetch' if self._snapshot is not None else 'first'
                 now = self._clock()
-                if self._last_demand is not None and now - self._last_demand < REFETCH_COOLDOWN:
+                last = self._last_demand.get(which)
+                if last is not None and now - last < REFETCH_COOLDOWN:
                     return None
-                self._last_demand = now
+                self._last_demand[which] = now
                 self._ask()
             # The fetch asked for (by this request or another) is the next to finish.
             target = self._done + 1

@@ -24,12 +24,13 @@ class SigningKey:
     def __init__(self, algorithm: str = 'RS256', kid: str | None = None) -> None:
         self.algorithm = algorithm
         self.kid = kid or uuid.uuid4().hex[:12]
+        self.private: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
         if algorithm.startswith('ES'):
-            self.private = ec.generate_private_key(ec.SECP256R1())
-            jwk = json.loads(ECAlgorithm.to_jwk(self.private.public_key()))
+            self.private = ec_key = ec.generate_private_key(ec.SECP256R1())
+            jwk = ECAlgorithm.to_jwk(ec_key.public_key(), as_dict=True)
         else:
-            self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            jwk = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
+            self.private = rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            jwk = RSAAlgorithm.to_jwk(rsa_key.public_key(), as_dict=True)
         self.jwk = dict(jwk, kid=self.kid, use='sig', alg=algorithm)
 
 
@@ -42,8 +43,9 @@ class OidcIssuer:
         self.max_age = max_age
         self.prefix = path  # e.g. '/realms/x' (a Keycloak-style issuer URL)
         self.delay = 0.0  # seconds before each answer (a slow issuer)
+        self.released = threading.Event()
         self.down = False  # answer 503 to everything
-        self.counts = {'discovery': 0, 'jwks': 0}
+        self.counts = {'discovery': 0, 'jwks': 0, 'arrived': 0}  # arrived: before any delay
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(('127.0.0.1', 0), _handler(self))
         self._server.daemon_threads = True
@@ -55,6 +57,7 @@ class OidcIssuer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.released.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -77,7 +80,7 @@ class OidcIssuer:
         return key
 
     def token(
-        self, sub: str = 'alice', key: SigningKey | None = None, headers: dict | None = None, **claims
+        self, sub: str | None = 'alice', key: SigningKey | None = None, headers: dict | None = None, **claims
     ) -> str:
         """A token signed by `key` (default: the first), valid for 5 minutes unless `claims` say otherwise."""
         key = key or self.keys[0]
@@ -100,8 +103,9 @@ def _handler(issuer: OidcIssuer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
+            issuer._count('arrived')
             if issuer.delay:
-                time.sleep(issuer.delay)
+                issuer.released.wait(issuer.delay)  # a slow issuer, let go at the end of the test
             path = self.path.removeprefix(issuer.prefix)
             if issuer.down:
                 return self._send(503, {'error': 'down'})
