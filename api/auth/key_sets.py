@@ -23,6 +23,13 @@ KEEP_LAST_GOOD = 24 * 3600.0  # a key set stays in use this long after its last 
 RETRY_AFTER_FAILURE = 30.0
 
 
+def refresh_after(max_age: float | None) -> float:
+    """Seconds until the next refresh: before the Cache-Control max-age (within [5 min, 24 h], else
+    1 h) runs out, so that requests never wait for it."""
+    lifetime = 3600.0 if max_age is None else min(max(max_age, 300.0), 86400.0)
+    return lifetime * 0.9
+
+
 class KeySetListener(Protocol):
     """Hears each fetch of a key set (the metrics): the issuer's name, never a token or a user."""
 
@@ -136,9 +143,7 @@ class IssuerKeys:
             return RETRY_AFTER_FAILURE
         self._listener.key_set_fetched(self._issuer.name, ok=True)
         self._publish(_Snapshot(keys, self._clock()), None)
-        # Cache-Control: max-age within [5 min, 24 h], else 1 h; refreshed before it runs out.
-        lifetime = 3600.0 if max_age is None else min(max(max_age, 300.0), 86400.0)
-        return lifetime * 0.9
+        return refresh_after(max_age)
 
     def _publish(self, snapshot: _Snapshot | None, error: str | None) -> None:
         with self._changed:
