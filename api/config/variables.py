@@ -301,6 +301,15 @@ VARIABLES: tuple[Variable, ...] = (
         heroku='omitted',
     ),
     Variable(
+        'DEV_ISSUER_PORT',
+        'local',
+        'port of the local development issuer that `make run` starts (`api/cli/dev_issuer.py`: discovery '
+        'and key set on 127.0.0.1) and trusts through `AUTH_ISSUERS` (`Procfile.dev`); `make token '
+        'SUB=alice` prints a token of it',
+        shown='5556',
+        heroku='omitted',
+    ),
+    Variable(
         'HOST',
         'local',
         'address the local pouchdb-server and the API listen on under `make run`: loopback only unless '
