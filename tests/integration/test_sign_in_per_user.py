@@ -125,3 +125,16 @@ def test_the_log_names_issuer_and_subject_and_metrics_name_neither_user_nor_toke
     assert token not in caplog.text and token.split('.')[2] not in caplog.text
     metrics = client.simulate_get('/metrics').text
     assert 'key="app-users"' in metrics and 'carol' not in metrics and token.split('.')[1] not in metrics
+
+
+def test_one_users_idempotency_key_never_replays_anothers_answer(make_client, db, issuer):
+    client = make_client(AUTH_ISSUERS=auth_issuers(issuer))
+    once = {'Idempotency-Key': 'same-key-for-both-users'}
+    first = client.simulate_post(
+        f'/v1/{db}/docs', json={'a': 1}, headers=dict(once, **signed_in(issuer.token(sub='x')))
+    )
+    second = client.simulate_post(
+        f'/v1/{db}/docs', json={'a': 1}, headers=dict(once, **signed_in(issuer.token(sub='y')))
+    )
+    assert first.status_code == second.status_code == 201
+    assert first.json['id'].startswith('u:x:') and second.json['id'].startswith('u:y:')

@@ -207,3 +207,41 @@ def test_the_openapi_document_declares_the_key_and_each_issuers_openid_connect_s
     assert schemes['oidc.app-users']['openIdConnectUrl'] == local.url + '/.well-known/openid-configuration'
     post = document['paths']['/v1/{db}/docs']['post']['security']
     assert post == [{'apiKey': ['write']}, {'oidc.app-users': ['write']}]
+
+
+class _Request:
+    """What ApiKeys reads of a request: a header, a method, the typed context."""
+
+    def __init__(self, token: str) -> None:
+        from api.edge.context import RequestContext
+
+        self.method = 'GET'
+        self.context = RequestContext()
+        self._token = token
+
+    def get_header(self, name: str) -> str | None:
+        return f'Bearer {self._token}' if name == 'Authorization' else None
+
+
+def test_each_user_spends_a_quota_of_their_own_named_on_metrics_by_the_issuer(local):
+    from api.auth.verifier import TokenVerifier
+    from api.edge.keys import ApiKeys
+
+    (issuer,) = Settings.from_env({'AUTH_ISSUERS': auth_issuers(local, quota={'reads': 5})}).auth_issuers
+    keys = ApiKeys((), tokens=TokenVerifier((issuer,), KeySets((issuer,), MemoryFetch(local), Listener())))
+
+    class Resource:
+        def on_get(self, req, resp):
+            pass
+
+    records = {}
+    for sub in ('alice', 'bob'):
+        req = _Request(local.token(sub=sub))
+        keys.process_resource(req, None, Resource(), {})
+        records[sub] = req.context
+    alice, bob = records['alice'], records['bob']
+    assert alice.upstream_record.quota is not None and alice.upstream_record.quota.reads == 5
+    assert alice.upstream_record.quota_key != bob.upstream_record.quota_key  # per (iss, sub)
+    assert alice.owner == alice.upstream_record.quota_key and 'alice' in str(alice.owner)
+    assert alice.upstream_record.quota_label == bob.upstream_record.quota_label == 'app-users'
+    assert (alice.key_name, alice.subject) == ('app-users', 'alice')
