@@ -62,7 +62,8 @@ class TokenVerifier:
             unverified = jwt.decode(token, options={'verify_signature': False})
         except jwt.PyJWTError:
             raise InvalidToken('the token is malformed') from None
-        issuer = self._issuers.get(unverified.get('iss'))  # type: ignore[arg-type]
+        iss = unverified.get('iss')
+        issuer = self._issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise InvalidToken('the token names an unknown issuer')
         algorithm = header.get('alg')

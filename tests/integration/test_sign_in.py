@@ -64,6 +64,13 @@ def _hs256_with_the_public_key(issuer: OidcIssuer) -> str:
     return f'{header}.{body}.{_b64(signature)}'
 
 
+def _signed_as_is(issuer: OidcIssuer, claims: dict) -> str:
+    # Claims PyJWT would refuse to encode, signed by the issuer's own key.
+    key = issuer.keys[0]
+    payload = json.dumps(dict(claims, exp=int(time.time()) + 300)).encode()
+    return jwt.api_jws.encode(payload, key.private, algorithm=key.algorithm, headers={'kid': key.kid})
+
+
 def _refused_tokens(issuer: OidcIssuer, attacker: OidcIssuer) -> dict[str, tuple[str, str]]:
     """name: (token, the error_description it gets)."""
     now = int(time.time())
@@ -80,6 +87,14 @@ def _refused_tokens(issuer: OidcIssuer, attacker: OidcIssuer) -> dict[str, tuple
         ),
         'unknown-issuer': (attacker.token(), 'the token names an unknown issuer'),
         'no-iss': (issuer.token(iss=None), 'the token names an unknown issuer'),
+        'iss-a-list': (
+            _signed_as_is(issuer, {'iss': [issuer.url], 'sub': 's', 'aud': AUDIENCE}),
+            'unknown issuer',
+        ),
+        'kid-a-number': (
+            issuer.token(key=stranger, headers={'kid': 7}),
+            'the token is signed with an unknown key',
+        ),
         'unknown-key': (issuer.token(key=stranger), 'the token is signed with an unknown key'),
         'bad-signature': (issuer.token(key=forged), 'the token has a bad signature'),
         'alg-none': (unsigned, "the token's algorithm is not allowed"),
