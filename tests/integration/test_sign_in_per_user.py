@@ -138,3 +138,23 @@ def test_one_users_idempotency_key_never_replays_anothers_answer(make_client, db
     )
     assert first.status_code == second.status_code == 201
     assert first.json['id'].startswith('u:x:') and second.json['id'].startswith('u:y:')
+
+
+def test_a_quota_is_counted_per_user_and_metrics_name_only_the_issuer(make_client, db, issuer):
+    client = make_client(
+        AUTH_ISSUERS=auth_issuers(issuer, quota={'reads': 1}),
+        CLOUDANT_CAPACITY='reads=1000,writes=1000,queries=100',
+        CLOUDANT_QUEUE_MAX_WAIT='0.01',  # refused at once rather than queued for the next second
+    )
+    alice, bob = (signed_in(issuer.token(sub=sub)) for sub in ('quota-alice', 'quota-bob'))
+    # One upstream read each: the document is missing, a 404 until the quota is spent.
+    assert client.simulate_get(f'/v1/{db}/docs/u%3Aquota-alice%3Ax', headers=alice).status_code == 404
+    refused = client.simulate_get(f'/v1/{db}/docs/u%3Aquota-alice%3Ax', headers=alice)
+    assert refused.status_code == 429 and refused.json['type'] == '/problems/quota-exceeded'
+    # A quota of his own:
+    assert client.simulate_get(f'/v1/{db}/docs/u%3Aquota-bob%3Ax', headers=bob).status_code == 404
+    metrics = client.simulate_get('/metrics').text
+    assert (
+        'couchgate_capacity_refused_total{class="reads",key="app-users",type="quota-exceeded"} 1.0' in metrics
+    )
+    assert 'quota-alice' not in metrics
