@@ -23,6 +23,7 @@ from api.config.issuers import Issuer
 from container import build_injector
 from tests.support.fakes import FakeCouch, FakeCouchModule
 from tests.support.oidc_issuer import AUDIENCE, OidcIssuer, SigningKey
+from tests.support.poll import wait_for
 from tests.support.sign_in import auth_issuers, signed_in
 
 ISSUER = Issuer('app-users', 'https://id.example/', (AUDIENCE,), id_prefix='u:{sub}:')
@@ -245,3 +246,18 @@ def test_each_user_spends_a_quota_of_their_own_named_on_metrics_by_the_issuer(lo
     assert alice.owner == alice.upstream_record.quota_key and 'alice' in str(alice.owner)
     assert alice.upstream_record.quota_label == bob.upstream_record.quota_label == 'app-users'
     assert (alice.key_name, alice.subject) == ('app-users', 'alice')
+
+
+def test_the_key_set_is_refreshed_in_the_background_without_a_request_waiting(local, monkeypatch):
+    # The schedule shortened (refresh_after is tested above): the thread refetches on its own.
+    monkeypatch.setattr(key_sets, 'refresh_after', lambda max_age: 0.01)
+    fetch = MemoryFetch(local)
+    (issuer,) = Settings.from_env({'AUTH_ISSUERS': auth_issuers(local)}).auth_issuers
+    keys = KeySets((issuer,), fetch, Listener())
+    assert fetch.fetches == 0  # nothing at construction: start-up never waits for an issuer
+    assert keys.key(issuer, local.keys[0].kid) is not None
+    rotated = local.rotate()
+    wait_for(lambda: fetch.fetches >= 3, 'background refreshes')
+    fetches = fetch.fetches
+    assert keys.key(issuer, rotated.kid) is not None  # known from a refresh: no fetch of its own
+    assert fetch.fetches - fetches <= 1
