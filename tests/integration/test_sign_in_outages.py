@@ -105,3 +105,21 @@ def test_a_slow_refetch_does_not_hold_up_tokens_whose_keys_are_known(make_client
         assert waiting.is_alive()
         waiting.join(10)
         assert outcome['status'] == 401 and outcome['seconds'] < 5
+
+
+def test_a_discovery_document_naming_another_issuer_is_not_trusted(make_client, db):
+    with OidcIssuer() as issuer:
+        issuer.discovery_names = 'https://impostor.example/'
+        client = make_client(AUTH_ISSUERS=auth_issuers(issuer))
+        assert_problem(
+            client.simulate_get(f'/v1/{db}/docs', headers=signed_in(issuer.token())), 401, 'invalid-token'
+        )
+        assert issuer.counts['jwks'] == 0
+        assert client.simulate_get('/readyz').json['unreachable_issuers'] == ['app-users']
+
+
+def test_with_a_jwks_uri_no_discovery_document_is_read(make_client, db):
+    with OidcIssuer() as issuer:
+        client = make_client(AUTH_ISSUERS=auth_issuers(issuer, jwks_uri=issuer.url + '/jwks'))
+        assert client.simulate_get(f'/v1/{db}/docs', headers=signed_in(issuer.token())).status_code == 200
+        assert issuer.counts == {'discovery': 0, 'jwks': 1, 'arrived': 1}

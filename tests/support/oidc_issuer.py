@@ -44,6 +44,7 @@ class OidcIssuer:
         self.prefix = path  # e.g. '/realms/x' (a Keycloak-style issuer URL)
         self.delay = 0.0  # seconds before each answer (a slow issuer)
         self.released = threading.Event()
+        self.discovery_names: str | None = None  # another issuer in the discovery document
         self.down = False  # answer 503 to everything
         self.counts = {'discovery': 0, 'jwks': 0, 'arrived': 0}  # arrived: before any delay
         self._lock = threading.Lock()
@@ -111,7 +112,8 @@ def _handler(issuer: OidcIssuer) -> type[BaseHTTPRequestHandler]:
                 return self._send(503, {'error': 'down'})
             if path == '/.well-known/openid-configuration':
                 issuer._count('discovery')
-                return self._send(200, {'issuer': issuer.url, 'jwks_uri': issuer.url + '/jwks'})
+                named = issuer.discovery_names or issuer.url
+                return self._send(200, {'issuer': named, 'jwks_uri': issuer.url + '/jwks'})
             if path == '/jwks':
                 issuer._count('jwks')
                 return self._send(200, {'keys': [key.jwk for key in issuer.keys]}, issuer.max_age)
@@ -119,12 +121,15 @@ def _handler(issuer: OidcIssuer) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, body: dict, max_age: int | None = None) -> None:
             data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header('Content-Type', 'application/json')
-            self.send_header('Content-Length', str(len(data)))
-            if max_age is not None:
-                self.send_header('Cache-Control', f'public, max-age={max_age}')
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(data)))
+                if max_age is not None:
+                    self.send_header('Cache-Control', f'public, max-age={max_age}')
+                self.end_headers()
+                self.wfile.write(data)
+            except ConnectionError:
+                pass  # the app gave up first (its 3 s cap on a slow issuer): nothing to answer
 
     return Handler
