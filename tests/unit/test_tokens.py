@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import schemathesis
 from falcon import testing
 from hypothesis import given
 from hypothesis import strategies as st
@@ -202,6 +203,7 @@ def test_without_issuers_a_jwt_is_an_invalid_token_and_api_keys_still_work(local
 
 def test_the_openapi_document_declares_the_key_and_each_issuers_openid_connect_scheme(local):
     document = _app(local).simulate_get('/openapi.json').json
+    schemathesis.openapi.from_dict(document).validate()  # against the OpenAPI 3.1 meta-schema
     schemes = document['components']['securitySchemes']
     assert schemes['apiKey'] == dict(schemes['apiKey'], type='http', scheme='bearer')
     assert schemes['oidc.app-users']['type'] == 'openIdConnect'
