@@ -22,10 +22,10 @@ _REQUIRED = ['iss', 'sub', 'aud', 'exp']
 _REFUSALS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.ExpiredSignatureError, 'the token has expired'),
     (jwt.ImmatureSignatureError, 'the token is not yet valid'),
-    (jwt.InvalidAudienceError, 'the token is for another audience'),
+    (jwt.InvalidAudienceError, 'the token has the wrong audience'),
     (jwt.InvalidIssuerError, 'the token names an unknown issuer'),
     (jwt.InvalidSignatureError, 'the token has a bad signature'),
-    (jwt.InvalidAlgorithmError, "the token's algorithm is not allowed"),
+    (jwt.InvalidAlgorithmError, 'alg not allowed for this issuer'),
     (jwt.InvalidIssuedAtError, "the token's iat is not a number"),
     (jwt.InvalidKeyError, "the token's key does not fit its algorithm"),
     (jwt.DecodeError, 'the token is malformed'),
@@ -53,7 +53,7 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         """The principal of a valid token; InvalidToken naming the failed check otherwise."""
         if len(token.encode('utf-8', 'surrogatepass')) > MAX_TOKEN_BYTES:
-            raise InvalidToken('the token is over 8 KiB')
+            raise InvalidToken('the token is too large (over 8 KiB)')
         header = _header(token)
         # RFC 7515 4.1.11: an extension we do not understand must not be ignored.
         if 'crit' in header:
@@ -69,7 +69,7 @@ class TokenVerifier:
         algorithm = header.get('alg')
         # Before any key is looked up: `none` and HS* (the public key as an HMAC secret) end here.
         if algorithm not in issuer.algorithms:
-            raise InvalidToken("the token's algorithm is not allowed")
+            raise InvalidToken('alg not allowed for this issuer')
         kid = header.get('kid')
         # jku, jwk, x5u and x5c are never read: a key comes from the issuer's own set only.
         key = self._keys.key(issuer, kid if isinstance(kid, str) else None)

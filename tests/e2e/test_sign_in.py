@@ -39,5 +39,6 @@ def test_a_token_over_8_kib_is_an_invalid_token_not_a_431(web, issuer):
     refused = requests.get(f'{web.url}/v1/signin/docs', headers=signed_in(token), timeout=30)
     assert_problem(refused, 401, 'invalid-token')
     assert refused.headers['WWW-Authenticate'] == (
-        'Bearer realm="couchgate", error="invalid_token", error_description="the token is over 8 KiB"'
+        'Bearer realm="couchgate", error="invalid_token", '
+        'error_description="the token is too large (over 8 KiB)"'
     )
