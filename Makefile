@@ -1,4 +1,4 @@
-# couchgate's developer and CI entry points: make install | run | test | test-unit | lint | format | bench | clean
+# couchgate's developer and CI entry points: make install | run | token | test | test-unit | lint | format | bench | clean
 VENV := .venv
 PYTHON ?= python3
 PORT ?= 8000
@@ -7,12 +7,14 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 COUCH_PORT ?= 5984
 REDIS_PORT ?= 6379
+DEV_ISSUER_PORT ?= 5556
+SUB ?= alice
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 CLOUDANT_DATABASES ?= foundbite
 
 export CLOUDANT_DATABASES
-export HOST COUCH_PORT REDIS_PORT
+export HOST COUCH_PORT REDIS_PORT DEV_ISSUER_PORT
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
@@ -20,7 +22,7 @@ RUN_INSTALLED := $(VENV)/.requirements-local.installed
 INSTALLED := $(VENV)/.requirements-dev.installed
 NODE_INSTALLED := node_modules/.package-lock.json
 
-.PHONY: install install-run run test test-unit lint format bench bench-profile clean
+.PHONY: install install-run run token test test-unit lint format bench bench-profile clean
 
 # Everything: tests and benchmark tools too.
 install: $(INSTALLED) $(NODE_INSTALLED)
@@ -58,9 +60,14 @@ ifdef CLOUDANT_URL
 	@python -m api.cli.ports PORT=$(HOST):$(PORT)
 	honcho -f Procfile start -p $(PORT) web
 else
-	@python -m api.cli.ports COUCH_PORT=$(HOST):$(COUCH_PORT) REDIS_PORT=$(HOST):$(REDIS_PORT) PORT=$(HOST):$(PORT)
+	@python -m api.cli.ports COUCH_PORT=$(HOST):$(COUCH_PORT) REDIS_PORT=$(HOST):$(REDIS_PORT) DEV_ISSUER_PORT=127.0.0.1:$(DEV_ISSUER_PORT) PORT=$(HOST):$(PORT)
 	honcho -f Procfile.dev start -p $(PORT)
 endif
+
+# A token of `make run`'s local development issuer for the user SUB (e.g. make token SUB=bob), valid
+# for an hour: send it as Authorization: Bearer <token>. Optional SCOPE="read query" narrows it.
+token: install-run
+	@python -m api.cli.dev_issuer token --port $(DEV_ISSUER_PORT) --sub '$(SUB)' $(if $(SCOPE),--scope '$(SCOPE)')
 
 # Everything: unit, integration (the local server, node) and end-to-end (gunicorn, make run).
 test: install

@@ -7,6 +7,10 @@ from ibmcloudant import CloudantV1
 from injector import Injector, Module, provider, singleton
 from requests import Session
 
+from api.auth.http_fetch import HttpKeyFetch
+from api.auth.jwks import KeyFetch
+from api.auth.key_sets import KeySets
+from api.auth.verifier import TokenVerifier
 from api.capacity.setup import capacity_guard
 from api.config import Settings
 from api.config.design import Design, load_design
@@ -40,6 +44,23 @@ class Production(Module):
     @provider
     def metrics(self, settings: Settings) -> Metrics:
         return Metrics(settings)
+
+    @singleton
+    @provider
+    def key_fetch(self) -> KeyFetch:
+        # Its own small pool, made on first use: never the Cloudant session, never at start-up.
+        return HttpKeyFetch()
+
+    @singleton
+    @provider
+    def key_sets(self, settings: Settings, fetch: KeyFetch, metrics: Metrics) -> KeySets:
+        # Each issuer's keys are fetched by a thread started on first use, in the worker.
+        return KeySets(settings.auth_issuers, fetch, metrics)
+
+    @singleton
+    @provider
+    def token_verifier(self, settings: Settings, key_sets: KeySets) -> TokenVerifier:
+        return TokenVerifier(settings.auth_issuers, key_sets)
 
     @singleton
     @provider

@@ -25,6 +25,9 @@ worker_class = edge_worker(_settings.header_timeout)
 # No gunicorn cap on the request line: the worker enforces its own (32 KiB; a 1,024-character id
 # percent-encoded takes up to 12 KB, a `next` link two of them) and 64 KiB for the whole head.
 limit_request_line = 0
+# One header field up to 16 KiB (gunicorn's default is 8190 bytes): a bearer token over 8 KiB then
+# reaches the app, which refuses it as a 401 invalid-token naming the check instead of a bare 431.
+limit_request_field_size = 16 * 1024
 workers = _settings.workers  # WEB_CONCURRENCY: Heroku sets it by dyno size
 threads = _settings.threads
 bind = [f'[::]:{_settings.port}']

@@ -10,6 +10,7 @@ import orjson
 from falcon import media
 from injector import Injector
 
+from api.auth.verifier import TokenVerifier
 from api.config import Settings
 from api.config.design import Design
 from api.edge import openapi
@@ -93,6 +94,7 @@ def create_app(injector: Injector) -> falcon.App:
             settings.api_keys,
             require_for_reads=settings.require_key_for_reads,
             anonymous_quota=settings.anonymous_quota,
+            tokens=injector.get(TokenVerifier) if settings.auth_issuers else None,
         ),
         AllowedDatabases(settings.databases),
         BodyLimits(settings.max_body_bytes),

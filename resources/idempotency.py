@@ -62,7 +62,7 @@ class Idempotency:
         if key is None:
             write(None)
             return
-        scope = hashlib.sha256(f'{req.context.key_name or ""}\0{key}'.encode()).hexdigest()
+        scope = hashlib.sha256(f'{req.context.owner or ""}\0{key}'.encode()).hexdigest()
         name, fingerprint = _RECORD + scope, _fingerprint(req)
         claimed = self._claim(db, name, fingerprint, lambda: recall(scope))
         if isinstance(claimed, Recalled):

@@ -117,7 +117,7 @@ class CapacityGuard:
                         continue
                     quota = spend.ids[0] == 'quota'
                     problem_type = 'quota-exceeded' if quota else 'capacity-exceeded'
-                    key = spend.ids[1] if quota else None
+                    key = (record.quota_label if record else None) or spend.ids[1] if quota else None
                     self._listener.capacity_refused(request_class, problem_type, key)
                     raise _refused(problem_type, request_class, reset, record)
                 # A little jitter: the threads that waited for the same slot do not all ask at once.

@@ -48,7 +48,7 @@ def per_class(raw: str, name: str, *, every_class: bool) -> PerClass:
     return PerClass(**values)
 
 
-def quota_member(value: object, which: str) -> PerClass:
+def quota_member(value: object, which: str, variable: str = 'API_KEYS') -> PerClass:
     """The `quota` member of a key object: {"reads": 20, "writes": 5, "queries": 2}."""
     if (
         not isinstance(value, dict)
@@ -56,7 +56,7 @@ def quota_member(value: object, which: str) -> PerClass:
         or not all(k in CLASSES and type(v) is int and v >= 1 for k, v in value.items())
     ):
         raise ConfigError(
-            f'API_KEYS: the "quota" of {which} must be an object of reads, writes, queries '
+            f'{variable}: the "quota" of {which} must be an object of reads, writes, queries '
             '(whole numbers >= 1)'
         )
     return PerClass(**value)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from api.config.capacity import PerClass, per_class
 from api.config.environment import Environment
+from api.config.issuers import Issuer, auth_issuers
 from api.config.keys import ApiKey, api_keys
 from api.config.values import (
     ConfigError,
@@ -58,6 +59,7 @@ class Settings:
     preload_app: bool = False
     header_timeout: float = 10.0  # seconds for a request head to arrive whole (api/serving/worker.py)
     api_keys: tuple[ApiKey, ...] = dataclasses.field(default=(), repr=False)  # digests, never keys
+    auth_issuers: tuple[Issuer, ...] = ()  # OpenID Connect issuers whose tokens act as keys
     require_key_for_reads: bool = False
     max_body_bytes: int = 1024 * 1024
     cors_allow_origins: tuple[str, ...] = ()
@@ -90,9 +92,14 @@ class Settings:
         pool_maxsize = integer(env, 'CLOUDANT_POOL_MAXSIZE', threads, minimum=1)
         databases = database_names(env.get('CLOUDANT_DATABASES', ''))
         keys = api_keys(env.get('API_KEYS', ''), databases)
+        issuers = auth_issuers(env.get('AUTH_ISSUERS', ''), databases)
+        shared = sorted({key.name for key in keys} & {issuer.name for issuer in issuers})
+        if shared:
+            # The log line and /metrics tell keys and issuers apart by name alone.
+            raise ConfigError(f'AUTH_ISSUERS: the issuer name {shared[0]!r} is also the name of an API key')
         require_key_for_reads = boolean(env, 'API_REQUIRE_KEY_FOR_READS', cls.require_key_for_reads)
-        if require_key_for_reads and not keys:
-            raise ConfigError('API_REQUIRE_KEY_FOR_READS needs API_KEYS')
+        if require_key_for_reads and not (keys or issuers):
+            raise ConfigError('API_REQUIRE_KEY_FOR_READS needs API_KEYS or AUTH_ISSUERS')
         raw_capacity = (env.get('CLOUDANT_CAPACITY') or '').strip()
         capacity_auto = raw_capacity.lower() == 'auto'
         capacity = (
@@ -125,6 +132,7 @@ class Settings:
             preload_app=boolean(env, 'PRELOAD_APP', cls.preload_app),
             header_timeout=seconds(env, 'GUNICORN_HEADER_TIMEOUT', cls.header_timeout),
             api_keys=keys,
+            auth_issuers=issuers,
             require_key_for_reads=require_key_for_reads,
             max_body_bytes=integer(env, 'API_MAX_BODY_BYTES', cls.max_body_bytes, minimum=1024),
             cors_allow_origins=origins(env.get('CORS_ALLOW_ORIGINS', '')),

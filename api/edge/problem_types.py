@@ -88,6 +88,15 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         'The request needs an API key, or the key given is not valid.',
         'Send Authorization: Bearer <key>.',
     ),
+    'invalid-token': ProblemType(
+        401,
+        'The bearer is a token (a JWT) that was refused: expired, not yet valid, the wrong audience, '
+        'from an unknown issuer, signed with an unknown key or a bad signature, with an algorithm or a '
+        '"crit" header not allowed, or too large (over 8 KiB). WWW-Authenticate\'s error_description '
+        'names the check.',
+        'Sign in again to get a fresh token from the identity provider, then send it as '
+        'Authorization: Bearer <token>.',
+    ),
     'forbidden': ProblemType(403, 'The request is not allowed.', 'Ask the operator for access.'),
     'no-keys-configured': ProblemType(
         403,

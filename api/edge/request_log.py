@@ -49,6 +49,8 @@ class RequestLog:
                     'path': req.path,
                     'status': resp.status_code,
                     'key_name': context.key_name,
+                    # Only for a signed-in user; the token itself is never logged.
+                    **({'subject': context.subject} if context.subject is not None else {}),
                     'duration_ms': round((time.perf_counter() - context.started) * 1000, 1),
                     **record.log_fields(),
                 }

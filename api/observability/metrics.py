@@ -74,6 +74,13 @@ class Metrics(PoolListener, CapacityMetrics):
             registry=own,
             multiprocess_mode='liveall',
         )
+        # By issuer name (AUTH_ISSUERS), a closed set: never a token, a claim or a user.
+        self.key_set_fetches = Counter(
+            'couchgate_jwks_fetches',
+            "Fetches of an issuer's key set (JWKS) by this worker's background thread, by outcome.",
+            ['issuer', 'outcome'],
+            registry=own,
+        )
         CapacityMetrics.__init__(self, own)
         self._pool_maxsize = settings.pool_maxsize
         self.start_in_worker()
@@ -109,6 +116,9 @@ class Metrics(PoolListener, CapacityMetrics):
 
     def upstream_call(self, seconds: float) -> None:
         self.upstream_seconds.observe(seconds)
+
+    def key_set_fetched(self, issuer: str, ok: bool) -> None:
+        self.key_set_fetches.labels(issuer, 'ok' if ok else 'failed').inc()
 
 
 class RequestMetrics:

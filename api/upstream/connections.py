@@ -39,6 +39,8 @@ class UpstreamRecord:
     # Set by the edge: whose quota the calls spend (api/capacity/guard.py); None: no quota.
     quota_key: str | None = None
     quota: PerClass | None = None
+    # The quota's name on /metrics: a key's or an issuer's, never a user's (quota_key may be one).
+    quota_label: str | None = None
     # What the capacity guard applied: policy -> (limit, remaining, seconds to reset), for headers.
     rate_limits: dict[str, tuple[int, int, int]] = dataclasses.field(default_factory=dict)
 

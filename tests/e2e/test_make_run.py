@@ -89,8 +89,13 @@ def refuses(port: int) -> bool:
 
 
 def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_path):
-    port, couch_port, redis_port = free_port(), free_port(), free_port()
-    env = make_env(PORT=str(port), COUCH_PORT=str(couch_port), REDIS_PORT=str(redis_port))
+    port, couch_port, redis_port, issuer_port = free_port(), free_port(), free_port(), free_port()
+    env = make_env(
+        PORT=str(port),
+        COUCH_PORT=str(couch_port),
+        REDIS_PORT=str(redis_port),
+        DEV_ISSUER_PORT=str(issuer_port),
+    )
     assert subprocess.run(['make', '-q', 'install'], cwd=repo_copy, env=env).returncode == 0, (
         'the copy would reinstall: run `make install` in the repository first'
     )
@@ -115,6 +120,21 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
                 time.sleep(0.2)  # the poll interval; readiness decides
         docs = requests.get(
             f'http://127.0.0.1:{port}/v1/foundbite/docs', timeout=10, headers={'Connection': 'close'}
+        )
+        # Per-user access out of the box: `make token` signs for the local development issuer.
+        token = subprocess.run(
+            ['make', '-s', 'token', 'SUB=alice'],
+            cwd=repo_copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        mine = requests.post(
+            f'http://127.0.0.1:{port}/v1/foundbite/docs',
+            json={'note': 1},
+            timeout=10,
+            headers={'Authorization': f'Bearer {token}', 'Connection': 'close'},
         )
         # design/ deployed by the release phase: the demo's view answers at the local server itself.
         tags = requests.get(
@@ -152,21 +172,28 @@ def test_make_run_serves_then_stops_on_ctrl_c_leaving_no_process(repo_copy, tmp_
         f'left behind {left}'
     )
     assert docs.status_code == 200 and len(docs.json()['rows']) == 25
+    assert mine.status_code == 201 and mine.json()['id'].startswith('u:alice:'), mine.text
     assert not [row for row in docs.json()['rows'] if row['id'].startswith('_design/')]
     assert 'release: foundbite/_design/places created (views: by_cuisine_rating, by_tag)' in output
     assert tags.status_code == 200 and len(tags.json()['rows']) == 7  # the demo's seven tags, counted
     loopback = {'127.0.0.1'}
     assert addresses == {'PORT': loopback, 'COUCH_PORT': loopback, 'REDIS_PORT': loopback}  # by default
-    assert len(processes) >= 6  # honcho, gunicorn's master and two workers, pouchdb-server, redis-server
+    # honcho, gunicorn's master and two workers, pouchdb-server, redis-server, the dev issuer
+    assert len(processes) >= 7
     assert left == []
     assert 'SIGKILL' not in output  # honcho needed no forced kill: everything stopped on SIGTERM
     assert 'web.1 stopped (rc=0)' in output  # gunicorn's master exited cleanly
-    assert refuses(port) and refuses(couch_port) and refuses(redis_port)
+    assert refuses(port) and refuses(couch_port) and refuses(redis_port) and refuses(issuer_port)
 
 
-@pytest.mark.parametrize('busy_name', ['COUCH_PORT', 'REDIS_PORT', 'PORT'])
+@pytest.mark.parametrize('busy_name', ['COUCH_PORT', 'REDIS_PORT', 'DEV_ISSUER_PORT', 'PORT'])
 def test_make_run_with_a_busy_port_says_so_in_one_line_and_starts_nothing(repo_copy, busy_name):
-    ports = {'PORT': free_port(), 'COUCH_PORT': free_port(), 'REDIS_PORT': free_port()}
+    ports = {
+        'PORT': free_port(),
+        'COUCH_PORT': free_port(),
+        'REDIS_PORT': free_port(),
+        'DEV_ISSUER_PORT': free_port(),
+    }
     with socket.socket() as squatter:  # what a newcomer's own CouchDB or other app looks like
         squatter.bind(('127.0.0.1', ports[busy_name]))
         squatter.listen()

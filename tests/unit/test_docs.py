@@ -29,6 +29,7 @@ NOT_OURS = {
     'COUCHDB_SESSION': 'a value of CLOUDANT_AUTH_TYPE (the name ibmcloudant uses), not a variable',
     'REQUESTS_CA_BUNDLE': 'read by requests itself; the docs name it to say CLOUDANT_CA_BUNDLE wins over it',
     'PYTEST_ARGS': 'a variable of the Makefile (more arguments for pytest), not of the app',
+    'SUB': 'a variable of the Makefile (the user of `make token`), not of the app',
     'NAME': 'a placeholder, in the syntax `--couchgate-env NAME=VALUE` of python -m bench.run',
 }
 

@@ -39,11 +39,12 @@ def test_the_real_procfile_serves_the_wsgi_app_with_the_repo_gunicorn_config():
 
 def test_the_dev_procfile_lists_web_first_so_honcho_gives_it_port():
     processes = parse_procfile((REPO_ROOT / 'Procfile.dev').read_text()).processes
-    assert list(processes) == ['web', 'couch', 'redis']
+    assert list(processes) == ['web', 'couch', 'redis', 'issuer']
     assert processes['web'].endswith('exec python -m api.cli.procfile web')
     assert 'REDIS_URL="redis://127.0.0.1:${REDIS_PORT:-6379}/0"' in processes['web']
     assert 'bin/local-couch' in processes['couch']
     assert 'bin/local-redis' in processes['redis']
+    assert 'api.cli.dev_issuer serve --port ${DEV_ISSUER_PORT:-5556}' in processes['issuer']
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,17 @@ def document(
                     'scheme': 'bearer',
                     'description': 'An API key from API_KEYS. Each operation names the scope it needs '
                     '(read, query, export, write); a key without it gets 403 insufficient-scope.',
-                }
+                },
+                **{
+                    oidc_scheme(issuer.name): {
+                        'type': 'openIdConnect',
+                        'openIdConnectUrl': issuer.discovery_url,
+                        'description': f'A token (JWT) of the issuer "{issuer.name}" (AUTH_ISSUERS), sent '
+                        'as Authorization: Bearer <token>; its user sees only their own documents when the '
+                        'issuer has an id_prefix.',
+                    }
+                    for issuer in settings.auth_issuers
+                },
             },
         },
     }
@@ -67,9 +77,17 @@ def _secure(
                 continue
             verb = method.upper()
             scope = scopes_by_path.get(path, {}).get(verb, 'read' if verb in READ_METHODS else 'write')
-            key: list[dict[str, list[str]]] = [{'apiKey': [scope]}]
+            key: list[dict[str, list[str]]] = [
+                {'apiKey': [scope]},
+                *({oidc_scheme(issuer.name): [scope]} for issuer in settings.auth_issuers),
+            ]
             anonymous = scope == 'read' and not settings.require_key_for_reads
             operation['security'] = [] if path in public_paths else [{}, *key] if anonymous else key
+
+
+def oidc_scheme(name: str) -> str:
+    """The security scheme of the issuer `name` (AUTH_ISSUERS)."""
+    return f'oidc.{name}'
 
 
 def _template(template: str) -> str:
