@@ -127,7 +127,8 @@ def _issuer(entry: object, number: int, databases: tuple[str, ...]) -> Issuer:
             )
         if algorithm not in ALGORITHMS:
             raise refuse(f'has an unknown algorithm "{algorithm}": use {", ".join(ALGORITHMS)}')
-    scopes = entry.get('scopes')
+    # Without "scopes", no cap of the issuer's own: a token's `scope`/`scp` claim decides alone.
+    scopes = entry.get('scopes', list(SCOPES))
     if not isinstance(scopes, list) or not scopes or not all(s in SCOPES for s in scopes):
         raise refuse(f'needs "scopes": a list of {", ".join(SCOPES)}')
     allowed = entry.get('databases')
