@@ -78,23 +78,23 @@ def _checks(results: dict, workload: str) -> list[tuple[str, str, bool]]:
 BEGIN, END = '<!-- bench-results: written by make bench -->', '<!-- /bench-results -->'
 
 
-def write_all(results: dict, out: Path, readme: Path | None = None) -> None:
+def write_all(results: dict, out: Path, page: Path | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     results['targets'] = check_targets(results)
     (out / 'results.json').write_text(json.dumps(results, indent=2) + '\n')
     (out / 'results.md').write_text(markdown(results))
     chart(results, out / 'chart.png')
-    if readme is not None:
-        update_readme(readme, markdown(results))
+    if page is not None:
+        write_performance_page(page, markdown(results))
 
 
-def update_readme(readme: Path, table: str) -> bool:
+def write_performance_page(page: Path, table: str) -> bool:
     """Put the latest table between docs/performance.md's markers; False (untouched) if it has none."""
-    text = readme.read_text()
+    text = page.read_text()
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         return False
-    readme.write_text(text[: start + len(BEGIN)] + '\n' + table + text[end:])
+    page.write_text(text[: start + len(BEGIN)] + '\n' + table + text[end:])
     return True
 
 
@@ -120,8 +120,8 @@ def markdown(results: dict) -> str:
             f'**{title}**',
             '',
             '| target | clients | req/s | p50 ms | p99 ms | errors | upstream TLS connections '
-            "| CPU ms/request | × pass-through | other jobs' CPU s |",
-            '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+            "| upstream requests per request | CPU ms/request | × pass-through | other jobs' CPU s |",
+            '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
         ]
         for target in TARGETS:
             for r in sorted((r for r in runs if r['target'] == target), key=lambda r: r['connections']):
@@ -136,7 +136,8 @@ def markdown(results: dict) -> str:
                 per = '–' if r['target'] == 'upstream direct' else f'{r["app_cpu_ms_per_request"]:.2f}'
                 lines.append(
                     f'| {r["target"]} | {r["connections"]} | {r["rps"]:.0f} | {r["p50_ms"]:g} '
-                    f'| {r["p99_ms"]:g} | {r["errors"]} | {r["tls_connections"]} | {per} '
+                    f'| {r["p99_ms"]:g} | {r["errors"]} | {r["tls_connections"]} '
+                    f'| {r.get("upstream_per_request", "–")} | {per} '
                     f'| {_ratio(r, floor)} | {r.get("other_cpu_s", "–")} |'
                 )
     if results.get('export'):

@@ -35,14 +35,17 @@ def measure(target, workload: str, chain: UpstreamChain, args, connections: int)
     chain.cold_start()  # connections are counted from a cold start, warm-up included
     run_load(connections=connections, seconds=args.warmup, **load)
     app_cpu, upstream_cpu, busy = _cpu(target), chain.cpu_seconds(), _machine_busy()
-    wall = time.monotonic()
+    asked, wall = chain.front_counts()['requests'], time.monotonic()
     result = run_load(connections=connections, seconds=args.duration, **load)
     app_cpu, upstream_cpu = _cpu(target) - app_cpu, chain.cpu_seconds() - upstream_cpu
+    asked = chain.front_counts()['requests'] - asked
     busy, wall = _machine_busy() - busy, time.monotonic() - wall
     result.update(
         target=target.name,
         workload=workload,
         tls_connections=chain.front_counts()['accepted'],
+        # 1.0 when each API request costs one upstream request (a page crossing design documents too)
+        upstream_per_request=round(asked / max(result['requests'], 1), 3),
         app_cpu_s=round(app_cpu, 2),
         upstream_cpu_s=round(upstream_cpu, 2),
         app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3),
@@ -54,7 +57,8 @@ def measure(target, workload: str, chain: UpstreamChain, args, connections: int)
         f'  {target.name:>20} {workload:>8} @ {connections:>2}: {result["rps"]:7.1f} req/s  '
         f'p50 {result["p50_ms"]:>5} ms  p99 {result["p99_ms"]:>5} ms  '
         f'CPU {result["app_cpu_ms_per_request"]:6.2f} ms/req  errors {result["errors"]}  '
-        f'TLS {result["tls_connections"]}  machine {result["machine_busy_pct"]}% busy, '
+        f'TLS {result["tls_connections"]}  upstream/req {result["upstream_per_request"]}  '
+        f'machine {result["machine_busy_pct"]}% busy, '
         f'{result["other_cpu_s"]} s CPU not ours',
         flush=True,
     )
@@ -192,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         and not args.couchgate_env
         and args.out == DEFAULT_OUT
     )
-    write_all(results, args.out, readme=REPO_ROOT / 'docs' / 'performance.md' if full else None)
+    write_all(results, args.out, page=REPO_ROOT / 'docs' / 'performance.md' if full else None)
     print((args.out / 'results.md').read_text())
     print(f'bench: done in {results["seconds"]} s; results in {args.out}')
 

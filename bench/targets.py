@@ -68,6 +68,7 @@ def running(
             CLOUDANT_CA_BUNDLE=str(chain.ca_bundle),
             CLOUDANT_DATABASES=f'{DB},{WRITES_DB}',
             API_KEYS=f'bench:{BENCH_KEY}',
+            DESIGN_DIR=str(chain.design_dir),  # the design documents it will meet, known at start-up
             **(extra_env or {}),
         )
     else:
@@ -93,7 +94,11 @@ def running(
             '--no-control-socket',
             f'{module}:app',
         ]
-        env = base_env(CLOUDANT_URL=chain.url, REQUESTS_CA_BUNDLE=str(chain.ca_bundle))
+        env = base_env(
+            CLOUDANT_URL=chain.url,
+            REQUESTS_CA_BUNDLE=str(chain.ca_bundle),
+            BENCH_DESIGN_DOCS=str(chain.design_docs),
+        )
     service = Service(name.replace(' ', '-'), command, work, env=env)
     try:
         base = f'http://127.0.0.1:{port}'
