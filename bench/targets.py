@@ -11,7 +11,7 @@ from pathlib import Path
 
 from api.cli.procfile import process_command, shell_command
 from bench.chain import DB, WRITES_DB, UpstreamChain
-from bench.processes import Service, base_env, wait_http
+from bench.processes import REPO_ROOT, Service, base_env, wait_http
 from bench.workloads import BENCH_KEY, Workload
 from tests.support.pouch import free_port
 
@@ -92,6 +92,8 @@ def running(
             '--bind',
             f'127.0.0.1:{port}',
             '--no-control-socket',
+            '--config',
+            str(REPO_ROOT / 'bench' / 'gunicorn_bare.py'),  # not ./gunicorn.conf.py, couchgate's
             f'{module}:app',
         ]
         env = base_env(
