@@ -68,8 +68,8 @@ def parse_raw(raw: str) -> list[tuple[list[str], int]]:
     stacks: list[tuple[list[str], int]] = []
     for line in raw.splitlines():
         stack, _, count = line.rpartition(' ')
-        if not stack:
-            continue
+        if not stack or not count.isdigit():
+            continue  # the rest of a frame whose name holds a line break
         frames = [re.sub(r':\d+\)$', ')', f) for f in stack.split(';') if not f.startswith('process ')]
         if frames:
             stacks.append((frames, int(count)))
