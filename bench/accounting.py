@@ -1,18 +1,22 @@
 """Where couchgate's CPU beyond the pass-through's goes, per request, over a fixed number of requests.
 
-    python -m bench.accounting [--workload ids] [--requests 4000] [--clients 16] [--repeat 2]
+    python -m bench.accounting [--workload ids] [--requests 3000] [--clients 16] [--repeat 3]
 
-For each of the pass-through and couchgate (started once each, warmed up), `--repeat` times:
-user and system CPU of the gunicorn processes (the kernel's rusage, psutil) and their context
-switches over exactly `--requests` requests; then one run under `strace -c -f` (syscalls per
-request: counts only, strace's slowdown makes its times useless) and one under py-spy (`--gil`:
-Python CPU per layer, bench/layers.py). Writes bench/results/accounting.md.
+Both targets run side by side (2 workers x 8 threads each, warmed up). `--repeat` times, in turn:
+user and system CPU of each target's gunicorn processes (the kernel's rusage, psutil) and the
+context switches of all their threads over exactly `--requests` requests. Then per target one run
+under `strace -c -f` (syscalls per request: counts only, strace's slowdown makes its times
+useless) and one under py-spy with twice the requests: Python CPU by layer (`--gil`: the thread
+holding the GIL; layers as bench/layers.py draws them). That Python CPU plus the system time is
+checked against the measured difference. (py-spy without `--gil` counts threads blocked in a
+socket with a timeout as busy: 2.8 ms off, no use here.) Writes bench/results/accounting.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import os
 import re
 import shutil
@@ -62,23 +66,19 @@ def _switches(pid: int) -> dict[str, int]:
     return found
 
 
-def cpu_runs(target, load: dict, args) -> list[dict]:
-    runs = []
-    for _ in range(args.repeat):
-        before, load_avg = _counters(target.service), os.getloadavg()[0]
-        done = run_load(connections=args.clients, seconds=1, amount=args.requests, **load)
-        after = _counters(target.service)
-        n = done['requests']
-        runs.append(
-            {
-                'requests': n,
-                'errors': done['errors'],
-                'p50_ms': done['p50_ms'],
-                'load': load_avg,
-                **{k: (after[k] - before[k]) / n * (1000 if k in ('user', 'system') else 1) for k in after},
-            }
-        )
-    return runs
+def cpu_run(target, load: dict, args) -> dict:
+    """CPU ms (user, system) and context switches per request over `--requests` requests."""
+    before, load_avg = _counters(target.service), os.getloadavg()[0]
+    done = run_load(connections=args.clients, seconds=1, amount=args.requests, **load)
+    after = _counters(target.service)
+    n = done['requests']
+    return {
+        'requests': n,
+        'errors': done['errors'],
+        'p50_ms': done['p50_ms'],
+        'load': load_avg,
+        **{k: (after[k] - before[k]) / n * (1000 if k in ('user', 'system') else 1) for k in after},
+    }
 
 
 def syscalls(target, load: dict, args, work: Path) -> dict[str, float]:
@@ -103,17 +103,18 @@ def syscalls(target, load: dict, args, work: Path) -> dict[str, float]:
 
 
 def python_layers(target, load: dict, args, work: Path) -> dict[str, float]:
-    """Python CPU (GIL held) per request by layer, sampled by py-spy over the fixed count."""
+    """Python CPU ms per request by layer (py-spy, GIL held), over twice the fixed count."""
     raw = work / f'accounting-{target.name.replace(" ", "-")}.txt'
-    options = ['--subprocesses', '--gil', '--nonblocking', '--rate', str(RATE), '--format', 'raw']
+    options = ['--subprocesses', '--gil', '--nonblocking', '--rate', str(RATE)]
+    options += ['--format', 'raw', '--output', str(raw)]
     spy = subprocess.Popen(
-        [str(PY_SPY), 'record', '--pid', str(target.service.proc.pid), *options, '--output', str(raw)],
+        [str(PY_SPY), 'record', '--pid', str(target.service.proc.pid), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     time.sleep(2)  # attached to every worker
-    done = run_load(connections=args.clients, seconds=1, amount=args.requests, **load)
+    done = run_load(connections=args.clients, seconds=1, amount=2 * args.requests, **load)
     spy.send_signal(2)
     spy.communicate(timeout=60)
     stacks = parse_raw(raw.read_text())
@@ -124,9 +125,9 @@ def python_layers(target, load: dict, args, work: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog='python -m bench.accounting', description=__doc__.split('\n')[0])
     parser.add_argument('--workload', default='ids')
-    parser.add_argument('--requests', type=int, default=4000)
+    parser.add_argument('--requests', type=int, default=3000, help='per run (py-spy: twice as many)')
     parser.add_argument('--clients', type=int, default=16)
-    parser.add_argument('--repeat', type=int, default=2)
+    parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--docs', type=int, default=2000)
     parser.add_argument('--targets', default=','.join(TARGETS))
     parser.add_argument('--couchgate-env', action='append', default=[], metavar='NAME=VALUE')
@@ -139,18 +140,23 @@ def main(argv: list[str] | None = None) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     found: dict[str, dict] = {}
-    with UpstreamChain(work, docs=args.docs, rtt_ms=20) as chain:
+    with UpstreamChain(work, docs=args.docs, rtt_ms=20) as chain, contextlib.ExitStack() as stack:
+        targets = {}
         for name in args.targets.split(','):
             env = dict(pair.split('=', 1) for pair in args.couchgate_env) if name == 'couchgate' else None
-            with running(name, chain, work, workers=2, threads=8, extra_env=env) as target:
-                load = target.load(workload)
-                run_load(connections=args.clients, seconds=2, **load)  # warm-up
-                found[name] = {'cpu': cpu_runs(target, load, args)}
-                if not args.no_strace and shutil.which('strace'):
-                    found[name]['syscalls'] = syscalls(target, load, args, work)
-                if not args.no_py_spy:
-                    found[name]['layers'] = python_layers(target, load, args, work)
-                print(name, found[name]['cpu'], flush=True)
+            target = stack.enter_context(running(name, chain, work, workers=2, threads=8, extra_env=env))
+            targets[name] = (target, target.load(workload))
+            run_load(connections=args.clients, seconds=2, **targets[name][1])  # warm-up
+            found[name] = {'cpu': []}
+        for _ in range(args.repeat):  # interleaved: the machine's load drifts alike for both
+            for name, (target, load) in targets.items():
+                found[name]['cpu'].append(cpu_run(target, load, args))
+        for name, (target, load) in targets.items():
+            if not args.no_strace and shutil.which('strace'):
+                found[name]['syscalls'] = syscalls(target, load, args, work)
+            if not args.no_py_spy:
+                found[name]['layers'] = python_layers(target, load, args, work)
+            print(name, found[name]['cpu'], flush=True)
     text = report(found, args, workload.name)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
@@ -185,6 +191,17 @@ def report(found: dict, args, title: str) -> str:
             f'| {_mean(runs, "voluntary"):.1f} | {_mean(runs, "involuntary"):.1f} '
             f'| {_spread(runs, "p50_ms")} | {loads} |'
         )
+    if len(found) == 2 and all('layers' in f for f in found.values()):
+        (a, b) = found.values()
+        measured = _mean(b['cpu'], 'total') - _mean(a['cpu'], 'total')
+        system = _mean(b['cpu'], 'system') - _mean(a['cpu'], 'system')
+        python = sum(b['layers'].values()) - sum(a['layers'].values())
+        lines += [
+            '',
+            f'Difference, means of the runs: {measured:.3f} ms per request of user + system CPU '
+            f'({system:+.3f} of it system). Python CPU by py-spy (GIL held) {python:+.3f} plus the '
+            f'system time {system:+.3f} = {python + system:+.3f} ({python + system - measured:+.3f} off).',
+        ]
     if len(found) == 2:
         lines += _difference(found, 'syscalls', 'syscalls per request (strace -c -f)', '.2f')
         lines += _difference(found, 'layers', 'Python CPU ms per request by layer (py-spy, GIL held)', '.3f')
