@@ -130,7 +130,13 @@ def markdown(results: dict) -> str:
         f'of warm-up, keep-alive clients; gunicorn apps with {c["workers"]} workers × {c["threads"]} '
         f"threads. CPU ms/request: user + system time of all the target's gunicorn processes; "
         f"× pass-through: that CPU over the pass-through's, same workload and clients."
-        + (f' couchgate with {", ".join(c["couchgate_env"])}.' if c.get('couchgate_env') else ''),
+        + (f' couchgate with {", ".join(c["couchgate_env"])}.' if c.get('couchgate_env') else '')
+        + (
+            f' Every target running at once, measured in turn, {c["rounds"]} rounds: medians, CPU with '
+            'its range.'
+            if c.get('rounds', 1) > 1
+            else ''
+        ),
     ]
     for workload, title in c['workloads'].items():
         runs = [r for r in results['runs'] if r['workload'] == workload]
@@ -153,6 +159,9 @@ def markdown(results: dict) -> str:
                     None,
                 )
                 per = '–' if r['target'] == 'upstream direct' else f'{r["app_cpu_ms_per_request"]:.2f}'
+                if per != '–' and r.get('rounds', 1) > 1:
+                    low, high = r['app_cpu_ms_per_request_range']
+                    per += f' ({low:.2f}–{high:.2f})'
                 lines.append(
                     f'| {r["target"]} | {r["connections"]} | {r["rps"]:.0f} | {r["p50_ms"]:g} '
                     f'| {r["p99_ms"]:g} | {r["errors"]} | {r["tls_connections"]} '

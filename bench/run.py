@@ -6,10 +6,12 @@ python -m bench.run [--duration 5] [--rtt-ms 20] [--clients 1,16] [--workloads d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -65,6 +67,35 @@ def measure(target, workload: str, chain: UpstreamChain, args, connections: int)
     return result
 
 
+def _options(args, name: str) -> dict:
+    env = dict(pair.split('=', 1) for pair in args.couchgate_env) if name == 'couchgate' else None
+    return {'workers': args.workers, 'threads': args.threads, 'extra_env': env}
+
+
+def interleaved(chain: UpstreamChain, work: Path, args) -> list[dict]:
+    """Every target running at once, measured in turn, `--rounds` times: the machine's load drifts
+    alike for all of them. One run per target, workload and clients: the medians, with the ranges."""
+    rounds: list[dict] = []
+    with contextlib.ExitStack() as stack:
+        targets = [stack.enter_context(running(n, chain, work, **_options(args, n))) for n in args.targets]
+        for _ in range(args.rounds):
+            for workload in args.workloads:
+                for connections in args.clients:
+                    rounds += [measure(target, workload, chain, args, connections) for target in targets]
+    runs = []
+    for key in dict.fromkeys((r['target'], r['workload'], r['connections']) for r in rounds):
+        same = [r for r in rounds if (r['target'], r['workload'], r['connections']) == key]
+        run = dict(same[0])
+        for field, value in same[0].items():
+            if isinstance(value, int | float) and field != 'connections':
+                run[field] = round(statistics.median(r[field] for r in same), 3)
+        run['rounds'] = len(same)
+        for field in ('app_cpu_ms_per_request', 'rps', 'p50_ms'):
+            run[f'{field}_range'] = [min(r[field] for r in same), max(r[field] for r in same)]
+        runs.append(run)
+    return runs
+
+
 def _cpu(target) -> float:
     return target.service.cpu_seconds() if target.service else 0.0
 
@@ -111,6 +142,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--limit', type=int, default=100, help='documents per listing (%(default)s)')
     parser.add_argument('--workloads', default=','.join(workloads()), help='a subset, comma-separated')
     parser.add_argument('--targets', default=','.join(TARGETS), help='a subset, comma-separated')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=1,
+        help='above 1: all targets at once, measured in turn this many times; medians and ranges',
+    )
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--threads', type=int, default=8)
     parser.add_argument('--no-export', action='store_true')
@@ -156,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
             'threads': args.threads,
             'concurrency': args.concurrency,
             'clients': args.clients,
+            'rounds': args.rounds,
             'docs': args.docs,
             'limit': args.limit,
             'workloads': {name: w.name for name, w in args.workloads.items()},
@@ -171,14 +209,14 @@ def main(argv: list[str] | None = None) -> None:
             profile_target(chain, work, args, args.out)
             return
         # Each target started once, fresh, for all its runs; connections closed before each run.
-        for name in args.targets:
-            env = dict(pair.split('=', 1) for pair in args.couchgate_env) if name == 'couchgate' else None
-            with running(
-                name, chain, work, workers=args.workers, threads=args.threads, extra_env=env
-            ) as target:
-                for workload in args.workloads:
-                    for connections in args.clients:
-                        results['runs'].append(measure(target, workload, chain, args, connections))
+        if args.rounds == 1:
+            for name in args.targets:
+                with running(name, chain, work, **_options(args, name)) as target:
+                    for workload in args.workloads:
+                        for connections in args.clients:
+                            results['runs'].append(measure(target, workload, chain, args, connections))
+        else:
+            results['runs'] = interleaved(chain, work, args)
         if not args.no_export:
             print('bench: export', flush=True)
             results['export'] = measure_export(chain, work, threads=args.threads)
