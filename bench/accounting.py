@@ -202,10 +202,32 @@ def report(found: dict, args, title: str) -> str:
             f'({system:+.3f} of it system). Python CPU by py-spy (GIL held) {python:+.3f} plus the '
             f'system time {system:+.3f} = {python + system:+.3f} ({python + system - measured:+.3f} off).',
         ]
+    if len(found) == 2 and all('layers' in f for f in found.values()):
+        lines += _shared(found)
     if len(found) == 2:
         lines += _difference(found, 'syscalls', 'syscalls per request (strace -c -f)', '.2f')
         lines += _difference(found, 'layers', 'Python CPU ms per request by layer (py-spy, GIL held)', '.3f')
     return '\n'.join(lines) + '\n'
+
+
+def _shared(found: dict) -> list[str]:
+    """The measured difference by layer: system time as measured, user time shared out as py-spy's
+    samples are (py-spy's own totals move with the machine's load; the kernel's do not)."""
+    a, b = found.values()
+    user = _mean(b['cpu'], 'user') - _mean(a['cpu'], 'user')
+    system = _mean(b['cpu'], 'system') - _mean(a['cpu'], 'system')
+    diff = {k: b['layers'].get(k, 0) - a['layers'].get(k, 0) for k in set(a['layers']) | set(b['layers'])}
+    scale = user / (sum(diff.values()) or 1)
+    lines = [
+        '',
+        '| layer | py-spy difference, ms | measured difference, ms |',
+        '|---|---:|---:|',
+    ]
+    for k in sorted(diff, key=lambda k: -diff[k]):
+        lines.append(f'| {k} | {diff[k]:+.3f} | {diff[k] * scale:+.3f} |')
+    lines.append(f'| system CPU (the kernel: syscalls, GIL hand-offs) | – | {system:+.3f} |')
+    lines.append(f'| **all** | {sum(diff.values()):+.3f} | {user + system:+.3f} |')
+    return lines
 
 
 def _difference(found: dict, key: str, title: str, form: str) -> list[str]:
