@@ -21,8 +21,10 @@ def run_load(
     method: str = 'GET',
     body: str | None = None,
     headers: dict | None = None,
+    amount: int | None = None,
 ) -> dict:
-    """`connections` clients, each sending its next request as soon as the last one is answered."""
+    """`connections` clients, each sending its next request as soon as the last one is answered;
+    for `seconds`, or until `amount` requests in all (a fixed count: CPU and syscalls per request)."""
     if not url.startswith(('http://127.0.0.1:', 'https://127.0.0.1:')):
         raise ValueError(f'the benchmark only loads loopback targets, not {url}')
     command = [
@@ -36,6 +38,8 @@ def run_load(
         '--timeout',
         '10',
     ]
+    if amount is not None:
+        command += ['--amount', str(amount)]
     if ca is not None:
         command += ['--ca', str(ca)]
     command += ['--method', method] + (['--body', body] if body is not None else [])
@@ -43,7 +47,12 @@ def run_load(
         command += ['--headers', f'{name}={value}']
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        [*command, url], env=base_env(), capture_output=True, text=True, timeout=seconds + 60, check=False
+        [*command, url],
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=seconds + 600 if amount else seconds + 60,
+        check=False,
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0 or not done.stdout.strip():

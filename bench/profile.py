@@ -63,23 +63,29 @@ def profile_target(chain, work: Path, args, out: Path) -> dict:
     return {'workload': workload_name, 'requests': measured['requests'], 'rps': measured['rps']}
 
 
+def parse_raw(raw: str) -> list[tuple[list[str], int]]:
+    """py-spy's raw output as (frames, outermost first, without line numbers; samples)."""
+    stacks: list[tuple[list[str], int]] = []
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(' ')
+        if not stack or not count.isdigit():
+            continue  # the rest of a frame whose name holds a line break
+        frames = [re.sub(r':\d+\)$', ')', f) for f in stack.split(';') if not f.startswith('process ')]
+        if frames:
+            stacks.append((frames, int(count)))
+    return stacks
+
+
 def summarize(raw: str, *, requests: int, top: int = 20) -> str:
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     total = 0
-    stacks: list[tuple[list[str], int]] = []
-    for line in raw.splitlines():
-        stack, _, count = line.rpartition(' ')
-        if not stack:
-            continue
-        frames = [re.sub(r':\d+\)$', ')', f) for f in stack.split(';') if not f.startswith('process ')]
-        if not frames:
-            continue
-        total += int(count)
-        stacks.append((frames, int(count)))
-        own[frames[-1]] += int(count)
+    stacks = parse_raw(raw)
+    for frames, count in stacks:
+        total += count
+        own[frames[-1]] += count
         for frame in set(frames):
-            inclusive[frame] += int(count)
+            inclusive[frame] += count
     ms = 1000 * total / RATE / max(requests, 1)
     lines = [
         f'py-spy, {total} samples of GIL-holding worker threads at {RATE}/s over {requests} requests: '

@@ -8,9 +8,11 @@ from pathlib import Path
 from bench.chart import chart
 from bench.targets import TARGETS
 
-# The issue's CPU and latency targets hold on the reads couchgate passes through; a write is
-# judged against the module-level client only.
-READS = ('document', 'ids', 'docs')
+# Issue 22's targets for couchgate: CPU per request below the module-level client everywhere, within
+# 1.6x the pass-through's on a document and on 100 ids (the listing of documents changes every row),
+# p50 at one client within 1 ms of the pass-through's, and 0.8x its req/s at the most clients.
+CPU_RATIO_WORKLOADS = ('document', 'ids')
+CPU_RATIO = 1.6
 
 
 def check_targets(results: dict) -> list[dict]:
@@ -29,72 +31,89 @@ def check_targets(results: dict) -> list[dict]:
 
 
 def _checks(results: dict, workload: str) -> list[tuple[str, str, bool]]:
+    """The goals this run can judge: those whose targets it measured (a partial run judges fewer)."""
     config = results['config']
     runs = [r for r in results['runs'] if r['workload'] == workload]
     main = {r['target']: r for r in runs if r['connections'] == config['concurrency']}
-    if set(main) != set(TARGETS):
-        return []  # a partial run (--targets) judges nothing
-    cg, direct, per_request = main['couchgate'], main['upstream direct'], main['per-request client']
-    floor, seed = main['pass-through'], main['module-level client']
+    alone = {r['target']: r for r in runs if r['connections'] == 1}
+    if 'couchgate' not in main:
+        return []
+    cg, cpu = main['couchgate'], main['couchgate']['app_cpu_ms_per_request']
+    checks: list[tuple[str, str, bool]] = []
+    if 'module-level client' in main:
+        seed = main['module-level client']['app_cpu_ms_per_request']
+        checks.append(
+            ('CPU per request below the module-level client', f'{cpu:.2f} vs {seed:.2f} ms', cpu < seed)
+        )
+    if 'pass-through' in main:
+        floor = main['pass-through']
+        if workload in CPU_RATIO_WORKLOADS:
+            ratio = cpu / floor['app_cpu_ms_per_request']
+            goal = f'CPU per request ≤ {CPU_RATIO:g} × pass-through'
+            checks.append((goal, f'{ratio:.2f} ×', ratio <= CPU_RATIO))
+        share = cg['rps'] / max(floor['rps'], 0.1)
+        goal = f'req/s at {config["concurrency"]} clients ≥ 0.8 × pass-through'
+        checks.append((goal, f'{share:.2f} ×', share >= 0.8))
+    if 'couchgate' in alone and 'pass-through' in alone:
+        extra = alone['couchgate']['p50_ms'] - alone['pass-through']['p50_ms']
+        checks.append(('p50 at 1 client ≤ pass-through + 1.0 ms', f'{extra:+g} ms', extra <= 1.0))
+    if 'upstream direct' in main:
+        direct = main['upstream direct']
+        checks.append(
+            (
+                'throughput ≥ 0.9 × upstream direct',
+                f'{cg["rps"] / direct["rps"]:.2f} ×',
+                cg['rps'] >= 0.9 * direct['rps'],
+            )
+        )
+        checks.append(
+            (
+                'p50 within 3 ms of upstream direct',
+                f'+{cg["p50_ms"] - direct["p50_ms"]:g} ms',
+                cg['p50_ms'] <= direct['p50_ms'] + 3,
+            )
+        )
+    if 'per-request client' in main:
+        per_request = main['per-request client']
+        checks.append(
+            (
+                'throughput ≥ 3 × per-request client',
+                f'{cg["rps"] / max(per_request["rps"], 0.1):.1f} ×',
+                cg['rps'] >= 3 * per_request['rps'],
+            )
+        )
     limit = config['workers'] * config['threads']
-    ratio = cg['app_cpu_ms_per_request'] / floor['app_cpu_ms_per_request']
-    checks = [
-        (
-            'throughput ≥ 0.9 × upstream direct',
-            f'{cg["rps"] / direct["rps"]:.2f} ×',
-            cg['rps'] >= 0.9 * direct['rps'],
-        ),
-        (
-            'throughput ≥ 3 × per-request client',
-            f'{cg["rps"] / max(per_request["rps"], 0.1):.1f} ×',
-            cg['rps'] >= 3 * per_request['rps'],
-        ),
-        (
-            'p50 within 3 ms of upstream direct',
-            f'+{cg["p50_ms"] - direct["p50_ms"]:g} ms',
-            cg['p50_ms'] <= direct['p50_ms'] + 3,
-        ),
+    checks.append(
         (
             f'upstream TLS connections ≤ workers × threads ({limit})',
             str(cg['tls_connections']),
             cg['tls_connections'] <= limit,
-        ),
-        (
-            'CPU per request below the module-level client',
-            f'{cg["app_cpu_ms_per_request"]:.2f} vs {seed["app_cpu_ms_per_request"]:.2f} ms',
-            cg['app_cpu_ms_per_request'] < seed['app_cpu_ms_per_request'],
-        ),
-        ('no errors', str(cg['errors']), cg['errors'] == 0),
-    ]
-    if workload in READS:
-        checks.insert(4, ('CPU per request ≤ 1.3 × pass-through', f'{ratio:.2f} ×', ratio <= 1.3))
-        alone = {r['target']: r for r in runs if r['connections'] == 1}
-        if 'couchgate' in alone and 'pass-through' in alone:
-            extra = alone['couchgate']['p50_ms'] - alone['pass-through']['p50_ms']
-            checks.append(('p50 at 1 client ≤ pass-through + 0.5 ms', f'{extra:+g} ms', extra <= 0.5))
+        )
+    )
+    checks.append(('no errors', str(cg['errors']), cg['errors'] == 0))
     return checks
 
 
 BEGIN, END = '<!-- bench-results: written by make bench -->', '<!-- /bench-results -->'
 
 
-def write_all(results: dict, out: Path, readme: Path | None = None) -> None:
+def write_all(results: dict, out: Path, page: Path | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     results['targets'] = check_targets(results)
     (out / 'results.json').write_text(json.dumps(results, indent=2) + '\n')
     (out / 'results.md').write_text(markdown(results))
     chart(results, out / 'chart.png')
-    if readme is not None:
-        update_readme(readme, markdown(results))
+    if page is not None:
+        write_performance_page(page, markdown(results))
 
 
-def update_readme(readme: Path, table: str) -> bool:
+def write_performance_page(page: Path, table: str) -> bool:
     """Put the latest table between docs/performance.md's markers; False (untouched) if it has none."""
-    text = readme.read_text()
+    text = page.read_text()
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         return False
-    readme.write_text(text[: start + len(BEGIN)] + '\n' + table + text[end:])
+    page.write_text(text[: start + len(BEGIN)] + '\n' + table + text[end:])
     return True
 
 
@@ -111,7 +130,13 @@ def markdown(results: dict) -> str:
         f'of warm-up, keep-alive clients; gunicorn apps with {c["workers"]} workers × {c["threads"]} '
         f"threads. CPU ms/request: user + system time of all the target's gunicorn processes; "
         f"× pass-through: that CPU over the pass-through's, same workload and clients."
-        + (f' couchgate with {", ".join(c["couchgate_env"])}.' if c.get('couchgate_env') else ''),
+        + (f' couchgate with {", ".join(c["couchgate_env"])}.' if c.get('couchgate_env') else '')
+        + (
+            f' Every target running at once, measured in turn, {c["rounds"]} rounds: medians, CPU with '
+            'its range.'
+            if c.get('rounds', 1) > 1
+            else ''
+        ),
     ]
     for workload, title in c['workloads'].items():
         runs = [r for r in results['runs'] if r['workload'] == workload]
@@ -120,8 +145,8 @@ def markdown(results: dict) -> str:
             f'**{title}**',
             '',
             '| target | clients | req/s | p50 ms | p99 ms | errors | upstream TLS connections '
-            "| CPU ms/request | × pass-through | other jobs' CPU s |",
-            '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+            "| upstream requests per request | CPU ms/request | × pass-through | other jobs' CPU s |",
+            '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
         ]
         for target in TARGETS:
             for r in sorted((r for r in runs if r['target'] == target), key=lambda r: r['connections']):
@@ -134,9 +159,13 @@ def markdown(results: dict) -> str:
                     None,
                 )
                 per = '–' if r['target'] == 'upstream direct' else f'{r["app_cpu_ms_per_request"]:.2f}'
+                if per != '–' and r.get('rounds', 1) > 1:
+                    low, high = r['app_cpu_ms_per_request_range']
+                    per += f' ({low:.2f}–{high:.2f})'
                 lines.append(
                     f'| {r["target"]} | {r["connections"]} | {r["rps"]:.0f} | {r["p50_ms"]:g} '
-                    f'| {r["p99_ms"]:g} | {r["errors"]} | {r["tls_connections"]} | {per} '
+                    f'| {r["p99_ms"]:g} | {r["errors"]} | {r["tls_connections"]} '
+                    f'| {r.get("upstream_per_request", "–")} | {per} '
                     f'| {_ratio(r, floor)} | {r.get("other_cpu_s", "–")} |'
                 )
     if results.get('export'):

@@ -6,10 +6,12 @@ python -m bench.run [--duration 5] [--rtt-ms 20] [--clients 1,16] [--workloads d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -35,14 +37,17 @@ def measure(target, workload: str, chain: UpstreamChain, args, connections: int)
     chain.cold_start()  # connections are counted from a cold start, warm-up included
     run_load(connections=connections, seconds=args.warmup, **load)
     app_cpu, upstream_cpu, busy = _cpu(target), chain.cpu_seconds(), _machine_busy()
-    wall = time.monotonic()
+    asked, wall = chain.front_counts()['requests'], time.monotonic()
     result = run_load(connections=connections, seconds=args.duration, **load)
     app_cpu, upstream_cpu = _cpu(target) - app_cpu, chain.cpu_seconds() - upstream_cpu
+    asked = chain.front_counts()['requests'] - asked
     busy, wall = _machine_busy() - busy, time.monotonic() - wall
     result.update(
         target=target.name,
         workload=workload,
         tls_connections=chain.front_counts()['accepted'],
+        # 1.0 when each API request costs one upstream request (a page crossing design documents too)
+        upstream_per_request=round(asked / max(result['requests'], 1), 3),
         app_cpu_s=round(app_cpu, 2),
         upstream_cpu_s=round(upstream_cpu, 2),
         app_cpu_ms_per_request=round(1000 * app_cpu / max(result['requests'], 1), 3),
@@ -54,11 +59,44 @@ def measure(target, workload: str, chain: UpstreamChain, args, connections: int)
         f'  {target.name:>20} {workload:>8} @ {connections:>2}: {result["rps"]:7.1f} req/s  '
         f'p50 {result["p50_ms"]:>5} ms  p99 {result["p99_ms"]:>5} ms  '
         f'CPU {result["app_cpu_ms_per_request"]:6.2f} ms/req  errors {result["errors"]}  '
-        f'TLS {result["tls_connections"]}  machine {result["machine_busy_pct"]}% busy, '
+        f'TLS {result["tls_connections"]}  upstream/req {result["upstream_per_request"]}  '
+        f'machine {result["machine_busy_pct"]}% busy, '
         f'{result["other_cpu_s"]} s CPU not ours',
         flush=True,
     )
     return result
+
+
+def _options(args, name: str) -> dict:
+    env = dict(pair.split('=', 1) for pair in args.couchgate_env) if name == 'couchgate' else None
+    return {'workers': args.workers, 'threads': args.threads, 'extra_env': env}
+
+
+def interleaved(chain: UpstreamChain, work: Path, args) -> list[dict]:
+    """Every target running at once, measured in turn, `--rounds` times: the machine's load drifts
+    alike for all of them. One run per target, workload and clients: the medians, with the ranges."""
+    rounds: list[dict] = []
+    with contextlib.ExitStack() as stack:
+        targets = [stack.enter_context(running(n, chain, work, **_options(args, n))) for n in args.targets]
+        for _ in range(args.rounds):
+            for workload in args.workloads:
+                for connections in args.clients:
+                    rounds += [measure(target, workload, chain, args, connections) for target in targets]
+    runs = []
+    for key in dict.fromkeys((r['target'], r['workload'], r['connections']) for r in rounds):
+        same = [r for r in rounds if (r['target'], r['workload'], r['connections']) == key]
+        run = dict(same[0])
+        for field, value in same[0].items():
+            if isinstance(value, int | float) and field != 'connections':
+                run[field] = round(statistics.median(r[field] for r in same), 3)
+        # What the goals judge of these: every round's errors, the most connections any opened.
+        run['errors'] = sum(r['errors'] for r in same)
+        run['tls_connections'] = max(r['tls_connections'] for r in same)
+        run['rounds'] = len(same)
+        for field in ('app_cpu_ms_per_request', 'rps', 'p50_ms'):
+            run[f'{field}_range'] = [min(r[field] for r in same), max(r[field] for r in same)]
+        runs.append(run)
+    return runs
 
 
 def _cpu(target) -> float:
@@ -107,6 +145,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--limit', type=int, default=100, help='documents per listing (%(default)s)')
     parser.add_argument('--workloads', default=','.join(workloads()), help='a subset, comma-separated')
     parser.add_argument('--targets', default=','.join(TARGETS), help='a subset, comma-separated')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=1,
+        help='above 1: all targets at once, measured in turn this many times; medians and ranges',
+    )
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--threads', type=int, default=8)
     parser.add_argument('--no-export', action='store_true')
@@ -152,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
             'threads': args.threads,
             'concurrency': args.concurrency,
             'clients': args.clients,
+            'rounds': args.rounds,
             'docs': args.docs,
             'limit': args.limit,
             'workloads': {name: w.name for name, w in args.workloads.items()},
@@ -167,14 +212,14 @@ def main(argv: list[str] | None = None) -> None:
             profile_target(chain, work, args, args.out)
             return
         # Each target started once, fresh, for all its runs; connections closed before each run.
-        for name in args.targets:
-            env = dict(pair.split('=', 1) for pair in args.couchgate_env) if name == 'couchgate' else None
-            with running(
-                name, chain, work, workers=args.workers, threads=args.threads, extra_env=env
-            ) as target:
-                for workload in args.workloads:
-                    for connections in args.clients:
-                        results['runs'].append(measure(target, workload, chain, args, connections))
+        if args.rounds == 1:
+            for name in args.targets:
+                with running(name, chain, work, **_options(args, name)) as target:
+                    for workload in args.workloads:
+                        for connections in args.clients:
+                            results['runs'].append(measure(target, workload, chain, args, connections))
+        else:
+            results['runs'] = interleaved(chain, work, args)
         if not args.no_export:
             print('bench: export', flush=True)
             results['export'] = measure_export(chain, work, threads=args.threads)
@@ -192,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         and not args.couchgate_env
         and args.out == DEFAULT_OUT
     )
-    write_all(results, args.out, readme=REPO_ROOT / 'docs' / 'performance.md' if full else None)
+    write_all(results, args.out, page=REPO_ROOT / 'docs' / 'performance.md' if full else None)
     print((args.out / 'results.md').read_text())
     print(f'bench: done in {results["seconds"]} s; results in {args.out}')
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from api.cli.procfile import process_command, shell_command
 from bench.chain import DB, WRITES_DB, UpstreamChain
-from bench.processes import Service, base_env, wait_http
+from bench.processes import REPO_ROOT, Service, base_env, wait_http
 from bench.workloads import BENCH_KEY, Workload
 from tests.support.pouch import free_port
 
@@ -68,6 +68,7 @@ def running(
             CLOUDANT_CA_BUNDLE=str(chain.ca_bundle),
             CLOUDANT_DATABASES=f'{DB},{WRITES_DB}',
             API_KEYS=f'bench:{BENCH_KEY}',
+            DESIGN_DIR=str(chain.design_dir),  # the design documents it will meet, known at start-up
             **(extra_env or {}),
         )
     else:
@@ -91,9 +92,15 @@ def running(
             '--bind',
             f'127.0.0.1:{port}',
             '--no-control-socket',
+            '--config',
+            str(REPO_ROOT / 'bench' / 'gunicorn_bare.py'),  # not ./gunicorn.conf.py, couchgate's
             f'{module}:app',
         ]
-        env = base_env(CLOUDANT_URL=chain.url, REQUESTS_CA_BUNDLE=str(chain.ca_bundle))
+        env = base_env(
+            CLOUDANT_URL=chain.url,
+            REQUESTS_CA_BUNDLE=str(chain.ca_bundle),
+            BENCH_DESIGN_DOCS=str(chain.design_docs),
+        )
     service = Service(name.replace(' ', '-'), command, work, env=env)
     try:
         base = f'http://127.0.0.1:{port}'

@@ -10,6 +10,7 @@ import dataclasses
 import json
 
 from bench.chain import DB, WRITES_DB
+from bench.design_docs import shipped
 
 BENCH_KEY = 'bench-key-0123456789abcdef'  # couchgate's API_KEYS in the benchmark: writes need a key
 DOC_ID = 'doc-000042'
@@ -38,9 +39,19 @@ class Workload:
         return {'method': self.method, 'body': self.body, 'headers': headers}
 
 
+# couchgate's upstream request for a first page (api/upstream/cloudant_reads.py): the limit plus one
+# row (the next page's key) plus the design documents the page crosses, up to pouchdb's highest id.
+HIGHEST_ID = '\uffff' * 4
+
+
+def listing_body(limit: int, include_docs: bool, design_docs: int) -> str:
+    """The `_all_docs` body of a first page of `limit` rows, as couchgate sends it."""
+    return json.dumps({'limit': limit + 1 + design_docs, 'include_docs': include_docs, 'end_key': HIGHEST_ID})
+
+
 def _listing(name: str, limit: int, include_docs: bool) -> Workload:
     query = f'limit={limit}' + ('&include_docs=true' if include_docs else '')
-    upstream_body = json.dumps({'limit': limit, 'include_docs': include_docs})
+    upstream_body = listing_body(limit, include_docs, shipped())
     return Workload(
         name,
         f'/v1/{DB}/docs?{query}',
@@ -62,6 +73,7 @@ def workloads(limit: int = 100) -> dict[str, Workload]:
             f'/v1/{DB}/docs/{DOC_ID}',
             upstream={'path': f'/{DB}/{DOC_ID}', 'method': 'GET', 'headers': _AS_THE_SDK},
         ),
+        # The first page: from the lowest id, across the design documents (bench/design_docs.py).
         'ids': _listing(f'a listing of {limit} ids', limit, include_docs=False),
         'docs': _listing(f'a listing of {limit} documents', limit, include_docs=True),
         # Into a database of its own: new ids would otherwise change what the listings list.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from gunicorn import glogging
@@ -36,23 +37,26 @@ class JsonAccessLogger(glogging.Logger):
         wsgi = environ  # the request's WSGI environ, not the process's
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         status = str(status)
-        self.access_log.info(
-            'access',
-            extra={
-                'fields': {
-                    # The app sets X-Request-ID on every response; '-' means the app never answered.
-                    'request_id': _last(resp.headers, 'x-request-id', '-'),
-                    'method': wsgi.get('REQUEST_METHOD'),
-                    'path': wsgi.get('PATH_INFO'),
-                    'status': int(status) if status.isdigit() else status,
-                    'bytes': getattr(resp, 'sent', None) or 0,
-                    'duration_ms': round(request_time.total_seconds() * 1000, 1),
-                    'pid': _pid,
-                    'forwarded_for': _last(
-                        getattr(req, 'headers', ()), 'x-forwarded-for', wsgi.get('REMOTE_ADDR', '-')
-                    ),
-                }
-            },
+        log = self.access_log
+        if not log.isEnabledFor(logging.INFO):
+            return
+        fields = {
+            # The app sets X-Request-ID on every response; '-' means the app never answered.
+            'request_id': _last(resp.headers, 'x-request-id', '-'),
+            'method': wsgi.get('REQUEST_METHOD'),
+            'path': wsgi.get('PATH_INFO'),
+            'status': int(status) if status.isdigit() else status,
+            'bytes': getattr(resp, 'sent', None) or 0,
+            'duration_ms': round(request_time.total_seconds() * 1000, 1),
+            'pid': _pid,
+            'forwarded_for': _last(
+                getattr(req, 'headers', ()), 'x-forwarded-for', wsgi.get('REMOTE_ADDR', '-')
+            ),
+        }
+        # log.info(...) but for the caller's file, line and function, which no line prints (logging
+        # walks the stack for them), as api/edge/request_log.py does for the app's line.
+        log.handle(
+            log.makeRecord(log.name, logging.INFO, '', 0, 'access', (), None, extra={'fields': fields})
         )
 
 

@@ -42,6 +42,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
+    # No line prints a thread's or a process's name: LogRecord would look both up for every line.
+    # (The process id stays: gunicorn's own text lines print it.)
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -28,6 +28,14 @@ _ROW = re.compile(
     re.DOTALL,
 )
 
+# The same layout with an ASCII id free of escapes, anchored at the row's end: the fast path's test
+# in one match (a row without a doc ends after its value; a doc is the row's last member).
+_ASCII_ROW = re.compile(
+    rb'\{"id":("[^"\\]*"),"key":' + _STRING + rb',"value":\{"rev":("[^"\\]*")\}'
+    rb'(?:\}|,"doc":(.*\}))\Z',
+    re.DOTALL,
+)
+
 
 @contextlib.contextmanager
 def streamed_items(call: Call, request: Callable, member: str = 'rows') -> Iterator[tuple[Items, ArrayItems]]:
@@ -63,6 +71,18 @@ def fields(raw: bytes) -> dict[str, bytes]:
 
 def listed(raw: bytes, include_docs: bool) -> Json | orjson.Fragment | None:
     """A row of `_all_docs` as the API lists it (None for a key that is not there, or a design document)."""
+    usual = _ASCII_ROW.match(raw) if raw.isascii() else None
+    if usual is not None:
+        # The usual row, ASCII with nothing escaped in its id: one match, one formatting, no
+        # list to join (103 rows of the benchmark, timeit: 137 -> 83 µs; with documents 166 -> 90).
+        raw_id, rev, doc = usual.groups()
+        if raw_id.startswith(DESIGN):
+            return None
+        if doc is None:
+            tail = b',"doc":null}' if include_docs else b'}'
+            return orjson.Fragment(b'{"id":%b,"rev":%b%b' % (raw_id, rev, tail))
+        if include_docs:
+            return orjson.Fragment(b'{"id":%b,"rev":%b,"doc":%b' % (raw_id, rev, doc))
     match = _ROW.match(raw)
     if match is not None and raw.endswith(b'}') and (match.group(3) or match.end() == len(raw) - 1):
         raw_id = match.group(1)
