@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from urllib.parse import urlsplit
 
 from api.config.capacity import PerClass, quota_member
 from api.config.keys import SCOPES
-from api.config.values import ConfigError
+from api.config.values import ConfigError, json_array
 
 # Asymmetric only: with HS* the issuer's public key would be the secret (RFC 8725 3.1), and `none`
 # is no signature at all.
@@ -73,12 +72,7 @@ def auth_issuers(raw: str, databases: tuple[str, ...]) -> tuple[Issuer, ...]:
     """AUTH_ISSUERS as a JSON array of issuer objects; each message names the issuer."""
     if not raw.strip():
         return ()
-    try:
-        entries = json.loads(raw)
-    except ValueError:
-        raise ConfigError('AUTH_ISSUERS: not a valid JSON array of issuer objects') from None
-    if not isinstance(entries, list):
-        raise ConfigError('AUTH_ISSUERS: not a valid JSON array of issuer objects')
+    entries = json_array(raw, 'AUTH_ISSUERS', 'issuer')
     issuers = tuple(_issuer(entry, number, databases) for number, entry in enumerate(entries, start=1))
     for seen, member in ((set(), 'name'), (set(), 'issuer')):
         for number, issuer in enumerate(issuers, start=1):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import re
 
 from api.config.capacity import PerClass, quota_member
-from api.config.values import ConfigError
+from api.config.values import ConfigError, json_array
 
 MIN_API_KEY_LENGTH = 16
 SCOPES = ('read', 'query', 'export', 'write')
@@ -63,12 +62,7 @@ def _pairs(raw: str) -> tuple[ApiKey, ...]:
 
 
 def _objects(raw: str, databases: tuple[str, ...]) -> tuple[ApiKey, ...]:
-    try:
-        entries = json.loads(raw)
-    except ValueError:
-        raise ConfigError('API_KEYS: not a valid JSON array of key objects') from None
-    if not isinstance(entries, list):
-        raise ConfigError('API_KEYS: not a valid JSON array of key objects')
+    entries = json_array(raw, 'API_KEYS', 'key')
     keys = tuple(_key_object(entry, number, databases) for number, entry in enumerate(entries, start=1))
     _one_key_per_name(keys)
     return keys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -40,6 +41,17 @@ def url_and_credentials(raw: str) -> tuple[str, str | None, str | None]:
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password is not None else None
     return clean, user, password
+
+
+def json_array(raw: str, name: str, of: str) -> list:
+    """A variable holding a JSON array of objects (API_KEYS, AUTH_ISSUERS); one line if it is not."""
+    try:
+        entries = json.loads(raw)
+    except ValueError:
+        entries = None
+    if not isinstance(entries, list):
+        raise ConfigError(f'{name}: not a valid JSON array of {of} objects')
+    return entries
 
 
 def database_names(raw: str) -> tuple[str, ...]:
