@@ -22,7 +22,7 @@ from api.upstream.failures import translated
 from api.upstream.id_range import clamped, rows_within, servable
 from api.upstream.json_scan import ArrayItems, BadJson, members, text
 from api.upstream.logins import Call
-from api.upstream.row_sizes import RowSizes
+from api.upstream.row_sizes import READ_ON, RowSizes
 from api.upstream.rows import Items, bad_json, has_utf8, listed, streamed_items
 
 # The highest id when ids compare by code point (CouchDB's raw collation of _all_docs) ...
@@ -99,7 +99,7 @@ class CloudantReads:
                     if next_key is not None:
                         # Rows asked for in case of design documents, or above the estimate: read on
                         # (the connection goes back to the pool), unless far more came than fits.
-                        cut = budget is not None and read > 2 * budget
+                        cut = budget is not None and read > READ_ON * budget
                         if cut:
                             break
                     elif len(rows) == limit:

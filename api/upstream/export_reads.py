@@ -12,6 +12,7 @@ from api.upstream.cloudant_reads import CloudantReads
 from api.upstream.design_block import from_the_block_start
 from api.upstream.id_range import rows_within
 from api.upstream.json_scan import members, text
+from api.upstream.row_sizes import READ_ON
 from api.upstream.rows import DESIGN, fields
 from api.upstream.spool import Batch
 
@@ -67,7 +68,7 @@ class ExportReads(CloudantReads):
                         if next_key is not None:
                             # Asked for in case: read on (the connection goes back to the pool),
                             # unless far more came than fits.
-                            cut = max_bytes is not None and read > 2 * max_bytes
+                            cut = max_bytes is not None and read > READ_ON * max_bytes
                             if cut:
                                 break
                         elif batch.documents == batch_size:

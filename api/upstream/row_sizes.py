@@ -11,7 +11,10 @@ from __future__ import annotations
 import math
 import threading
 
-FIRST = 25  # rows asked for before anything is known of the documents: a default page, in one request
+FIRST = 100  # rows asked for before anything is known of the documents: pages up to 100, in one request
+# Rows past a full page are read on (the connection goes back to the pool) up to this many times the
+# budget; beyond, the rest is left unread and the connection closed (a first ask of big documents).
+READ_ON = 1.5
 _MORE = 1.25  # asked above the estimate: rows smaller than the average still fill the page in one
 _WEIGHT = 0.3  # of a new page's average in the estimate: documents change, slowly
 
