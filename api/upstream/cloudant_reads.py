@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
 from typing import Any
+from urllib.parse import urlsplit
 
 from ibmcloudant import CloudantV1
 
@@ -32,6 +33,7 @@ HIGHEST = '\U0010ffff' * 4
 # after U+00FF.
 HIGHEST_UTF16 = '\uffff' * 4
 COUCHDB, POUCHDB_MEMORY, POUCHDB_LEVELDB = 'couchdb', 'pouchdb-memory', 'pouchdb-leveldb'
+CLOUDANT_HOSTS = ('.cloudant.com', '.cloudantnosqldb.appdomain.cloud')  # CouchDB's order, known
 Ranges = list[tuple[str | None, str | None]]  # the class's own `list` hides the builtin in it
 
 _probing = threading.Lock()
@@ -181,6 +183,8 @@ class CloudantReads:
         # How the server orders ids: asked once per worker (GET /), then known. pouchdb-server on
         # disk (leveldb) keeps code point order, in memory JavaScript's (UTF-16 units).
         with _probing:
+            if self._kind is None and _is_cloudant(self._client.service_url or ''):
+                self._kind = COUCHDB  # IBM Cloudant's own hosts: nothing to ask
             if self._kind is None:
                 with translated():
                     info: Any = self._call(self._client.get_server_information).get_result()
@@ -192,3 +196,8 @@ class CloudantReads:
                 else:
                     self._kind = POUCHDB_LEVELDB
         return self._kind
+
+
+def _is_cloudant(url: str) -> bool:
+    host = urlsplit(url).hostname or ''
+    return host.endswith(CLOUDANT_HOSTS)

@@ -92,3 +92,17 @@ def test_a_range_pouchdb_on_disk_would_answer_empty_is_asked_in_two_parts(start,
     for low, high in parts:
         if low is not None and high is not None:
             assert (order(low) >= order(high)) if descending else (order(low) <= order(high))
+
+
+def test_ibm_cloudant_hosts_are_known_to_order_ids_by_code_point_without_asking():
+    from ibm_cloud_sdk_core.authenticators import NoAuthAuthenticator
+    from ibmcloudant import CloudantV1
+
+    from api.upstream.cloudant_couch import CloudantCouch
+
+    def no_call(request):
+        raise AssertionError('no upstream request')
+
+    client = CloudantV1(authenticator=NoAuthAuthenticator())
+    client.set_service_url('https://acct-bluemix.cloudantnosqldb.appdomain.cloud')
+    assert CloudantCouch(client, no_call)._highest_id() == HIGHEST
