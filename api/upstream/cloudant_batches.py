@@ -7,7 +7,6 @@ bytes, so hostile ones (lone surrogates, deep nesting, big integers) are served 
 from __future__ import annotations
 
 import collections
-import json
 from typing import Any, cast
 
 import orjson
@@ -17,7 +16,7 @@ from api.errors import Problem
 from api.upstream import deadline
 from api.upstream.couch import BulkWritten, Json, Revision, Rows
 from api.upstream.failures import translated
-from api.upstream.json_scan import members
+from api.upstream.json_scan import members, text
 from api.upstream.logins import Call
 from api.upstream.rows import bad_json, fields, streamed_items
 
@@ -150,12 +149,8 @@ def _key(row: Json) -> str:
 
 def _row_key(raw: bytes, row: dict[str, bytes]) -> str:
     # A row found has its id as its key; one not found says only its key (a small row: scanned).
-    key = row['id'] if row else members(raw).get('key', b'null')
-    try:
-        found = json.loads(key)  # the standard parser: an id may hold a lone surrogate
-    except ValueError:
-        raise bad_json('listing') from None
-    return found if isinstance(found, str) else ''
+    # text(): a lone surrogate survives; a key that is no string is BadJson (a 502, as for any row).
+    return text(row['id'] if row else members(raw).get('key', b'null'))
 
 
 def _unmatched(what: str) -> Problem:
