@@ -9,14 +9,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# What nothing under the app's layers imports: Falcon, the edge, the metrics, the app, the root.
+_ABOVE = ('falcon', 'api.edge', 'api.observability', 'api.app', 'resources', 'container')
 # What a module of pure logic in api/upstream never imports: no Falcon, no session, no SDK, no HTTP.
 _PURE_UPSTREAM = (
-    'falcon',
-    'api.edge',
-    'api.observability',
-    'api.app',
-    'resources',
-    'container',
+    *_ABOVE,
     'api.upstream.session',
     'api.upstream.connections',
     'api.upstream.cloudant_couch',
@@ -114,25 +111,11 @@ FORBIDDEN = {
     ),
     # The capacity guard: under the pools (they ask it through their Admission protocol), over the
     # upstream's record of a request; never Falcon, the edge, the app or the resources.
-    'api.capacity': (
-        'falcon',
-        'api.edge',
-        'api.observability',
-        'api.app',
-        'resources',
-        'container',
-        'api.upstream.session',
-        'api.upstream.cloudant_couch',
-    ),
+    'api.capacity': (*_ABOVE, 'api.upstream.session', 'api.upstream.cloudant_couch'),
     # The upstream's pools ask the guard through a Protocol: the package never imports it.
     'api.upstream': (
-        'falcon',
-        'api.edge',
-        'api.observability',
-        'api.app',
+        *_ABOVE,
         'api.serving.hooks',
-        'resources',
-        'container',
         'api.capacity',
     ),
     # The capacity guard's request classes and headers: pure functions of a method, a path, a body.
