@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from urllib.parse import urlsplit
 
 from api.config.capacity import PerClass, quota_member
 from api.config.keys import SCOPES
-from api.config.values import ConfigError, json_array
+from api.config.values import ConfigError, json_array, named_object
 
 # Asymmetric only: with HS* the issuer's public key would be the secret (RFC 8725 3.1), and `none`
 # is no signature at all.
 ALGORITHMS = ('RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA')
 # What the `{sub}` encoding leaves as it is; every other character becomes %XX.
 UNENCODED = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.')
-_NAME = re.compile(r'[A-Za-z0-9._-]{1,64}')
 _MEMBERS = frozenset(
     {
         'name',
@@ -86,19 +84,12 @@ def auth_issuers(raw: str, databases: tuple[str, ...]) -> tuple[Issuer, ...]:
 
 
 def _issuer(entry: object, number: int, databases: tuple[str, ...]) -> Issuer:
-    if not isinstance(entry, dict):
-        raise ConfigError(f'AUTH_ISSUERS: issuer {number} is not a JSON object')
-    name = entry.get('name')
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ConfigError(f'AUTH_ISSUERS: the name of issuer {number} must be 1-64 of A-Z a-z 0-9 . _ -')
-    which = f'issuer {number} ({name})'
+    entry, which = named_object(entry, number, 'AUTH_ISSUERS', 'issuer', _MEMBERS)
+    name = entry['name']
 
     def refuse(message: str) -> ConfigError:
         return ConfigError(f'AUTH_ISSUERS: {which} {message}')
 
-    unknown = sorted(set(entry) - _MEMBERS)
-    if unknown:
-        raise refuse(f'has an unknown member "{unknown[0]}"')
     if not trusted_url(entry.get('issuer')):
         raise refuse('needs an "issuer" URL: https://, or http:// on localhost or 127.0.0.1 only')
     if 'jwks_uri' in entry and not trusted_url(entry['jwks_uri']):

@@ -7,11 +7,10 @@ import hashlib
 import re
 
 from api.config.capacity import PerClass, quota_member
-from api.config.values import ConfigError, json_array
+from api.config.values import ConfigError, checked_name, json_array, named_object
 
 MIN_API_KEY_LENGTH = 16
 SCOPES = ('read', 'query', 'export', 'write')
-_KEY_NAME = re.compile(r'[A-Za-z0-9._-]{1,64}')
 _KEY = re.compile(r'[A-Za-z0-9._~+/=-]+')  # RFC 6750 b64token: fits a Bearer header as is
 _SHA256 = re.compile(r'[0-9a-fA-F]{64}')
 _ALPHABET = 'A-Z a-z 0-9 . _ ~ + / = -'
@@ -52,8 +51,7 @@ def _pairs(raw: str) -> tuple[ApiKey, ...]:
     for number, entry in enumerate((e.strip() for e in raw.split(',') if e.strip()), start=1):
         name, _, key = entry.rpartition(':') if ':' in entry else ('', '', entry)
         name = name.strip() or f'key-{number}'
-        if not _KEY_NAME.fullmatch(name):
-            raise ConfigError(f'API_KEYS: the name of key {number} must be 1-64 of A-Z a-z 0-9 . _ -')
+        checked_name(name, 'API_KEYS', 'key', number)
         keys.append(ApiKey(name, _plain_digest(key.strip(), f'key {number} ({name})')))
     # Rotation needs a shared name, which only the JSON form offers: here a repeated name is a slip.
     if len({key.name for key in keys}) < len(keys):
@@ -91,15 +89,8 @@ def _rights(key: ApiKey) -> tuple[object, ...]:
 
 
 def _key_object(entry: object, number: int, databases: tuple[str, ...]) -> ApiKey:
-    if not isinstance(entry, dict):
-        raise ConfigError(f'API_KEYS: key {number} is not a JSON object')
-    name = entry.get('name')
-    if not isinstance(name, str) or not _KEY_NAME.fullmatch(name):
-        raise ConfigError(f'API_KEYS: the name of key {number} must be 1-64 of A-Z a-z 0-9 . _ -')
-    which = f'key {number} ({name})'
-    unknown = sorted(set(entry) - _MEMBERS)
-    if unknown:
-        raise ConfigError(f'API_KEYS: {which} has an unknown member "{unknown[0]}"')
+    entry, which = named_object(entry, number, 'API_KEYS', 'key', _MEMBERS)
+    name = entry['name']
     if ('key' in entry) == ('sha256' in entry):
         raise ConfigError(f'API_KEYS: {which} needs exactly one of "key" and "sha256"')
     if 'key' in entry:

@@ -54,6 +54,30 @@ def json_array(raw: str, name: str, of: str) -> list:
     return entries
 
 
+# The name of a key or an issuer: what log lines and metrics labels show.
+NAME = re.compile(r'[A-Za-z0-9._-]{1,64}')
+
+
+def checked_name(name: object, variable: str, noun: str, number: int) -> str:
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise ConfigError(f'{variable}: the name of {noun} {number} must be 1-64 of A-Z a-z 0-9 . _ -')
+    return name
+
+
+def named_object(
+    entry: object, number: int, variable: str, noun: str, members: frozenset[str]
+) -> tuple[dict, str]:
+    """An object of a JSON array variable with a valid `name` and known members; and which one it is,
+    as messages name it (`key 2 (backend)`), never by a value."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f'{variable}: {noun} {number} is not a JSON object')
+    which = f'{noun} {number} ({checked_name(entry.get("name"), variable, noun, number)})'
+    unknown = sorted(set(entry) - members)
+    if unknown:
+        raise ConfigError(f'{variable}: {which} has an unknown member "{unknown[0]}"')
+    return entry, which
+
+
 def database_names(raw: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in raw.split(',') if name.strip())
     for name in names:
