@@ -44,7 +44,7 @@ class ExportReads(CloudantReads):
             # Each batch has the whole deadline; the first counts from the request's start.
             deadline.start(self._deadline_seconds, restart=not first)
             first = False
-            batch, next_key, seen, designs, last, read, cut = Batch(), None, 0, 0, b'', 0, False
+            batch, next_key, seen, designs, last, read, counted, cut = Batch(), None, 0, 0, b'', 0, 0, False
             # What fits the batch's bytes (api/upstream/row_sizes.py), and as many more rows as the
             # design documents in the range (api/upstream/design_block.py).
             fitting = self._sizes.fitting(db, max_bytes, batch_size)
@@ -64,7 +64,7 @@ class ExportReads(CloudantReads):
                         passed = passed or met + designs > 0
                         if doc == b'null':
                             continue
-                        read += len(doc)
+                        read, counted = read + len(doc), counted + 1
                         if next_key is not None:
                             # Asked for in case: read on (the connection goes back to the pool),
                             # unless far more came than fits.
@@ -81,7 +81,7 @@ class ExportReads(CloudantReads):
             except BaseException:
                 batch.close()
                 raise
-            self._sizes.saw(db, read, seen - designs)
+            self._sizes.saw(db, read, counted)  # documents read, not rows without one
             if designs:
                 met += designs
                 self._designs.met(db, met, whole=passed and from_the_block_start(origin, descending=False))
