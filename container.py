@@ -12,6 +12,7 @@ from api.auth.jwks import KeyFetch
 from api.auth.key_sets import KeySets
 from api.auth.verifier import TokenVerifier
 from api.capacity.setup import capacity_guard
+from api.changes.hub import Hub
 from api.config import Settings
 from api.config.design import Design, load_design
 from api.observability.metrics import Metrics
@@ -112,6 +113,17 @@ class Production(Module):
         known = {db: design.ddoc_count(db) for db in settings.databases}
         return CloudantCouch(
             client, relogin_for(authenticator), settings.request_deadline, DesignBlocks(known)
+        )
+
+    @singleton
+    @provider
+    def hub(self, settings: Settings, couch: Couch) -> Hub:
+        # Its feeds are threads started by the first subscriber of a database, in the worker.
+        return Hub(
+            couch,
+            max_streams=settings.changes_max_streams,
+            heartbeat=settings.changes_heartbeat,
+            page_bytes=settings.max_page_bytes,
         )
 
 

@@ -29,6 +29,7 @@ from api.errors import handle_unexpected, serialize_problem
 from api.observability.metrics import Metrics, RequestMetrics
 from resources.api_docs import OpenApiDocument, SwaggerAsset, SwaggerPage
 from resources.bulk import Bulk
+from resources.changes import ChangesFeed
 from resources.document import Document
 from resources.documents import Documents
 from resources.export import Export
@@ -69,6 +70,7 @@ def routes(injector: Injector) -> dict[str, object]:
         '/v1/{db}/lookup': injector.get(Lookup),
         '/v1/{db}/find': injector.get(Find),
         '/v1/{db}/export': injector.get(Export),
+        '/v1/{db}/changes': injector.get(ChangesFeed),
         '/v1/{db}/views/{ddoc}/{view}': injector.get(View),
     }
 

@@ -75,6 +75,8 @@ class Settings:
     queue_max_wait: float = 1.0
     capacity_margin: float = 0.05  # seconds added to Cloudant's one-second window (admission jitter)
     anonymous_quota: PerClass | None = None
+    changes_heartbeat: float = 20.0  # seconds of quiet before a change stream sends a heartbeat line
+    changes_max_streams: int = 5000  # open change streams and long polls per worker
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -154,4 +156,7 @@ class Settings:
             anonymous_quota=per_class(raw_anonymous, 'API_ANONYMOUS_QUOTA', every_class=False)
             if raw_anonymous.strip()
             else None,
+            # Under Heroku's 55 s without a byte, and never 0 (a stream would spin on heartbeats).
+            changes_heartbeat=min(max(seconds(env, 'CHANGES_HEARTBEAT', cls.changes_heartbeat), 1.0), 50.0),
+            changes_max_streams=integer(env, 'CHANGES_MAX_STREAMS', cls.changes_max_streams, minimum=1),
         )

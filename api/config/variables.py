@@ -250,6 +250,22 @@ VARIABLES: tuple[Variable, ...] = (
         shown='{} (8 MiB)',
     ),
     Variable(
+        'CHANGES_HEARTBEAT',
+        'api',
+        'a change stream (`GET /v1/{db}/changes` as Server-Sent Events) quiet for this long sends a '
+        '`: heartbeat` line, so that routers keep it open (Heroku ends a response after 55 s without a '
+        'byte); from 1 to 50',
+        'changes_heartbeat',
+        unit='seconds',
+    ),
+    Variable(
+        'CHANGES_MAX_STREAMS',
+        'api',
+        'change streams and waiting long polls one worker serves at once; beyond, a 503 '
+        '`too-many-streams` with `Retry-After`',
+        'changes_max_streams',
+    ),
+    Variable(
         'CORS_ALLOW_ORIGINS',
         'api',
         'comma-separated origins (`https://app.example.com`), or `*`',

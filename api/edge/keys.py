@@ -56,6 +56,24 @@ def _insufficient(key: ApiKey, scope: str) -> Problem:
     )
 
 
+def _authorization(req, resource) -> str | None:
+    """The Authorization header, or on a route that takes it (`token_in_query`, for a browser's
+    EventSource) the `access_token` query parameter as a bearer (RFC 6750 2.3), never both."""
+    header = req.get_header('Authorization')
+    if getattr(resource, 'token_in_query', False) is not True:
+        return header
+    tokens = req.get_param_as_list('access_token') or []
+    if not tokens:
+        return header
+    if header is not None or len(tokens) > 1:
+        raise Problem(
+            400,
+            'invalid-parameter',
+            'Send the bearer once: in the Authorization header or as one access_token parameter.',
+        )
+    return f'Bearer {tokens[0]}'
+
+
 class ApiKeys:
     """Checks `Authorization: Bearer <key>` in constant time, then the scope the request needs.
 
@@ -92,7 +110,7 @@ class ApiKeys:
                     'This request needs an API key, and couchgate has none configured (API_KEYS).',
                 )
             return
-        key = self.identify(req.get_header('Authorization'))
+        key = self.identify(_authorization(req, resource))
         if key is None:
             if scope not in ANONYMOUS_SCOPES or self._require_for_reads:
                 raise _unauthorized('The API key is missing: send it as Authorization: Bearer <key>.')

@@ -19,6 +19,11 @@ _FIX = 'Correct the request as the detail says, then send it again.'
 PROBLEM_TYPES: dict[str, ProblemType] = {
     'bad-request': ProblemType(400, 'The request is malformed, or the database refused it.', _FIX),
     'invalid-parameter': ProblemType(400, 'A query parameter is repeated, too long or out of range.', _FIX),
+    'invalid-since': ProblemType(
+        400,
+        'The `since` of a changes request (or its Last-Event-ID) is not 0, now, or a seq this database gave.',
+        'Start again from 0 or now, or from the last seq an event or page gave.',
+    ),
     'invalid-body': ProblemType(400, 'The body is valid JSON but not a JSON object.', 'Send a JSON object.'),
     'invalid-json': ProblemType(
         400,
@@ -182,6 +187,11 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     ),
     'too-many-requests': ProblemType(
         429, 'The database is throttling requests.', 'Wait Retry-After seconds.'
+    ),
+    'too-many-streams': ProblemType(
+        503,
+        'This worker already serves CHANGES_MAX_STREAMS change streams and long polls.',
+        'Retry after the Retry-After seconds; an EventSource reconnects by itself.',
     ),
     'capacity-exceeded': ProblemType(
         429,

@@ -28,6 +28,7 @@ from api.errors import Problem
 from api.serving.access import log_access, peer_ip, unparsed
 from api.serving.body import DeadlinedBody
 from api.serving.linger import LINGER, Lingering, received
+from api.serving.streams import STOP_FLUSH, LiveBody, StreamLoop
 
 _FRAMING = ('CONTENT-LENGTH', 'TRANSFER-ENCODING')  # the headers that give a request a body
 
@@ -44,6 +45,48 @@ class EdgeWorker(ThreadWorker):
         self._lingering = Lingering(self._close)
         self._whole: set = set()  # connections whose head waits in their parser's buffer
         self._watched: set = set()  # connections this worker registered for their head's bytes
+        self._handed_off: set = set()  # sockets of live answers, now the stream loop's
+        self._stream_loop: StreamLoop | None = None  # made in the worker (a socketpair and a thread)
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        app = self.wsgi  # type: ignore[has-type]  # gunicorn sets it untyped
+        self.wsgi = lambda environ, start_response: self._served(app, environ, start_response)
+
+    def _served(self, app, environ, start_response):
+        result = app(environ, start_response)
+        response = getattr(start_response, '__self__', None)  # gunicorn's Response
+        if not isinstance(result, LiveBody) or response is None:
+            return result
+        response.force_close()  # the answer ends with the connection: `Connection: close`
+        return self._hand_off(result, response, environ['gunicorn.socket'])
+
+    def _hand_off(self, body: LiveBody, response, sock):
+        """The catch-up from this thread, then the socket to the stream loop: no thread waits on it."""
+        try:
+            yield from body.catch_up()  # type: ignore[misc]
+            response.send_headers()
+        except BaseException:
+            body.close()
+            raise
+        chunked, response.chunked = response.chunked, False  # gunicorn writes no last chunk
+        if self._stream_loop is None:
+            self._stream_loop = StreamLoop()
+        self._handed_off.add(sock)
+        self._stream_loop.adopt(sock, body, chunked)
+
+    def handle_exit(self, sig, frame) -> None:
+        super().handle_exit(sig, frame)
+        if self._stream_loop is not None:
+            self._stream_loop.stop()  # each live answer ends with where to resume
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            if self._stream_loop is not None:
+                self._stream_loop.stop()
+                self._stream_loop.join(STOP_FLUSH + 0.5)
 
     def enqueue_req(self, conn) -> None:
         # TLS and HTTP/2 prior knowledge negotiate in the thread, as in gthread (Heroku uses neither).
@@ -137,6 +180,10 @@ class EdgeWorker(ThreadWorker):
         conn.close()
 
     def finish_request(self, conn, fs) -> None:
+        if conn.sock in self._handed_off:  # a live answer's: the stream loop closes it
+            self._handed_off.discard(conn.sock)
+            self.nr_conns -= 1
+            return
         # gthread would close with close_graceful, waiting on this loop for the client (serving/linger.py).
         if fs.cancelled() or fs.exception() is not None or fs.result():
             super().finish_request(conn, fs)

@@ -8,6 +8,7 @@ from ibmcloudant import CloudantV1
 
 from api.errors import Problem
 from api.upstream import deadline
+from api.upstream.changes_reads import ChangesReads
 from api.upstream.cloudant_batches import CloudantBatches
 from api.upstream.cloudant_reads import COUCHDB, HIGHEST, HIGHEST_UTF16
 from api.upstream.couch import Json, stale_rev
@@ -21,7 +22,7 @@ from api.upstream.view_reads import ViewReads
 Fragments = list[orjson.Fragment]  # documents as the database sent them
 
 
-class CloudantCouch(ViewReads, CloudantBatches):
+class CloudantCouch(ViewReads, ChangesReads, CloudantBatches):
     """CouchDB operations over the one pooled client of this worker (satisfies the Couch port)."""
 
     def __init__(

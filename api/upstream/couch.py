@@ -83,6 +83,30 @@ class ViewPage:
     more: bool
 
 
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One change of the feed: the document's id and current rev; `doc` its stored JSON (include_docs)."""
+
+    seq: str  # opaque: a string on CouchDB and Cloudant, a number on pouchdb-server, always text here
+    id: str
+    rev: str
+    deleted: bool = False
+    doc: bytes | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Changes:
+    """Changes in the database's order; `last_seq` is where the next page starts.
+
+    `more`: the page stopped at its limit or byte budget, so more may follow at once; otherwise the
+    feed was read to its end (`last_seq` is then the database's, past changes nobody here may see).
+    """
+
+    results: list[Change]
+    last_seq: str
+    more: bool
+
+
 class Couch(Protocol):
     """CouchDB operations on the databases of the allowlist."""
 
@@ -162,6 +186,24 @@ class Couch(Protocol):
 
     def view(self, db: str, ddoc: str, view: str, query: ViewQuery, max_bytes: int | None = None) -> ViewPage:
         """Rows of a view of design document `ddoc`; it ends early (at least one row) at max_bytes."""
+
+    def changes(
+        self,
+        db: str,
+        *,
+        since: str,
+        limit: int,
+        include_docs: bool = False,
+        id_prefix: str | None = None,
+        wait: float = 0.0,
+        max_bytes: int | None = None,
+    ) -> Changes:
+        """Up to `limit` changes after `since`, never of a design document; with id_prefix, only
+        ids starting with it (filtered upstream, so `limit` counts the prefix's own changes).
+
+        With `wait`, a long poll: when nothing is new, the answer waits up to `wait` seconds for a
+        change. With max_bytes, the page ends early (at least one change) once it holds that many.
+        """
 
 
 def stale_rev(rev: str | None) -> Problem:

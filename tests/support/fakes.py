@@ -13,7 +13,7 @@ from injector import Binder, InstanceProvider, Module
 from api.app import create_app
 from api.config import Settings
 from api.errors import Problem
-from api.upstream.couch import Couch, Doc, Json, Page, Rows, ViewPage, ViewQuery, stale_rev
+from api.upstream.couch import Change, Changes, Couch, Doc, Json, Page, Rows, ViewPage, ViewQuery, stale_rev
 from api.upstream.spool import Batch
 from container import build_injector
 from tests.support.fake_batches import FakeBatches
@@ -140,6 +140,29 @@ class FakeCouch(FakeBatches):
         self._db(db, 'view')
         self.view_queries.append(query)
         return ViewPage([], None, None, False)
+
+    def changes(
+        self,
+        db: str,
+        *,
+        since: str,
+        limit: int,
+        include_docs: bool = False,
+        id_prefix: str | None = None,
+        wait: float = 0.0,
+        max_bytes: int | None = None,
+    ) -> Changes:
+        """Each document once, in the order it was first written (its seq); waits for nothing."""
+        docs = list(self._db(db, 'changes').items())
+        start = len(docs) if since == 'now' else int(since.partition('-')[0])
+        found = [
+            Change(str(seq), i, d['_rev'], d.get('_deleted', False), _stored(d) if include_docs else None)
+            for seq, (i, d) in enumerate(docs, start=1)
+            if seq > start and i.startswith(id_prefix or '') and not i.startswith('_design/')
+        ]
+        page = found[:limit]
+        last = page[-1].seq if len(found) > limit else str(max(start, len(docs)))
+        return Changes(page, last, len(found) > limit)
 
 
 def _stored(doc: dict) -> bytes:

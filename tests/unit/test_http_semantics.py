@@ -22,6 +22,7 @@ PATHS = {
     '/v1/{db}/bulk': '/v1/foundbite/bulk',
     '/v1/{db}/lookup': '/v1/foundbite/lookup',
     '/v1/{db}/export': '/v1/foundbite/export',
+    '/v1/{db}/changes': '/v1/foundbite/changes',
     '/v1/{db}/views/{ddoc}/{view}': '/v1/foundbite/views/places/by_tag',
     '/openapi.json': '/openapi.json',
     '/problems': '/problems',

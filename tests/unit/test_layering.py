@@ -109,6 +109,19 @@ FORBIDDEN = {
         'requests',
         'urllib3',
     ),
+    # Live changes: the Couch port and a request's upstream record; never the session, the SDK, the
+    # edge or the serving process (the worker takes their sockets, not the other way round).
+    'api.changes': (
+        *_ABOVE,
+        'api.serving',
+        'api.upstream.session',
+        'api.upstream.cloudant_couch',
+        'api.upstream.cloudant_reads',
+        'api.upstream.changes_reads',
+        'ibmcloudant',
+        'requests',
+        'urllib3',
+    ),
     # The capacity guard: under the pools (they ask it through their Admission protocol), over the
     # upstream's record of a request; never Falcon, the edge, the app or the resources.
     'api.capacity': (*_ABOVE, 'api.upstream.session', 'api.upstream.cloudant_couch'),

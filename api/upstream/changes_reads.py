@@ -1,0 +1,140 @@
+"""The changes feed of the Couch port: pages filled, design documents left out, a prefix filtered upstream.
+
+A prefix's changes are filtered by the database (a `_selector` on `_id`), so a page's limit counts
+that prefix's own changes and a client's catch-up never reads other users' changes here. Documents
+(include_docs) stay the stored JSON, unparsed, as reads serve them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+from ibm_cloud_sdk_core import DetailedResponse
+
+from api.errors import Problem
+from api.upstream import deadline
+from api.upstream.cloudant_reads import COUCHDB, POUCHDB_MEMORY, CloudantReads
+from api.upstream.couch import Change, Changes
+from api.upstream.id_range import selector_within
+from api.upstream.json_scan import members, text
+from api.upstream.rows import DESIGN
+
+# A long poll's answer may come this long after its wait: pouchdb-server ignores `timeout` and keeps
+# an idle long poll open, so the wait ends here, as an empty page, when the database says nothing.
+WAIT_SLACK = 2.0
+_JSON = {'content-type': 'application/json', 'Accept': 'application/json'}
+
+
+class ChangesReads(CloudantReads):
+    """changes() of the Couch port (CloudantCouch inherits it)."""
+
+    def changes(
+        self,
+        db: str,
+        *,
+        since: str,
+        limit: int,
+        include_docs: bool = False,
+        id_prefix: str | None = None,
+        wait: float = 0.0,
+        max_bytes: int | None = None,
+    ) -> Changes:
+        if wait:
+            deadline.start(wait + WAIT_SLACK, restart=True)
+        else:
+            deadline.start(self._deadline_seconds)
+        results: list[Change] = []
+        size = 0
+        while True:
+            ask = limit - len(results)
+            try:
+                seen, last_seq, stopped = self._page(
+                    db, since, ask, include_docs, id_prefix, wait, results, size, max_bytes
+                )
+            except Problem as problem:
+                left = deadline.remaining()
+                if wait and problem.status_code == 504 and left is not None and left <= 0:
+                    return Changes(results, since, False)  # the wait is over: nothing new
+                raise
+            size = sum(len(c.doc or b'') for c in results)
+            if stopped or len(results) == limit:
+                return Changes(results, results[-1].seq if results else last_seq, True)
+            if seen < ask:
+                return Changes(results, last_seq, False)  # the feed's end
+            since, wait = last_seq, 0.0  # only design documents were skipped: the page goes on
+
+    def _page(
+        self,
+        db: str,
+        since: str,
+        ask: int,
+        include_docs: bool,
+        id_prefix: str | None,
+        wait: float,
+        results: list[Change],
+        size: int,
+        max_bytes: int | None,
+    ) -> tuple[int, str, bool]:
+        """Read one upstream page into `results`: (changes seen, the page's last seq, stopped early)."""
+        seen, last_seq, stopped = 0, since, False
+        with self._items(lambda: self._request(db, since, ask, include_docs, id_prefix, wait), 'results') as (
+            items,
+            scanner,
+        ):
+            for raw in items:
+                found = members(raw)
+                seen, last_seq = seen + 1, _seq(found['seq'])
+                raw_id = found['id']
+                if raw_id.startswith(DESIGN):
+                    continue
+                doc_id = text(raw_id)
+                if id_prefix is not None and not doc_id.startswith(id_prefix):
+                    continue  # a second guard, after the filtered request
+                doc = found.get('doc') if include_docs else None
+                if max_bytes is not None and results and doc is not None and size + len(doc) > max_bytes:
+                    stopped = True
+                    break
+                revs = orjson.loads(found['changes'])
+                results.append(Change(last_seq, doc_id, revs[0]['rev'], found.get('deleted') == b'true', doc))
+                size += len(doc or b'')
+            rest: dict[str, Any] = scanner.rest(complete=not stopped)
+        if not stopped and seen < ask and 'last_seq' in rest:
+            last_seq = str(rest['last_seq'])
+        return seen, last_seq, stopped
+
+    def _request(
+        self, db: str, since: str, ask: int, include_docs: bool, id_prefix: str | None, wait: float
+    ) -> DetailedResponse:
+        params: dict[str, Any] = {'since': since, 'limit': str(ask)}
+        if include_docs:
+            params['include_docs'] = 'true'
+        headers = _JSON
+        if wait:
+            params.update(feed='longpoll', timeout=str(int(wait * 1000)))
+            # Uncompressed: pouchdb-server's gzip holds back even the status line of an idle long
+            # poll, which only a read timeout (not the wait's deadline) would end.
+            headers = {**_JSON, 'Accept-Encoding': 'identity'}
+        body = None
+        if id_prefix is not None:
+            server = self._server()
+            selector = selector_within(
+                {}, id_prefix, highest=self._highest_id(), utf16=server == POUCHDB_MEMORY
+            )
+            params['filter'] = '_selector'
+            if server == COUCHDB:
+                body = orjson.dumps({'selector': selector})
+            else:
+                # pouchdb-server reads a selector from the query string only (POST: 404 "missing").
+                params['selector'] = json.dumps(selector)
+        path = '/{}/_changes'.format(*self._client.encode_path_vars(db))
+        prepared = self._client.prepare_request(
+            method='GET' if body is None else 'POST', url=path, headers=headers, params=params, data=body
+        )
+        return self._client.send(prepared, stream=True)
+
+
+def _seq(raw: bytes) -> str:
+    """A seq as text: CouchDB's are strings, pouchdb's numbers."""
+    return text(raw) if raw[:1] == b'"' else raw.decode('ascii', 'replace')
