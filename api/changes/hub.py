@@ -15,7 +15,7 @@ import threading
 from api.changes.subscription import Subscription
 from api.errors import Problem
 from api.upstream.connections import start_recording, stop_recording
-from api.upstream.couch import Change, Couch
+from api.upstream.couch import Change, Changes, Couch
 
 log = logging.getLogger('couchgate.changes')
 
@@ -58,12 +58,6 @@ class Hub:
                     headers={'Retry-After': str(RETRY_AFTER)},
                 )
             self.open_count += 1
-        try:
-            feed = self._feed(db)
-        except BaseException:
-            with self._lock:
-                self.open_count -= 1
-            raise
         reader = None
         if since != 'now' and poll_limit is None:  # a long poll's request reads its own page
             reader = lambda after: self._couch.changes(  # noqa: E731
@@ -85,10 +79,12 @@ class Hub:
             poll_limit=poll_limit,
             wait=wait,
         )
-        with self._lock:
-            if since == 'now':
-                subscription.position = feed.position
-            feed.add(subscription)
+        try:
+            self._join(subscription, since == 'now')
+        except BaseException:
+            with self._lock:
+                self.open_count -= 1
+            raise
         return subscription
 
     def feeds(self) -> list[str]:
@@ -96,22 +92,26 @@ class Hub:
         with self._lock:
             return sorted(self._feeds)
 
-    def _feed(self, db: str) -> _Feed:
+    def _join(self, subscription: Subscription, from_now: bool) -> None:
+        """Add the subscription to its database's feed, started first if there is none."""
+        db = subscription.db
         with self._lock:
             feed = self._feeds.get(db)
-        if feed is not None:
-            return feed
+            if feed is not None:
+                feed.add(subscription, from_now)
+                return
         with self._starting:
             with self._lock:
                 feed = self._feeds.get(db)
+            fresh = feed is None
             if feed is None:
                 # Where the present is, before any subscriber counts on it (one upstream request).
-                position = self._couch.changes(db, since='now', limit=1).last_seq
-                feed = _Feed(self, db, position)
-                with self._lock:
-                    self._feeds[db] = feed
+                feed = _Feed(self, db, self._couch.changes(db, since='now', limit=1).last_seq)
+            with self._lock:
+                self._feeds[db] = feed
+                feed.add(subscription, from_now)
+            if fresh:
                 feed.start()
-        return feed
 
     def _closed(self, subscription: Subscription) -> None:
         with self._lock:
@@ -131,14 +131,12 @@ class Hub:
                 include_docs = feed.wants_docs()
             _record, token = start_recording()
             try:
-                page = self._couch.changes(
-                    feed.db,
-                    since=feed.position,
-                    limit=FEED_PAGE,
-                    include_docs=include_docs,
-                    wait=FEED_WAIT,
-                    max_bytes=self._page_bytes,
-                )
+                page = self._read(feed, include_docs, FEED_WAIT)
+                with self._lock:
+                    wanted = feed.wants_docs()
+                if wanted and not include_docs and page.results:
+                    # A subscriber that wants documents joined during the wait: the page again, with them.
+                    page = self._read(feed, True, 0.0)
             except Exception as error:  # the database went away: resume from the same seq
                 delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
                 failures += 1
@@ -154,6 +152,16 @@ class Hub:
                 fan_out = feed.deliveries(page.results)
             for subscription, changes in fan_out:
                 subscription.offer(changes)
+
+    def _read(self, feed: _Feed, include_docs: bool, wait: float) -> Changes:
+        return self._couch.changes(
+            feed.db,
+            since=feed.position,
+            limit=FEED_PAGE,
+            include_docs=include_docs,
+            wait=wait,
+            max_bytes=self._page_bytes,
+        )
 
 
 class _Feed:
@@ -171,7 +179,9 @@ class _Feed:
     def start(self) -> None:
         self._thread.start()
 
-    def add(self, subscription: Subscription) -> None:
+    def add(self, subscription: Subscription, from_now: bool) -> None:
+        if from_now:
+            subscription.position = self.position
         self._by_prefix[subscription.prefix or ''].add(subscription)
         self.subscribers += 1
 

@@ -24,6 +24,8 @@ Reader = Callable[[str], Changes]  # a page of this subscription's changes after
 class Subscription:
     """An SSE stream (`poll_limit` None) or one long poll's answer, for one client."""
 
+    live = True  # a body that keeps coming after the request: never compressed, never tagged
+
     def __init__(
         self,
         db: str,

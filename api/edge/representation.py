@@ -41,8 +41,8 @@ class Representation:
             return
         if resp.status_code < 200 or resp.status_code == 204 or req.method == 'OPTIONS':
             return  # no body (OPTIONS: a 204 once HeadAndOptions has run)
-        if not compressible(resp.content_type or falcon.MEDIA_JSON):
-            return
+        if not compressible(resp.content_type or falcon.MEDIA_JSON) or getattr(resp.stream, 'live', False):
+            return  # a live answer (changes) goes out as it comes, from the worker's stream loop
         resp.append_header('Vary', 'Accept-Encoding')
         body, tag = self._body(resp)
         ok = resp.status_code == 200 and req.method == 'GET'
