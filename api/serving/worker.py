@@ -223,7 +223,8 @@ class EdgeWorker(ThreadWorker):
         started = datetime.now()
         problem = framing_problem(exc)
         if problem is None:
-            self.log.exception('Error handling request %s', getattr(req, 'uri', '(no URI read)'))
+            # The path, never the query: a query may hold a bearer (access_token, on the changes route).
+            self.log.exception('Error handling request %s', getattr(req, 'path', '(no URI read)'))
             problem = Problem(
                 500, 'internal-error', 'Unexpected error; the log has it under this request id.'
             )

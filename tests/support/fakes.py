@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Generator
 
 import falcon
@@ -152,8 +153,10 @@ class FakeCouch(FakeBatches):
         wait: float = 0.0,
         max_bytes: int | None = None,
     ) -> Changes:
-        """Each document once, in the order it was first written (its seq); waits for nothing."""
+        """Each document once, in the order it was first written (its seq); a wait is a short pause."""
         docs = list(self._db(db, 'changes').items())
+        if wait and since != 'now' and int(since.partition('-')[0]) >= len(docs):
+            threading.Event().wait(min(wait, 0.05))  # a feed's long poll: not a busy loop
         start = len(docs) if since == 'now' else int(since.partition('-')[0])
         found = [
             Change(str(seq), i, d['_rev'], d.get('_deleted', False), _stored(d) if include_docs else None)

@@ -1,0 +1,178 @@
+"""A subscription to a database's changes, without a server: the seam between its catch-up and the
+worker's feed, the bound on unsent bytes, long polls, shutdown; and the route's parameters."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from api.changes import events
+from api.changes.hub import Hub
+from api.changes.subscription import UNSENT_LIMIT, Subscription
+from api.errors import Problem
+from api.upstream.couch import Change, Changes
+from tests.support.fakes import FakeCouch
+from tests.support.problems import assert_problem
+
+
+def change(seq: int | str, doc_id: str = 'a', rev: str = '1-x', doc: bytes | None = None) -> Change:
+    return Change(str(seq), doc_id, rev, False, doc)
+
+
+def subscription(position: str = '0', pages=(), **kwargs) -> Subscription:
+    pages = list(pages)
+    reader = (lambda since: pages.pop(0)) if pages else None
+    return Subscription(
+        'db', None, False, position, reader=reader, on_close=lambda s: None, heartbeat=20.0, **kwargs
+    )
+
+
+def sent(sub: Subscription) -> tuple[list[tuple[str, str, dict]], bool]:
+    """The events taken so far (name, id, data), and whether the answer ended."""
+    data, ended = sub.take(10 * UNSENT_LIMIT)
+    found = []
+    for block in data.decode().split('\n\n'):
+        fields = dict(line.split(': ', 1) for line in block.splitlines() if not line.startswith(':'))
+        if fields:
+            found.append((fields['event'], fields['id'], json.loads(fields['data'])))
+    return found, ended
+
+
+def test_the_catch_up_and_then_only_newer_changes_of_the_feed_once_each():
+    sub = subscription('2', [Changes([change(3, 'a'), change(4, 'b')], '4', False)])
+    sub.offer([change(4, 'b'), change(5, 'c')])  # the feed, during the catch-up: held
+    caught_up = b''.join(sub.catch_up()).decode()
+    assert caught_up.count('event: change') == 2
+    live, ended = sent(sub)
+    assert [(e[1], e[2]['id']) for e in live] == [('5', 'c')] and not ended
+
+
+def test_opaque_seqs_drop_at_the_seam_only_what_the_catch_up_gave():
+    sub = subscription('1-g1', [Changes([change('7-x', 'a', '2-b')], '7-x', False)])
+    sub.offer([change('6-x', 'a', '2-b'), change('8-x', 'a', '3-c'), change('5-x', 'z', '1-z')])
+    list(sub.catch_up())
+    live, _ = sent(sub)
+    assert [(e[2]['id'], e[2]['rev']) for e in live] == [('a', '3-c'), ('z', '1-z')]
+
+
+def test_a_slow_reader_is_reset_at_the_last_seq_it_was_given():
+    sub = subscription('0')
+    sub.caught_up('0')
+    big = b'{"x":"' + b'y' * 100_000 + b'"}'
+    sub.include_docs = True
+    sub.offer([change(n, f'd{n}', doc=big) for n in range(1, 30)])
+    found, ended = sent(sub)
+    assert ended and found[-1][0] == 'reset'
+    assert found[-1][2] == {'last_seq': found[-2][1], 'reason': 'slow-reader'}
+    assert len(found) - 1 < 29
+
+
+def test_a_long_poll_answers_with_the_first_changes_up_to_its_limit_then_ends():
+    sub = subscription('3', poll_limit=2, wait=10)
+    sub.caught_up('3')
+    sub.offer([change(4, 'a'), change(5, 'b'), change(6, 'c')])
+    data, ended = sub.take(UNSENT_LIMIT)
+    assert ended
+    assert json.loads(data) == {
+        'results': [{'seq': '4', 'id': 'a', 'rev': '1-x'}, {'seq': '5', 'id': 'b', 'rev': '1-x'}],
+        'last_seq': '5',
+    }
+
+
+def test_a_long_poll_whose_wait_is_over_answers_empty_from_where_it_stood():
+    sub = subscription('3', poll_limit=2, wait=10)
+    sub.caught_up('9')
+    sub.expire()
+    data, ended = sub.take(UNSENT_LIMIT)
+    assert ended and json.loads(data) == {'results': [], 'last_seq': '9'}
+
+
+def test_shutdown_ends_a_stream_with_where_to_resume():
+    sub = subscription('0')
+    sub.caught_up('0')
+    sub.offer([change(4, 'a')])
+    sub.shut_down()
+    found, ended = sent(sub)
+    assert ended and found[-1] == ('reset', '4', {'last_seq': '4', 'reason': 'shutdown'})
+
+
+def test_a_document_with_line_breaks_stays_on_one_data_line():
+    line = events.event(change(1, 'a', doc=b'{\n"a": "b\\nc"\r\n}'), include_docs=True)
+    assert line.count(b'\n') == 4 and json.loads(line.split(b'data: ')[1]) == {
+        'id': 'a',
+        'rev': '1-x',
+        'doc': {'a': 'b\nc'},
+    }
+
+
+def test_beyond_the_most_streams_a_503_with_retry_after_and_a_closed_one_frees_its_place():
+    fake = FakeCouch('db')
+    hub = Hub(fake, max_streams=2, heartbeat=20.0, page_bytes=1 << 20)
+    first, second = hub.open('db', None, False, 'now'), hub.open('db', 't7:', False, 'now')
+    with pytest.raises(Problem) as refused:
+        hub.open('db', None, False, 'now')
+    assert refused.value.status_code == 503 and refused.value.headers['Retry-After'] == '5'
+    first.close()
+    first.close()  # once only
+    third = hub.open('db', None, False, 'now')
+    assert hub.open_count == 2
+    for sub in (second, third):
+        sub.close()
+    assert hub.open_count == 0
+
+
+def test_a_long_poll_page_through_the_route(client):
+    first = client.simulate_get('/v1/foundbite/changes', params={'limit': '2'})
+    assert first.status_code == 200 and first.headers['Cache-Control'] == 'no-store'
+    assert [r['id'] for r in first.json['results']] == ['d00', 'd01']
+    rest = client.simulate_get(
+        '/v1/foundbite/changes', params={'since': first.json['last_seq'], 'limit': '1000'}
+    )
+    assert len(rest.json['results']) == 28 and rest.json['results'][0]['seq'] == '3'
+
+
+@pytest.mark.parametrize(
+    ('params', 'problem_type'),
+    [
+        ({'since': 'abc'}, 'invalid-since'),
+        ({'since': '1-é'}, 'invalid-since'),
+        ({'limit': '0'}, 'invalid-parameter'),
+        ({'limit': '1001'}, 'invalid-parameter'),
+        ({'wait': '26'}, 'invalid-parameter'),
+        ({'include_docs': 'yes'}, 'invalid-parameter'),
+    ],
+)
+def test_bad_parameters_are_problems(client, params, problem_type):
+    assert_problem(client.simulate_get('/v1/foundbite/changes', params=params), 400, problem_type)
+
+
+def test_a_bad_last_event_id_is_an_invalid_since(client):
+    answer = client.simulate_get(
+        '/v1/foundbite/changes', headers={'Accept': 'text/event-stream', 'Last-Event-ID': 'x y'}
+    )
+    assert_problem(answer, 400, 'invalid-since')
+
+
+def test_a_waiting_long_poll_with_nothing_new_answers_empty(client):
+    answer = client.simulate_get('/v1/foundbite/changes', params={'since': '30', 'wait': '1'})
+    assert answer.status_code == 200 and answer.json == {'results': [], 'last_seq': '30'}
+
+
+@pytest.mark.app_env(API_REQUIRE_KEY_FOR_READS='true')
+def test_the_bearer_may_come_as_access_token_on_this_route_only(make_client):
+    from tests.support.api_keys import TEST_KEY
+
+    client = make_client(API_KEYS=f'tests:{TEST_KEY}')
+    assert client.simulate_get('/v1/foundbite/changes', params={'access_token': TEST_KEY}).status_code == 200
+    assert_problem(
+        client.simulate_get('/v1/foundbite/docs', params={'access_token': TEST_KEY}), 401, 'unauthorized'
+    )
+    both = client.simulate_get(
+        '/v1/foundbite/changes',
+        params={'access_token': TEST_KEY},
+        headers={'Authorization': f'Bearer {TEST_KEY}'},
+    )
+    assert_problem(both, 400, 'invalid-parameter')
+    wrong = client.simulate_get('/v1/foundbite/changes', params={'access_token': 'nope-0123456789abcdef'})
+    assert wrong.status_code == 401
