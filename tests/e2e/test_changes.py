@@ -71,7 +71,7 @@ def test_a_resumed_stream_gets_every_change_after_its_last_event_id_once(web):
     # Written while no stream was open: the resumed one must catch up on them, then go on live.
     put(web, 'resume-2', {'n': 2})
     put(web, 'resume-3', {'n': 3})
-    headers = auth() | {'Last-Event-ID': first.id}
+    headers = auth() | {'Last-Event-ID': first.id or ''}
     with EventStream(f'{web.url}/v1/live/changes?since=now', headers) as stream:
         caught_up = stream.changes(2)
         put(web, 'resume-4', {'n': 4})

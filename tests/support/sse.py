@@ -6,6 +6,7 @@ import json
 import queue
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
@@ -16,7 +17,7 @@ class Event:
 
     name: str
     id: str | None
-    data: object
+    data: Any  # parsed JSON, or the text
     comment: str | None = None
 
 
@@ -26,7 +27,7 @@ class EventStream:
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
-    response: requests.Response | None = None
+    response: Any = None  # the requests.Response, once entered
     ended: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -48,7 +49,8 @@ class EventStream:
 
     def _read(self) -> None:
         assert self.response is not None
-        name, event_id, data = 'message', None, []
+        name, event_id = 'message', None
+        data: list[str] = []
         try:
             for raw in self.response.iter_lines(chunk_size=1, decode_unicode=False):
                 line = raw.decode()

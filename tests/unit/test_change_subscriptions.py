@@ -112,7 +112,7 @@ def test_beyond_the_most_streams_a_503_with_retry_after_and_a_closed_one_frees_i
     first, second = hub.open('db', None, False, 'now'), hub.open('db', 't7:', False, 'now')
     with pytest.raises(Problem) as refused:
         hub.open('db', None, False, 'now')
-    assert refused.value.status_code == 503 and refused.value.headers['Retry-After'] == '5'
+    assert refused.value.status_code == 503 and dict(refused.value.headers or {})['Retry-After'] == '5'
     first.close()
     first.close()  # once only
     third = hub.open('db', None, False, 'now')
