@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.config import Settings
 from api.edge.openapi import links
 from api.edge.openapi.batches import IDEMPOTENCY_KEY, batch_paths
+from api.edge.openapi.changes import changes_path
 from api.edge.openapi.parts import (
     DOC_ID,
     DOCUMENTS,
@@ -165,6 +166,7 @@ def paths(settings: Settings) -> dict:
                 },
             ),
         },
+        '/v1/{db}/changes': changes_path(db),
         '/problems': meta_get('problemTypes', 'Every problem type, linked to its page', HTML),
         '/problems/{name}': meta_get(
             'problemType',

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.edge.openapi.batches import batch_schemas
+from api.edge.openapi.changes import changes_schemas
 from api.edge.openapi.parts import DOC_ID, FIELD_NAME, REV, ref
 from api.edge.problem_types import PROBLEM_TYPES
 from api.edge.strict_json import MAX_DEPTH, MAX_SAFE_INTEGER
@@ -140,4 +141,5 @@ def schemas() -> dict:
         'ProblemTypeName': {'type': 'string', 'enum': sorted(PROBLEM_TYPES)},
         'Status': {'type': 'object', 'required': ['status'], 'properties': {'status': {'type': 'string'}}},
         **batch_schemas(ref('JsonValue')),
+        **changes_schemas(),
     }
