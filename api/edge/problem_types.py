@@ -191,7 +191,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     'too-many-streams': ProblemType(
         503,
         'This worker already serves CHANGES_MAX_STREAMS change streams and long polls.',
-        'Retry after the Retry-After seconds; an EventSource reconnects by itself.',
+        'Retry after the Retry-After seconds (a browser opens a new EventSource then, with `since` the '
+        'last event id: an EventSource does not retry a 503 by itself).',
     ),
     'capacity-exceeded': ProblemType(
         429,

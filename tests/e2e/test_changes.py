@@ -3,14 +3,16 @@ streams and long polls as clients see them, counted and checked from outside."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import threading
 import time
 
 import pytest
 import requests
 
-from tests.support.gunicorn_process import serving_database
+from tests.support.gunicorn_process import WebProcess, serving_database
 from tests.support.problems import assert_problem
 from tests.support.sse import EventStream
 
@@ -34,9 +36,9 @@ def auth(key: str = KEY) -> dict[str, str]:
     return {'Authorization': f'Bearer {key}'}
 
 
-def put(web, doc_id: str, body: dict, key: str = KEY, rev: str | None = None) -> str:
+def put(web, doc_id: str, body: dict, key: str = KEY, rev: str | None = None, db: str = 'live') -> str:
     headers = auth(key) | ({'If-Match': f'"{rev}"'} if rev else {})
-    answer = requests.put(f'{web.url}/v1/live/docs/{doc_id}', json=body, headers=headers, timeout=30)
+    answer = requests.put(f'{web.url}/v1/{db}/docs/{doc_id}', json=body, headers=headers, timeout=30)
     assert answer.status_code in (200, 201), answer.text
     return answer.json()['rev']
 
@@ -170,3 +172,75 @@ def test_a_waiting_long_poll_with_nothing_new_answers_empty_after_its_wait(web):
         f'{web.url}/v1/live/changes?since={now["last_seq"]}&wait=1', headers=auth(PREFIXED), timeout=30
     )
     assert got.status_code == 200 and got.json()['results'] == []
+
+
+def test_a_long_poll_page_of_a_prefix_key_is_full_of_its_own_changes_in_one_upstream_request(
+    web, couch_admin
+):
+    # Ten changes of others for each of the key's own, interleaved.
+    docs = [{'_id': f'others-{n:03d}'} if n % 11 else {'_id': f't7:own-{n:03d}'} for n in range(110)]
+    # (A worker's first request for a prefix also asks the server once how it orders ids: GET /.)
+    now = requests.get(f'{web.url}/v1/live/changes?since=now', headers=auth(PREFIXED), timeout=30)
+    assert couch_admin.post('live/_bulk_docs', json={'docs': docs}).status_code == 201
+    since = now.json()['last_seq']
+    page = requests.get(
+        f'{web.url}/v1/live/changes?limit=5&since={since}', headers=auth(PREFIXED), timeout=30
+    )
+    assert page.status_code == 200
+    assert [r['id'] for r in page.json()['results']][:5] == [f't7:own-{n:03d}' for n in range(0, 55, 11)]
+    assert 'requests=1 ' in page.headers['server-timing']
+
+
+@pytest.fixture
+def one_worker(couch_admin, front, ca_bundle):
+    """One worker of four threads over the counting TLS front, at most 20 streams."""
+    couch_admin.put('streams')
+    try:
+        with WebProcess(
+            WEB_CONCURRENCY='1',
+            GUNICORN_THREADS='4',
+            CLOUDANT_URL=front.url,
+            CLOUDANT_CA_BUNDLE=ca_bundle,
+            CLOUDANT_DATABASES='streams',
+            API_KEYS=json.dumps([{'name': 'all', 'key': KEY, 'scopes': ['read', 'write']}]),
+            CHANGES_MAX_STREAMS='20',
+            CHANGES_HEARTBEAT='1',  # also what lets the test client close a stream at once
+        ) as process:
+            process.wait_ready('/healthz')
+            yield process
+    finally:
+        couch_admin.delete('streams')
+
+
+def test_twenty_streams_share_one_upstream_feed_and_the_twenty_first_gets_a_503(one_worker, front):
+    url = f'{one_worker.url}/v1/streams/changes'
+    with contextlib.ExitStack() as streams:
+        opened = [streams.enter_context(EventStream(url, auth())) for _ in range(20)]
+        assert all(s.response.status_code == 200 for s in opened)
+        with EventStream(url, auth()) as refused:
+            assert_problem(refused.response, 503, 'too-many-streams')
+            assert refused.response.headers['Retry-After'] == '5'
+        before = front.request_count
+        put(one_worker, 'shared', {'n': 1}, db='streams')
+        assert all(s.changes(1)[0].data['id'] == 'shared' for s in opened)
+        feeds = [r for r in front.requests[before:] if '/_changes' in r.path]
+        # The feed's long poll that the write ended, and the next one: never one per stream.
+        assert 1 <= len(feeds) <= 3, [r.path for r in feeds]
+
+
+def test_a_stopping_worker_ends_every_stream_with_where_to_resume(pouch, couch_admin):
+    keys = json.dumps([{'name': 'all', 'key': KEY, 'scopes': ['read', 'write']}])
+    url = 'stopping/changes'
+    with (
+        serving_database(pouch, couch_admin, 'stopping', API_KEYS=keys) as web,
+        EventStream(f'{web.url}/v1/{url}', auth()) as first,
+        EventStream(f'{web.url}/v1/{url}', auth()) as second,
+    ):
+        put(web, 'before-stop', {'n': 1}, db='stopping')
+        (seen,) = first.changes(1)
+        second.changes(1)
+        web.proc.send_signal(signal.SIGTERM)
+        for stream in (first, second):
+            reset = stream.next(timeout=10)
+            assert reset.name == 'reset' and reset.data == {'last_seq': seen.id, 'reason': 'shutdown'}
+            assert stream.ended.wait(10), 'the stream ends after its last event'

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,17 +35,25 @@ class EventStream:
     def __post_init__(self) -> None:
         self._events: queue.Queue[Event] = queue.Queue()
         self._session = requests.Session()
+        self._sock: socket.socket | None = None
 
     def __enter__(self) -> EventStream:
         self.response = self._session.get(
             self.url, headers={'Accept': 'text/event-stream', **self.headers}, stream=True, timeout=(10, 60)
         )
+        self._sock = getattr(getattr(self.response.raw, 'connection', None), 'sock', None)
         if self.response.status_code == 200:
             threading.Thread(target=self._read, daemon=True).start()
         return self
 
     def __exit__(self, *exc_info) -> None:
         if self.response is not None:
+            # The reader thread is blocked in a read that holds the response's buffer: end the
+            # connection under it, or close() would wait for the next heartbeat.
+            sock = self._sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
             self.response.close()
         self._session.close()
 

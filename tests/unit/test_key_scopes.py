@@ -118,6 +118,7 @@ def test_the_openapi_document_names_the_scope_of_every_operation(client):
         ('/v1/{db}/docs/{doc_id}', 'delete'): [{'apiKey': ['write']}],
         ('/v1/{db}/find', 'post'): [{'apiKey': ['query']}],
         ('/v1/{db}/export', 'get'): [{'apiKey': ['export']}],
+        ('/v1/{db}/changes', 'get'): [{}, {'apiKey': ['read']}],
         ('/v1/{db}/views/{ddoc}/{view}', 'get'): [{'apiKey': ['query']}],
         ('/v1/{db}/views/{ddoc}/{view}', 'post'): [{'apiKey': ['query']}],
         ('/v1/{db}/bulk', 'post'): [{'apiKey': ['write']}],
