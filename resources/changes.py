@@ -12,12 +12,11 @@ from api.changes import events
 from api.changes.hub import Hub
 from api.config import Settings
 from api.edge.id_prefix import id_prefix
-from api.edge.request_input import bool_param, int_param, single_param
+from api.edge.request_input import SINCE_PATTERN, bool_param, int_param, single_param
 from api.errors import Problem
 from api.upstream.couch import Changes, Couch
 
-# 0, now, or a seq as the database writes them (pouchdb: a number; CouchDB: a number, '-', base64url).
-_SINCE = re.compile(r'0|now|[0-9]{1,20}(?:-[A-Za-z0-9_-]{1,4000})?')
+_SINCE = re.compile(SINCE_PATTERN)
 MAX_WAIT = 25  # seconds: a long poll answers within Heroku's 30 s to the first byte
 
 

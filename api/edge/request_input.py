@@ -15,6 +15,10 @@ _CONTROL = re.compile('[\x00-\x1f\x7f]')
 _REV = re.compile('[0-9]{1,12}-[0-9A-Za-z]{1,64}')
 REV_PATTERN = f'^{_REV.pattern}$'
 
+# A changes feed's `since` (and Last-Event-ID): 0, now, or a seq as databases write them (pouchdb: a
+# number; CouchDB and Cloudant: a number, '-', then base64url). The OpenAPI document says the same.
+SINCE_PATTERN = r'0|now|[0-9]{1,20}(?:-[A-Za-z0-9_-]{1,4000})?'
+
 
 def json_object(req: falcon.Request) -> dict:
     """The request body as a JSON object, or a 400 problem."""

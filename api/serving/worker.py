@@ -10,6 +10,7 @@ Refusals are problem documents (api/edge/framing.py), never gunicorn's text/html
 from __future__ import annotations
 
 import contextlib
+import resource
 import selectors
 import time
 from collections.abc import Iterable
@@ -47,6 +48,17 @@ class EdgeWorker(ThreadWorker):
         self._watched: set = set()  # connections this worker registered for their head's bytes
         self._handed_off: set = set()  # sockets of live answers, now the stream loop's
         self._stream_loop: StreamLoop | None = None  # made in the worker (a socketpair and a thread)
+
+    def init_process(self) -> None:
+        # Every change stream holds a socket: the soft limit on open files (often 1,024) up to the
+        # hard one, so that CHANGES_MAX_STREAMS, not the kernel, says how many a worker serves.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(
+                    resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 1 << 16, hard)
+                )
+        super().init_process()
 
     def load_wsgi(self) -> None:
         super().load_wsgi()

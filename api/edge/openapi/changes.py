@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from api.edge.openapi.parts import UPSTREAM, header, param, problems, ref
+from api.edge.request_input import SINCE_PATTERN
 
 CHANGES = {'tags': ['changes']}
-# What resources/changes.py accepts as `since` (and Last-Event-ID): 0, now, or a seq as databases
-# write them (pouchdb-server: a number; CouchDB and Cloudant: a number, "-", base64url).
-SINCE = {'type': 'string', 'pattern': '^(?:0|now|[0-9]{1,20}(?:-[A-Za-z0-9_-]{1,4000})?)$'}
+# What resources/changes.py accepts as `since` (and Last-Event-ID), from the one pattern of both.
+SINCE = {'type': 'string', 'pattern': f'^(?:{SINCE_PATTERN})$'}
 _NO_STORE = header('no-store', False)
 
 
