@@ -53,7 +53,7 @@ class EdgeWorker(ThreadWorker):
         # Every change stream holds a socket: the soft limit on open files (often 1,024) up to the
         # hard one, so that CHANGES_MAX_STREAMS, not the kernel, says how many a worker serves.
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if hard == resource.RLIM_INFINITY or soft < hard:
+        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
             with contextlib.suppress(ValueError, OSError):
                 resource.setrlimit(
                     resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 1 << 16, hard)
