@@ -21,15 +21,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 RUN_INSTALLED := $(VENV)/.requirements-local.installed
 INSTALLED := $(VENV)/.requirements-dev.installed
 NODE_INSTALLED := node_modules/.package-lock.json
+CHROMIUM_INSTALLED := $(VENV)/.chromium.installed
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )env DEBIAN_FRONTEND=noninteractive apt-get
 
 .PHONY: install install-run run token test test-unit lint format bench bench-profile clean
 
 # Everything: tests and benchmark tools too, and Debian's Chromium and its driver for the browser test
 # (tests/e2e/test_changes_browser.py) when they are missing: apt-get update only if the install fails.
-install: $(INSTALLED) $(NODE_INSTALLED)
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || $(APT_GET) install -y chromium chromium-driver \
-		|| { $(APT_GET) update && $(APT_GET) install -y chromium chromium-driver; }
+install: $(INSTALLED) $(NODE_INSTALLED) $(CHROMIUM_INSTALLED)
 
 # What `make run` needs: the runtime pins, honcho and the local server; quicker on a fresh clone.
 install-run: $(RUN_INSTALLED) $(NODE_INSTALLED)
@@ -46,6 +45,12 @@ $(RUN_INSTALLED): requirements.txt requirements-local.txt pyproject.toml setup.c
 
 $(INSTALLED): requirements-dev.txt $(RUN_INSTALLED)
 	$(VENV)/bin/python -m pip install -r requirements-dev.txt
+	touch $@
+
+# A stamp, so that `make -q install` tells whether anything is left to install.
+$(CHROMIUM_INSTALLED): | $(VENV)/bin/python
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || $(APT_GET) install -y chromium chromium-driver \
+		|| { $(APT_GET) update && $(APT_GET) install -y chromium chromium-driver; }
 	touch $@
 
 # npm ci rewrites node_modules/.package-lock.json; touch it in case npm kept the old one.
