@@ -24,6 +24,7 @@ from api.upstream.rows import DESIGN
 # A long poll's answer may come this long after its wait: pouchdb-server ignores `timeout` and keeps
 # an idle long poll open, so the wait ends here, as an empty page, when the database says nothing.
 WAIT_SLACK = 2.0
+INVALID_SINCE = 'since (or Last-Event-ID) is not a seq this database can resume from.'
 _JSON = {'content-type': 'application/json', 'Accept': 'application/json'}
 
 
@@ -57,6 +58,8 @@ class ChangesReads(CloudantReads):
                 left = deadline.remaining()
                 if wait and problem.status_code == 504 and left is not None and left <= 0:
                     return Changes(results, since, False)  # the wait is over: nothing new
+                if problem.status_code == 400:  # CouchDB's "Malformed sequence supplied in 'since'"
+                    raise Problem(400, 'invalid-since', INVALID_SINCE) from None
                 raise
             size = sum(len(c.doc or b'') for c in results)
             if stopped or len(results) == limit:

@@ -6,14 +6,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from ibm_cloud_sdk_core.authenticators import NoAuthAuthenticator
+from ibmcloudant import CloudantV1
 
 from api.changes import events
 from api.changes.hub import Hub
 from api.changes.subscription import UNSENT_LIMIT, Subscription
 from api.errors import Problem
+from api.upstream.cloudant_couch import CloudantCouch
 from api.upstream.couch import Change, Changes
+from tests.support.api_keys import TEST_KEY
 from tests.support.fakes import FakeCouch
 from tests.support.problems import assert_problem
+from tests.support.wsgi_server import serving
 
 
 def change(seq: int | str, doc_id: str = 'a', rev: str = '1-x', doc: bytes | None = None) -> Change:
@@ -161,8 +166,6 @@ def test_a_waiting_long_poll_with_nothing_new_answers_empty(client):
 
 @pytest.mark.app_env(API_REQUIRE_KEY_FOR_READS='true')
 def test_the_bearer_may_come_as_access_token_on_this_route_only(make_client):
-    from tests.support.api_keys import TEST_KEY
-
     client = make_client(API_KEYS=f'tests:{TEST_KEY}')
     assert client.simulate_get('/v1/foundbite/changes', params={'access_token': TEST_KEY}).status_code == 200
     assert_problem(
@@ -176,3 +179,17 @@ def test_the_bearer_may_come_as_access_token_on_this_route_only(make_client):
     assert_problem(both, 400, 'invalid-parameter')
     wrong = client.simulate_get('/v1/foundbite/changes', params={'access_token': 'nope-0123456789abcdef'})
     assert wrong.status_code == 401
+
+
+def test_a_since_the_database_refuses_is_an_invalid_since_in_the_apis_words():
+    def couchdb(environ, start_response):  # CouchDB's answer to a seq it cannot parse
+        start_response('400 Bad Request', [('Content-Type', 'application/json')])
+        return [b'{"error":"bad_request","reason":"Malformed sequence supplied in \'since\' parameter."}']
+
+    with serving(couchdb) as url:
+        client = CloudantV1(authenticator=NoAuthAuthenticator())
+        client.set_service_url(url)
+        with pytest.raises(Problem) as refused:
+            CloudantCouch(client).changes('db', since='1-abc', limit=1)
+    assert refused.value.status_code == 400 and refused.value.problem_type == 'invalid-since'
+    assert 'Malformed' not in str(refused.value.to_dict())
