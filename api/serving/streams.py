@@ -148,17 +148,18 @@ class StreamLoop:
     def _fill(self, stream: _Stream) -> None:
         """Send what the body has, as far as the socket takes it; the rest when it is writable."""
         while stream in self._streams:
-            data = b''
+            took = None  # None: nothing asked of the body this turn (`out` was full)
             if not stream.done and len(stream.out) < SEND_AHEAD:
-                data, ended = stream.body.take(SEND_AHEAD)
-                if data:
-                    stream.out += _framed(data, stream.chunked)
+                took, ended = stream.body.take(SEND_AHEAD)
+                if took:
+                    stream.out += _framed(took, stream.chunked)
                 if ended:
                     stream.done = True
                     if stream.chunked:
                         stream.out += b'0\r\n\r\n'
             self._send(stream)
-            if stream.out or not data:
+            # Back when the socket is writable again; or when the body rings, if it had nothing.
+            if stream.out or stream.done or took == b'':
                 return
 
     def _send(self, stream: _Stream) -> None:
