@@ -17,6 +17,7 @@ from api.upstream.cloudant_couch import CloudantCouch
 from api.upstream.couch import Change, Changes
 from tests.support.api_keys import TEST_KEY
 from tests.support.fakes import FakeCouch
+from tests.support.poll import wait_for
 from tests.support.problems import assert_problem
 from tests.support.wsgi_server import serving
 
@@ -193,3 +194,18 @@ def test_a_since_the_database_refuses_is_an_invalid_since_in_the_apis_words():
             CloudantCouch(client).changes('db', since='1-abc', limit=1)
     assert refused.value.status_code == 400 and refused.value.problem_type == 'invalid-since'
     assert 'Malformed' not in str(refused.value.to_dict())
+
+
+def test_a_feed_runs_while_its_database_has_subscribers_and_ends_after_the_last_leaves():
+    hub = Hub(FakeCouch('db', 'other'), max_streams=10, heartbeat=20.0, page_bytes=1 << 20)
+    subs = [
+        hub.open('db', None, False, 'now'),
+        hub.open('db', 't7:', True, 'now'),
+        hub.open('other', None, False, 'now'),
+    ]
+    assert hub.feeds() == ['db', 'other']  # one per database, however many subscribers
+    subs[2].close()
+    wait_for(lambda: hub.feeds() == ['db'], 'the feed of a database nobody follows ended')
+    subs[0].close()
+    subs[1].close()
+    wait_for(lambda: hub.feeds() == [], 'every feed ended')
