@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 
 from api.changes.subscription import Subscription
 from api.errors import Problem
@@ -142,7 +143,7 @@ class Hub:
                 failures += 1
                 problem = getattr(error, 'problem_type', type(error).__name__)
                 log.warning('changes feed interrupted', extra={'fields': {'db': feed.db, 'problem': problem}})
-                feed.pause.wait(delay)
+                time.sleep(delay)  # this feed's thread only: its subscribers wait for the database
                 continue
             finally:
                 stop_recording(token)
@@ -171,7 +172,6 @@ class _Feed:
         self.db = db
         self.position = position
         self.subscribers = 0
-        self.pause = threading.Event()  # never set: a wait that ends early only at exit
         self._hub = hub
         self._by_prefix: dict[str, set[Subscription]] = collections.defaultdict(set)
         self._thread = threading.Thread(target=hub._follow, args=(self,), name=f'changes:{db}', daemon=True)
