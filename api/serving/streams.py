@@ -14,6 +14,7 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 from api.serving.linger import received
@@ -32,7 +33,7 @@ class LiveBody(Protocol):
     heartbeat: float | None  # seconds of quiet before a heartbeat line; None: none
     deadline: float | None  # time.monotonic() by which it ends itself (a long poll), or None
 
-    def catch_up(self) -> object: ...  # bytes written in the request's thread, before the hand-off
+    def catch_up(self) -> Iterator[bytes]: ...  # written in the request's thread, before the hand-off
     def take(self, most: int) -> tuple[bytes, bool]: ...
     def on_ready(self, wake) -> None: ...
     def expire(self) -> None: ...

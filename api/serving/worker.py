@@ -76,7 +76,7 @@ class EdgeWorker(ThreadWorker):
     def _hand_off(self, body: LiveBody, response, sock):
         """The catch-up from this thread, then the socket to the stream loop: no thread waits on it."""
         try:
-            yield from body.catch_up()  # type: ignore[misc]
+            yield from body.catch_up()
             response.send_headers()
         except BaseException:
             body.close()
