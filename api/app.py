@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import falcon
-import orjson
 from falcon import media
 from injector import Injector
 
@@ -27,6 +25,7 @@ from api.edge.request_log import RequestLog
 from api.edge.strict_json import StrictJSONHandler
 from api.errors import handle_unexpected, serialize_problem
 from api.observability.metrics import Metrics, RequestMetrics
+from api.upstream.json_values import dumps
 from resources.api_docs import OpenApiDocument, SwaggerAsset, SwaggerPage
 from resources.bulk import Bulk
 from resources.changes import ChangesFeed
@@ -38,19 +37,14 @@ from resources.health import Health, Readiness
 from resources.lookup import Lookup
 from resources.problems import ProblemIndex, ProblemPage
 from resources.prometheus import PrometheusMetrics
+from resources.sync import SyncChanges, SyncDatabase, SyncLocal, SyncRoot
+from resources.sync_documents import SyncDocument
+from resources.sync_replication import SyncAllDocs, SyncBulkDocs, SyncBulkGet, SyncRevsDiff
 from resources.views import View
-
-
-def _dumps(document) -> bytes:
-    try:
-        return orjson.dumps(document)
-    except TypeError:  # an integer beyond 64 bits (stdlib json writes it exactly) or another odd type
-        return json.dumps(document, ensure_ascii=False).encode()
-
 
 # Responses through orjson: stdlib json encoding was the top cost in the benchmark's profile.
 # Request bodies keep stdlib json, exact for every number a client sends.
-_JSON_RESPONSES = {falcon.MEDIA_JSON: media.JSONHandler(dumps=_dumps)}
+_JSON_RESPONSES = {falcon.MEDIA_JSON: media.JSONHandler(dumps=dumps)}
 
 
 def routes(injector: Injector) -> dict[str, object]:
@@ -72,6 +66,26 @@ def routes(injector: Injector) -> dict[str, object]:
         '/v1/{db}/export': injector.get(Export),
         '/v1/{db}/changes': injector.get(ChangesFeed),
         '/v1/{db}/views/{ddoc}/{view}': injector.get(View),
+        **sync_routes(injector),
+    }
+
+
+def sync_routes(injector: Injector) -> dict[str, object]:
+    """The replication endpoint: a CouchDB database URL per allowed database, for PouchDB."""
+    root, database = injector.get(SyncRoot), injector.get(SyncDatabase)
+    return {
+        '/sync': root,
+        '/sync/': root,  # a replicator asks for the URL minus the database: this, with its slash
+        '/sync/{db}': database,
+        '/sync/{db}/': database,  # PouchDB's form of the database URL
+        '/sync/{db}/_local/{name}': injector.get(SyncLocal),
+        '/sync/{db}/_changes': injector.get(SyncChanges),
+        '/sync/{db}/_revs_diff': injector.get(SyncRevsDiff),
+        '/sync/{db}/_bulk_get': injector.get(SyncBulkGet),
+        '/sync/{db}/_bulk_docs': injector.get(SyncBulkDocs),
+        '/sync/{db}/_all_docs': injector.get(SyncAllDocs),
+        # The rest of the path: an id, or an id and an attachment's name (resources/sync_documents.py).
+        '/sync/{db}/{rest:path}': injector.get(SyncDocument),
     }
 
 

@@ -1,4 +1,5 @@
-"""API errors, rendered as RFC 9457 problem documents (application/problem+json)."""
+"""API errors, rendered as RFC 9457 problem documents (application/problem+json); under /sync/, where
+replicators expect CouchDB, as CouchDB's `{"error", "reason"}` in the API's own words."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import falcon
 
 PROBLEM_JSON = 'application/problem+json'
 PROBLEMS_PATH = '/problems/'  # + a type's name: a page (resources/problems.py) says what it means
+SYNC_PATH = '/sync'  # the replication endpoint (resources/sync.py): CouchDB's error shape
 log = logging.getLogger('couchgate.errors')
 
 # The problem type of Falcon's own errors, by status.
@@ -80,8 +82,38 @@ def problem_document(error: falcon.HTTPError, request_id: str | None) -> bytes:
     return json.dumps(body).encode()
 
 
+# CouchDB's error names, by status: what replicators (PouchDB's `denied`, a 404's setup) act on.
+_COUCH_ERRORS = {
+    400: 'bad_request',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'not_found',
+    405: 'method_not_allowed',
+    406: 'not_acceptable',
+    409: 'conflict',
+    412: 'precondition_failed',
+    413: 'too_large',
+    415: 'bad_content_type',
+    429: 'too_many_requests',
+    503: 'service_unavailable',
+    504: 'timeout',
+}
+
+
+def couch_error_document(error: falcon.HTTPError) -> bytes:
+    """`{"error", "reason"}` as CouchDB writes them; the reason is the problem's detail."""
+    reason = error.description or error.title or reason_phrase(error.status_code)
+    return json.dumps(
+        {'error': _COUCH_ERRORS.get(error.status_code, 'unknown_error'), 'reason': reason}
+    ).encode()
+
+
 def serialize_problem(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
-    """Falcon error serializer: every HTTPError becomes a problem document."""
+    """Falcon error serializer: every HTTPError becomes a problem document (CouchDB's error under /sync)."""
+    if req.path == SYNC_PATH or req.path.startswith(SYNC_PATH + '/'):
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = couch_error_document(error)
+        return
     resp.content_type = PROBLEM_JSON
     resp.data = problem_document(error, req.context.request_id)
 

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 
-from api.changes.subscription import Subscription
+from api.changes.subscription import PageWriter, Subscription
 from api.errors import Problem
 from api.upstream.connections import start_recording, stop_recording
 from api.upstream.couch import Change, Changes, Couch
@@ -48,6 +48,8 @@ class Hub:
         *,
         poll_limit: int | None = None,
         wait: float = 0.0,
+        poll_page: PageWriter | None = None,
+        doorbell: bool = False,
     ) -> Subscription:
         """A subscription from `since` ('now': the feed's present), registered before it catches up."""
         with self._lock:
@@ -79,6 +81,8 @@ class Hub:
             heartbeat=self._heartbeat,
             poll_limit=poll_limit,
             wait=wait,
+            poll_page=poll_page,
+            doorbell=doorbell,
         )
         try:
             self._join(subscription, since == 'now')

@@ -19,6 +19,7 @@ UNSENT_LIMIT = 1024 * 1024  # bytes a stream may have waiting for a slow reader 
 HELD_LIMIT = 10_000  # feed changes held while one client catches up; beyond, it resumes from its seq
 SEEN_LIMIT = 10_000  # ids of the catch-up remembered, to drop the feed's copies of them at the seam
 Reader = Callable[[str], Changes]  # a page of this subscription's changes after a seq
+PageWriter = Callable[[list[Change], str], bytes]  # a long poll's answer: changes, and the seq after them
 
 
 class Subscription:
@@ -38,7 +39,12 @@ class Subscription:
         heartbeat: float,
         poll_limit: int | None = None,
         wait: float = 0.0,
+        poll_page: PageWriter | None = None,
+        doorbell: bool = False,
     ) -> None:
+        """`poll_page` writes a long poll's answer (default: the API's page). A `doorbell` long poll
+        ends at the first change with an empty page from where it stood: its client reads the change
+        itself (a replicator needs every leaf revision, which the feed does not carry)."""
         self.db, self.prefix, self.include_docs = db, prefix, include_docs
         self.position = position  # the last seq queued for the client: where it would resume
         self.heartbeat = heartbeat if poll_limit is None else None
@@ -47,6 +53,8 @@ class Subscription:
         self._first: Changes | None = None
         self._on_close = on_close
         self._poll_limit = poll_limit
+        self._poll_page = poll_page or self._api_page
+        self._doorbell = doorbell
         self._lock = threading.Lock()
         self._unsent = bytearray()
         self._ended = False
@@ -104,12 +112,11 @@ class Subscription:
             if self._held is not None:
                 self._held.extend(changes)
                 return
-            if self._poll_limit is not None:
+            if self._doorbell:
+                self._finish(self._poll_page([], self.position), self.position)
+            elif self._poll_limit is not None:
                 chosen = changes[: self._poll_limit]
-                body = events.page(
-                    [events.item(c, self.include_docs, seq=True) for c in chosen], chosen[-1].seq
-                )
-                self._finish(body, chosen[-1].seq)
+                self._finish(self._poll_page(chosen, chosen[-1].seq), chosen[-1].seq)
             else:
                 for change in changes:
                     data = events.event(change, self.include_docs)
@@ -131,7 +138,7 @@ class Subscription:
 
     def expire(self) -> None:
         """A long poll's wait is over with nothing new: an empty page from where it stood."""
-        self._end(events.page([], self.position))
+        self._end(self._poll_page([], self.position))
 
     def shut_down(self) -> None:
         """The worker is stopping: the last bytes say where to resume."""
@@ -176,6 +183,9 @@ class Subscription:
                     return
         finally:
             self.close()
+
+    def _api_page(self, changes: list[Change], last_seq: str) -> bytes:
+        return events.page([events.item(c, self.include_docs, seq=True) for c in changes], last_seq)
 
     def _end(self, body: bytes) -> None:
         with self._lock:

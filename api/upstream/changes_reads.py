@@ -7,6 +7,7 @@ that prefix's own changes and a client's catch-up never reads other users' chang
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -41,7 +42,12 @@ class ChangesReads(CloudantReads):
         id_prefix: str | None = None,
         wait: float = 0.0,
         max_bytes: int | None = None,
+        all_leaves: bool = False,
+        doc_ids: list[str] | None = None,
     ) -> Changes:
+        if doc_ids is not None and not doc_ids:
+            return Changes([], since, False)  # no id asked for: nothing to read
+        query = _Query(include_docs, id_prefix, all_leaves, doc_ids)
         if wait:
             deadline.start(wait + WAIT_SLACK, restart=True)
         else:
@@ -51,9 +57,7 @@ class ChangesReads(CloudantReads):
         while True:
             ask = limit - len(results)
             try:
-                seen, last_seq, stopped = self._page(
-                    db, since, ask, include_docs, id_prefix, wait, results, size, max_bytes
-                )
+                seen, last_seq, stopped = self._page(db, since, ask, query, wait, results, size, max_bytes)
             except Problem as problem:
                 left = deadline.remaining()
                 if wait and problem.status_code == 504 and left is not None and left <= 0:
@@ -73,8 +77,7 @@ class ChangesReads(CloudantReads):
         db: str,
         since: str,
         ask: int,
-        include_docs: bool,
-        id_prefix: str | None,
+        query: _Query,
         wait: float,
         results: list[Change],
         size: int,
@@ -82,7 +85,8 @@ class ChangesReads(CloudantReads):
     ) -> tuple[int, str, bool]:
         """Read one upstream page into `results`: (changes seen, the page's last seq, stopped early)."""
         seen, last_seq, stopped = 0, since, False
-        with self._items(lambda: self._request(db, since, ask, include_docs, id_prefix, wait), 'results') as (
+        include_docs, id_prefix = query.include_docs, query.id_prefix
+        with self._items(lambda: self._request(db, since, ask, query, wait), 'results') as (
             items,
             scanner,
         ):
@@ -100,19 +104,21 @@ class ChangesReads(CloudantReads):
                     stopped = True
                     break
                 revs = orjson.loads(found['changes'])
-                results.append(Change(last_seq, doc_id, revs[0]['rev'], found.get('deleted') == b'true', doc))
+                leaves = tuple(r['rev'] for r in revs) if query.all_leaves else ()
+                deleted = found.get('deleted') == b'true'
+                results.append(Change(last_seq, doc_id, revs[0]['rev'], deleted, doc, leaves))
                 size += len(doc or b'')
             rest: dict[str, Any] = scanner.rest(complete=not stopped)
         if not stopped and seen < ask and 'last_seq' in rest:
             last_seq = str(rest['last_seq'])
         return seen, last_seq, stopped
 
-    def _request(
-        self, db: str, since: str, ask: int, include_docs: bool, id_prefix: str | None, wait: float
-    ) -> DetailedResponse:
+    def _request(self, db: str, since: str, ask: int, query: _Query, wait: float) -> DetailedResponse:
         params: dict[str, Any] = {'since': since, 'limit': str(ask)}
-        if include_docs:
+        if query.include_docs:
             params['include_docs'] = 'true'
+        if query.all_leaves:
+            params['style'] = 'all_docs'
         headers = _JSON
         if wait:
             params.update(feed='longpoll', timeout=str(int(wait * 1000)))
@@ -120,11 +126,15 @@ class ChangesReads(CloudantReads):
             # poll, which only a read timeout (not the wait's deadline) would end.
             headers = {**_JSON, 'Accept-Encoding': 'identity'}
         body = None
-        if id_prefix is not None:
-            server = self._server()
+        selector: dict[str, Any] | None = None
+        if query.doc_ids is not None:
+            selector = {'_id': {'$in': query.doc_ids}}  # ids the caller has already confined
+        elif query.id_prefix is not None:
             selector = selector_within(
-                {}, id_prefix, highest=self._highest_id(), utf16=server == POUCHDB_MEMORY
+                {}, query.id_prefix, highest=self._highest_id(), utf16=self._server() == POUCHDB_MEMORY
             )
+        if selector is not None:
+            server = self._server()
             params['filter'] = '_selector'
             if server == COUCHDB:
                 body = orjson.dumps({'selector': selector})
@@ -136,6 +146,16 @@ class ChangesReads(CloudantReads):
             method='GET' if body is None else 'POST', url=path, headers=headers, params=params, data=body
         )
         return self._client.send(prepared, stream=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Query:
+    """What a changes read asks for, beyond where and how many."""
+
+    include_docs: bool
+    id_prefix: str | None
+    all_leaves: bool  # every leaf revision (style=all_docs), for replicators
+    doc_ids: list[str] | None
 
 
 def _seq(raw: bytes) -> str:

@@ -17,12 +17,13 @@ from api.upstream.failures import translated
 from api.upstream.id_range import query_within, rows_within
 from api.upstream.logins import Call, plainly
 from api.upstream.row_sizes import RowSizes
+from api.upstream.sync_calls import SyncCalls
 from api.upstream.view_reads import ViewReads
 
 Fragments = list[orjson.Fragment]  # documents as the database sent them
 
 
-class CloudantCouch(ViewReads, ChangesReads, CloudantBatches):
+class CloudantCouch(ViewReads, ChangesReads, SyncCalls, CloudantBatches):
     """CouchDB operations over the one pooled client of this worker (satisfies the Couch port)."""
 
     def __init__(

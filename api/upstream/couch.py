@@ -92,6 +92,7 @@ class Change:
     rev: str
     deleted: bool = False
     doc: bytes | None = None
+    leaves: tuple[str, ...] = ()  # every leaf rev, conflicts too (asked for with all_leaves)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,13 +198,39 @@ class Couch(Protocol):
         id_prefix: str | None = None,
         wait: float = 0.0,
         max_bytes: int | None = None,
+        all_leaves: bool = False,
+        doc_ids: Ids | None = None,
     ) -> Changes:
         """Up to `limit` changes after `since`, never of a design document; with id_prefix, only
-        ids starting with it (filtered upstream, so `limit` counts the prefix's own changes).
+        ids starting with it (filtered upstream, so `limit` counts the prefix's own changes); with
+        doc_ids, only those ids. all_leaves: each change's `leaves` holds every leaf revision.
 
         With `wait`, a long poll: when nothing is new, the answer waits up to `wait` seconds for a
         change. With max_bytes, the page ends early (at least one change) once it holds that many.
         """
+
+    def database_info(self, db: str) -> Json:
+        """The database's own description (update_seq, instance_start_time, counts)."""
+
+    def revs_diff(self, db: str, revs: dict[str, Ids]) -> Json:
+        """`_revs_diff`: of these revisions per id, those the database lacks."""
+
+    def bulk_get(self, db: str, docs: Rows, *, params: dict[str, str], max_bytes: int) -> Rows:
+        """`_bulk_get` results ({id, docs: [{ok} | {error}]}); a 413 problem past max_bytes."""
+
+    def open_revs(self, db: str, doc_id: str, params: dict[str, str], max_bytes: int) -> Any:
+        """A document read with CouchDB's query (rev, revs, open_revs, latest, ...), as JSON."""
+
+    def attachment(
+        self, db: str, doc_id: str, name: str, rev: str | None, max_bytes: int
+    ) -> tuple[str, bytes]:
+        """An attachment's content type and bytes."""
+
+    def replicate(self, db: str, docs: Rows) -> Rows:
+        """`_bulk_docs` with new_edits false: revisions stored as they are; the rows that failed."""
+
+    def delete_local(self, db: str, name: str, rev: str | None) -> None:
+        """Delete a `_local/` document; a 409 problem if its rev is not the current one."""
 
 
 def stale_rev(rev: str | None) -> Problem:

@@ -14,13 +14,26 @@ from injector import Binder, InstanceProvider, Module
 from api.app import create_app
 from api.config import Settings
 from api.errors import Problem
-from api.upstream.couch import Change, Changes, Couch, Doc, Json, Page, Rows, ViewPage, ViewQuery, stale_rev
+from api.upstream.couch import (
+    Change,
+    Changes,
+    Couch,
+    Doc,
+    Ids,
+    Json,
+    Page,
+    Rows,
+    ViewPage,
+    ViewQuery,
+    stale_rev,
+)
 from api.upstream.spool import Batch
 from container import build_injector
 from tests.support.fake_batches import FakeBatches
+from tests.support.fake_sync import FakeSync
 
 
-class FakeCouch(FakeBatches):
+class FakeCouch(FakeSync, FakeBatches):
     """Keeps documents in dicts; records each call; raises the problems the real port raises."""
 
     def __init__(self, *databases: str) -> None:
@@ -152,6 +165,8 @@ class FakeCouch(FakeBatches):
         id_prefix: str | None = None,
         wait: float = 0.0,
         max_bytes: int | None = None,
+        all_leaves: bool = False,
+        doc_ids: Ids | None = None,
     ) -> Changes:
         """Each document once, in the order it was first written (its seq); a wait is a short pause."""
         docs = list(self._db(db, 'changes').items())
@@ -159,9 +174,19 @@ class FakeCouch(FakeBatches):
             threading.Event().wait(min(wait, 0.05))  # a feed's long poll: not a busy loop
         start = len(docs) if since == 'now' else int(since.partition('-')[0])
         found = [
-            Change(str(seq), i, d['_rev'], d.get('_deleted', False), _stored(d) if include_docs else None)
+            Change(
+                str(seq),
+                i,
+                d['_rev'],
+                d.get('_deleted', False),
+                _stored(d) if include_docs else None,
+                (d['_rev'],) if all_leaves else (),
+            )
             for seq, (i, d) in enumerate(docs, start=1)
-            if seq > start and i.startswith(id_prefix or '') and not i.startswith('_design/')
+            if seq > start
+            and i.startswith(id_prefix or '')
+            and not i.startswith(('_design/', '_local/'))
+            and (doc_ids is None or i in doc_ids)
         ]
         page = found[:limit]
         last = page[-1].seq if len(found) > limit else str(max(start, len(docs)))

@@ -122,6 +122,21 @@ FORBIDDEN = {
         'requests',
         'urllib3',
     ),
+    # Replication's namespaces and wire format: edge-level (Falcon), over the port's JSON; never the
+    # SDK, the session or the resources.
+    'api.sync': (
+        'api.observability',
+        'api.app',
+        'resources',
+        'container',
+        'api.upstream.session',
+        'api.upstream.cloudant_couch',
+        'api.upstream.cloudant_reads',
+        'api.upstream.sync_calls',
+        'ibmcloudant',
+        'requests',
+        'urllib3',
+    ),
     # The capacity guard: under the pools (they ask it through their Admission protocol), over the
     # upstream's record of a request; never Falcon, the edge, the app or the resources.
     'api.capacity': (*_ABOVE, 'api.upstream.session', 'api.upstream.cloudant_couch'),

@@ -9,6 +9,7 @@ from api.edge.methods import READ_METHODS
 from api.edge.openapi.parts import DOC_ID_PATTERN, database, param, ref
 from api.edge.openapi.paths import paths as describe_paths
 from api.edge.openapi.schemas import schemas
+from api.edge.openapi.sync import sync_paths
 from api.edge.openapi.views import Views, view_path, view_schemas
 
 __all__ = ['DOC_ID_PATTERN', 'document']
@@ -27,6 +28,7 @@ def document(
     paths = describe_paths(settings)
     db = param('db', 'path', ref('Database'), 'A database on the allowlist (CLOUDANT_DATABASES)')
     paths['/v1/{db}/views/{ddoc}/{view}'] = view_path(db)
+    paths.update(sync_paths(db))
     _secure(paths, settings, public, scopes or {})
     return {
         'openapi': '3.1.0',

@@ -1,0 +1,53 @@
+"""Bodies and answers of the replication endpoint: JSON in, CouchDB's JSON out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from api.errors import Problem
+from api.sync.namespace import Namespace
+from api.upstream.json_values import dumps
+
+
+def namespace(req) -> Namespace:
+    """The ids the request's principal sees."""
+    return Namespace.of(req.context.key)
+
+
+def body(req, what: str = 'a JSON object') -> Any:
+    """The request's JSON body; a 400 when there is none."""
+    value = req.get_media(default_when_empty=None)
+    if value is None:
+        raise Problem(400, 'invalid-body', f'The body must be {what}.')
+    return value
+
+
+def answer(resp, value: Any, status: int = 200) -> None:
+    """A JSON answer, written as CouchDB writes it."""
+    resp.status = falcon.code_to_http_status(status)
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = dumps(value)
+
+
+def seq(text: str) -> int | str:
+    """A seq as the database wrote it: pouchdb's are numbers, CouchDB's strings."""
+    return int(text) if text.isdigit() and len(text) < 16 else text
+
+
+def flag(req, name: str) -> bool:
+    """A CouchDB boolean parameter (true/false); absent is false."""
+    raw = req.get_param(name)
+    if raw not in (None, 'true', 'false'):
+        raise Problem(400, 'invalid-parameter', f'{name} must be true or false.')
+    return raw == 'true'
+
+
+def forbidden(doc_id: object) -> dict:
+    """The `_bulk_docs` row of a document that is not the principal's to write."""
+    return {
+        'id': doc_id if isinstance(doc_id, str) else '',
+        'error': 'forbidden',
+        'reason': 'This id is outside what this key or user may write.',
+    }

@@ -1,0 +1,234 @@
+"""The replication endpoint, part one: the server, the database, checkpoints and the changes feed.
+
+`/sync/{db}` is a CouchDB database URL for PouchDB and other replicators, seen through the
+principal's namespace (api/sync/namespace.py): a user's ids without their prefix, their own
+`_local` checkpoints. Answers and errors are CouchDB's shapes, in the API's own words.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import ClassVar
+
+from injector import inject
+
+from api.changes.hub import Hub
+from api.config import Settings
+from api.edge.request_input import SINCE_PATTERN
+from api.errors import Problem
+from api.sync.wire import answer, body, flag, namespace, seq
+from api.upstream.couch import Change, Changes, Couch
+from api.upstream.json_values import dumps, loads
+
+_SINCE = re.compile(SINCE_PATTERN)
+VERSION = '3.3.3'  # the CouchDB API version these routes follow
+MAX_WAIT = 25  # seconds a long poll waits: within Heroku's 30 s to the first byte
+MAX_LIMIT = 1000  # changes per answer
+MAX_DOC_IDS = 1000
+
+
+class SyncRoot:
+    """`GET /sync/`: the server a replicator talks to; its uuid names this deployment's data."""
+
+    scopes: ClassVar[dict[str, str]] = {'GET': 'read'}
+
+    @inject
+    def __init__(self, settings: Settings) -> None:
+        # Stable per deployment (the database server it fronts), and says nothing of its address.
+        self._uuid = uuid.uuid5(uuid.NAMESPACE_URL, 'couchgate:' + settings.url).hex
+
+    def on_get(self, req, resp):
+        answer(
+            resp,
+            {'couchdb': 'Welcome', 'uuid': self._uuid, 'version': VERSION, 'vendor': {'name': 'couchgate'}},
+        )
+
+
+class SyncDatabase:
+    """`GET|HEAD /sync/{db}`: what a replicator checks first; a user never sees the shared counts."""
+
+    scopes: ClassVar[dict[str, str]] = {'GET': 'read'}
+
+    @inject
+    def __init__(self, couch: Couch) -> None:
+        self._couch = couch
+
+    def on_get(self, req, resp, db):
+        info = self._couch.database_info(db)
+        found = {
+            'db_name': db,
+            'update_seq': info.get('update_seq'),
+            'instance_start_time': str(info.get('instance_start_time') or '0'),
+        }
+        if not namespace(req).prefix:
+            found.update({k: info[k] for k in ('doc_count', 'doc_del_count') if k in info})
+        answer(resp, found)
+
+
+class SyncLocal:
+    """`GET|PUT|DELETE /sync/{db}/_local/{name}`: a replicator's checkpoint, the principal's own."""
+
+    scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'PUT': 'write', 'DELETE': 'write'}
+    cache_control = 'no-store'
+
+    @inject
+    def __init__(self, couch: Couch) -> None:
+        self._couch = couch
+
+    def on_get(self, req, resp, db, name):
+        found = self._couch.get_local(db, namespace(req).local(name))
+        if found is None:
+            raise Problem(404, 'not-found', 'No checkpoint with this id.')
+        record, rev = found
+        answer(resp, dict(record, _id='_local/' + name, _rev=rev))
+
+    def on_put(self, req, resp, db, name):
+        record = body(req)
+        if not isinstance(record, dict):
+            raise Problem(400, 'invalid-body', 'The body must be a JSON object.')
+        rev = record.get('_rev') or req.get_param('rev')
+        fields = {k: v for k, v in record.items() if k not in ('_id', '_rev')}
+        new_rev = self._couch.put_local(
+            db, namespace(req).local(name), fields, rev if isinstance(rev, str) else None
+        )
+        answer(resp, {'ok': True, 'id': '_local/' + name, 'rev': new_rev}, 201)
+
+    def on_delete(self, req, resp, db, name):
+        self._couch.delete_local(db, namespace(req).local(name), req.get_param('rev'))
+        answer(resp, {'ok': True, 'id': '_local/' + name, 'rev': '0-0'})
+
+
+class SyncChanges:
+    """`GET|POST /sync/{db}/_changes`: the principal's changes, every leaf revision with style=all_docs.
+
+    Pages are filled upstream (the prefix is the database's filter, not a trim after asking), so a
+    short page means the end, as replicators read it. A long poll with nothing new waits on the
+    worker's one feed of the database, holding neither a thread nor an upstream request.
+    """
+
+    scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'read'}
+    cache_control = 'no-store'
+
+    @inject
+    def __init__(self, couch: Couch, hub: Hub, settings: Settings) -> None:
+        self._couch = couch
+        self._hub = hub
+        self._max_page_bytes = settings.max_page_bytes
+
+    def on_get(self, req, resp, db):
+        self._changes(req, resp, db, _doc_ids_param(req))
+
+    def on_post(self, req, resp, db):
+        ids = None
+        if req.get_param('filter') == '_doc_ids':
+            sent = body(req)
+            ids = sent.get('doc_ids') if isinstance(sent, dict) else None
+            if ids is None:
+                ids = _doc_ids_param(req)
+        self._changes(req, resp, db, ids)
+
+    def _changes(self, req, resp, db, doc_ids):
+        space = namespace(req)
+        feed = req.get_param('feed') or 'normal'
+        if feed not in ('normal', 'longpoll'):
+            raise Problem(400, 'invalid-parameter', 'feed must be normal or longpoll.')
+        filtered = req.get_param('filter')
+        if filtered not in (None, '_doc_ids'):
+            raise Problem(403, 'forbidden', 'Only the _doc_ids filter is served through /sync.')
+        if filtered == '_doc_ids' and doc_ids is None:
+            raise Problem(400, 'invalid-parameter', 'filter=_doc_ids needs doc_ids.')
+        inner_ids = None
+        if doc_ids is not None:
+            if not isinstance(doc_ids, list) or len(doc_ids) > MAX_DOC_IDS:
+                raise Problem(
+                    400, 'invalid-parameter', f'doc_ids must be a list of at most {MAX_DOC_IDS} ids.'
+                )
+            inner_ids = [i for i in (space.inward(d) for d in doc_ids) if i is not None]
+        since = req.get_param('since') or '0'
+        if not _SINCE.fullmatch(since):
+            raise Problem(400, 'invalid-since', 'since must be 0, now, or a seq of this database.')
+        limit = _int(req, 'limit', MAX_LIMIT, 1, MAX_LIMIT)
+        include_docs = flag(req, 'include_docs')
+        all_leaves = (req.get_param('style') or 'main_only') == 'all_docs'
+        prefix = space.prefix or None
+        resp.content_type = 'application/json'
+
+        def read(after: str) -> Changes:
+            return self._couch.changes(
+                db,
+                since=after,
+                limit=limit,
+                include_docs=include_docs,
+                id_prefix=prefix,
+                max_bytes=self._max_page_bytes,
+                all_leaves=all_leaves,
+                doc_ids=inner_ids,
+            )
+
+        def page(changes: list[Change], last_seq: str) -> bytes:
+            rows = [_row(space, c, include_docs) for c in changes]
+            return b'{"results":[%s],"last_seq":%s}' % (b','.join(rows), _json(seq(last_seq)))
+
+        if since == 'now':
+            since = self._now(db)
+        if feed != 'longpoll':
+            found = read(since)
+            resp.data = page(found.results, found.last_seq)
+            return
+        wait = min(_int(req, 'timeout', MAX_WAIT * 1000, 0, 10**9) / 1000, MAX_WAIT)
+        # Registered with the feed before the read: a change in between rings at once.
+        subscription = self._hub.open(
+            db, prefix, False, since, poll_limit=limit, wait=wait, poll_page=page, doorbell=True
+        )
+        try:
+            found = read(since)
+        except BaseException:
+            subscription.close()
+            raise
+        if found.results or not wait:
+            subscription.close()
+            resp.data = page(found.results, found.last_seq)
+            return
+        subscription.caught_up(found.last_seq)
+        resp.stream = subscription
+
+    def _now(self, db: str) -> str:
+        return self._couch.changes(db, since='now', limit=1).last_seq
+
+
+def _row(space, change: Change, include_docs: bool) -> bytes:
+    fields: dict = {
+        'seq': seq(change.seq),
+        'id': space.outward(change.id) or change.id,
+        'changes': [{'rev': r} for r in (change.leaves or (change.rev,))],
+    }
+    if change.deleted:
+        fields['deleted'] = True
+    if include_docs and change.doc is not None:
+        fields['doc'] = space.doc_out(loads(change.doc))
+    return _json(fields)
+
+
+def _json(value) -> bytes:
+    return dumps(value)
+
+
+def _doc_ids_param(req) -> list | None:
+    raw = req.get_param('doc_ids')
+    if raw is None:
+        return None
+    try:
+        ids = loads(raw.encode())
+    except ValueError:
+        raise Problem(400, 'invalid-parameter', 'doc_ids must be a JSON list of ids.') from None
+    return ids
+
+
+def _int(req, name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = req.get_param(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 12:
+        raise Problem(400, 'invalid-parameter', f'{name} must be a whole number.')
+    return max(minimum, min(maximum, int(raw)))

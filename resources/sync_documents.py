@@ -1,0 +1,127 @@
+"""The replication endpoint, part three: one document, its revisions and its attachments.
+
+`/sync/{db}/{id}` reads (with CouchDB's rev, revs, open_revs, latest, conflicts, attachments),
+writes and deletes one of the principal's documents; `/sync/{db}/{id}/{name}` reads an attachment.
+Any other `_` path (`_design/`, `_find`, `_index`, `_security`, ...) is refused, never passed on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import unquote
+
+from injector import inject
+
+from api.config import Settings
+from api.errors import Problem
+from api.sync.namespace import Namespace
+from api.sync.wire import answer, body, namespace
+from api.upstream.couch import Couch
+
+# The read parameters passed on, each a CouchDB boolean or (rev, open_revs, atts_since) JSON or a rev.
+_READ_PARAMS = (
+    'rev',
+    'revs',
+    'open_revs',
+    'latest',
+    'conflicts',
+    'attachments',
+    'deleted_conflicts',
+    'atts_since',
+)
+_REFUSED = (
+    'Only documents and their attachments are served through /sync: design documents, queries and '
+    'administration are not.'
+)
+
+
+class SyncDocument:
+    """`GET|PUT|DELETE /sync/{db}/{id}` and `GET /sync/{db}/{id}/{attachment}`."""
+
+    scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'PUT': 'write', 'DELETE': 'write', 'POST': 'read'}
+
+    @inject
+    def __init__(self, couch: Couch, settings: Settings) -> None:
+        self._couch = couch
+        self._max_bytes = settings.max_page_bytes
+
+    def on_get(self, req, resp, db, rest):
+        space = namespace(req)
+        doc_id, attachment = _split(req, db, rest)
+        inner = space.required(doc_id)
+        if attachment is not None:
+            content_type, data = self._couch.attachment(
+                db, inner, attachment, req.get_param('rev'), self._max_bytes
+            )
+            resp.content_type = content_type
+            resp.data = data
+            return
+        params = {name: req.get_param(name) for name in _READ_PARAMS if req.get_param(name) is not None}
+        found = self._couch.open_revs(db, inner, params, self._max_bytes)
+        answer(resp, _out(space, found))
+
+    def on_put(self, req, resp, db, rest):
+        doc_id, attachment = _split(req, db, rest)
+        if attachment is not None:
+            raise Problem(403, 'forbidden', 'Attachments are written inline, in the document (base64).')
+        space = namespace(req)
+        doc = body(req)
+        if not isinstance(doc, dict):
+            raise Problem(400, 'invalid-body', 'The body must be a JSON object.')
+        inner = _writable(space, doc_id)
+        rev = doc.get('_rev') or req.get_param('rev')
+        if req.get_param('new_edits') == 'false':
+            self._couch.replicate(db, [dict(doc, _id=inner)])
+            answer(resp, {'ok': True, 'id': doc_id, 'rev': rev}, 201)
+            return
+        fields = {k: v for k, v in doc.items() if k not in ('_id', '_rev')}
+        new_rev = self._couch.put(db, inner, fields, rev if isinstance(rev, str) else None)
+        answer(resp, {'ok': True, 'id': doc_id, 'rev': new_rev}, 201)
+
+    def on_delete(self, req, resp, db, rest):
+        doc_id, attachment = _split(req, db, rest)
+        if attachment is not None:
+            raise Problem(403, 'forbidden', 'Attachments are written inline, in the document (base64).')
+        inner = _writable(namespace(req), doc_id)
+        rev = req.get_param('rev')
+        if rev is None:
+            raise Problem(409, 'conflict', 'Name the rev to delete: ?rev=<rev>.')
+        new_rev = self._couch.put(db, inner, {'_deleted': True}, rev)
+        answer(resp, {'ok': True, 'id': doc_id, 'rev': new_rev})
+
+    def on_post(self, req, resp, db, rest):
+        raise Problem(403, 'forbidden', _REFUSED)
+
+
+def _split(req, db: str, rest: str) -> tuple[str, str | None]:
+    """The document id and attachment name of the path: from the raw path when the server gives it,
+    so an id holding an encoded '/' (PouchDB sends `a%2Fb`) stays one id."""
+    raw = req.env.get('RAW_URI') or req.env.get('REQUEST_URI')
+    if raw:
+        path = raw.split('?', 1)[0]
+        head = '/sync/' + db + '/'
+        if path.startswith(head):
+            doc_id, _, name = path[len(head) :].partition('/')
+            doc_id = unquote(doc_id)
+            if doc_id in ('_design', '_local'):
+                raise Problem(404, 'not-found', _REFUSED)
+            return doc_id, unquote(name) if name else None
+    doc_id, _, name = rest.partition('/')
+    return doc_id, name or None
+
+
+def _writable(space: Namespace, doc_id: str) -> str:
+    inner = space.inward(doc_id)
+    if inner is None:
+        raise Problem(403, 'forbidden', 'This id is outside what this key or user may write.')
+    return inner
+
+
+def _out(space: Namespace, found: Any) -> Any:
+    """A read's answer with the client's ids: a document, or open_revs' list of {ok} and {missing}."""
+    if isinstance(found, list):
+        return [
+            dict(item, ok=space.doc_out(item['ok'])) if isinstance(item, dict) and 'ok' in item else item
+            for item in found
+        ]
+    return space.doc_out(found)

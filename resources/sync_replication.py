@@ -1,0 +1,248 @@
+"""The replication endpoint, part two: what a replicator asks and writes in batches.
+
+Ids the principal may not use never go upstream: `_revs_diff` calls them missing (so a push tries
+them, and each gets its own `forbidden` row: PouchDB's `denied`), `_bulk_get` answers not_found
+whether or not such a document exists, `_bulk_docs` refuses them one by one and writes the rest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from injector import inject
+
+from api.config import Settings
+from api.errors import Problem
+from api.sync.namespace import Namespace
+from api.sync.wire import answer, body, flag, forbidden, namespace
+from api.upstream.couch import Couch
+from api.upstream.json_values import dumps, loads
+
+MAX_ROWS = 1000  # ids per _all_docs answer
+
+
+class SyncRevsDiff:
+    """`POST /sync/{db}/_revs_diff`: of the revisions a replicator has, those this database lacks."""
+
+    scopes: ClassVar[dict[str, str]] = {'POST': 'read'}
+
+    @inject
+    def __init__(self, couch: Couch) -> None:
+        self._couch = couch
+
+    def on_post(self, req, resp, db):
+        asked = body(req)
+        if not isinstance(asked, dict) or not all(
+            isinstance(revs, list) and all(isinstance(r, str) for r in revs) for revs in asked.values()
+        ):
+            raise Problem(400, 'invalid-body', 'The body must map each id to a list of revs.')
+        space = namespace(req)
+        inner = {space.inward(doc_id): revs for doc_id, revs in asked.items()}
+        outer = {i: o for i, o in zip(inner, asked, strict=True) if i is not None}
+        found = self._couch.revs_diff(db, {k: v for k, v in inner.items() if k is not None})
+        diff: dict[str, Any] = {
+            doc_id: {'missing': revs} for doc_id, revs in asked.items() if space.inward(doc_id) is None
+        }
+        for inner_id, missing in found.items():
+            if inner_id in outer:
+                diff[outer[inner_id]] = missing
+        answer(resp, diff)
+
+
+class SyncBulkGet:
+    """`POST /sync/{db}/_bulk_get`: the revisions a replicator asked for, with their histories."""
+
+    scopes: ClassVar[dict[str, str]] = {'POST': 'read'}
+
+    @inject
+    def __init__(self, couch: Couch, settings: Settings) -> None:
+        self._couch = couch
+        self._max_bytes = settings.max_page_bytes
+
+    def on_post(self, req, resp, db):
+        asked = body(req)
+        docs = asked.get('docs') if isinstance(asked, dict) else None
+        if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
+            raise Problem(400, 'invalid-body', 'The body must be {"docs": [{"id", "rev"}, ...]}.')
+        space = namespace(req)
+        params = {name: 'true' for name in ('revs', 'latest', 'attachments') if flag(req, name)}
+        inner = [space.inward(d.get('id')) for d in docs]
+        upstream = self._couch.bulk_get(
+            db,
+            [dict(d, id=i) for d, i in zip(docs, inner, strict=True) if i is not None],
+            params=params,
+            max_bytes=self._max_bytes,
+        )
+        fetched = iter(upstream)
+        results = []
+        for doc, inner_id in zip(docs, inner, strict=True):
+            if inner_id is None:
+                results.append(_missing(doc))
+                continue
+            result = next(fetched, None)
+            results.append(_result_out(space, doc, result))
+        answer(resp, {'results': results})
+
+
+class SyncBulkDocs:
+    """`POST /sync/{db}/_bulk_docs`: a batch of writes; `new_edits: false` stores revisions as sent."""
+
+    scopes: ClassVar[dict[str, str]] = {'POST': 'write'}
+
+    @inject
+    def __init__(self, couch: Couch) -> None:
+        self._couch = couch
+
+    def on_post(self, req, resp, db):
+        sent = body(req)
+        docs = sent.get('docs') if isinstance(sent, dict) else None
+        if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
+            raise Problem(400, 'invalid-body', 'The body must be {"docs": [...]}.')
+        space = namespace(req)
+        new_edits = sent.get('new_edits', True) is not False
+        if new_edits:
+            # A new document without an id gets one here: in the principal's part, like every other.
+            docs = [d if '_id' in d else dict(d, _id=uuid.uuid4().hex) for d in docs]
+        inner = [space.doc_in(d) for d in docs]
+        allowed = [d for d in inner if d is not None]
+        if new_edits:
+            written = self._couch.bulk(db, allowed).results if allowed else []
+        else:
+            written = self._couch.replicate(db, allowed)
+        by_id: dict[str, list] = {}
+        for row in written:
+            if isinstance(row, dict) and isinstance(row.get('id'), str):
+                by_id.setdefault(row['id'], []).append(row)
+        rows = []
+        for doc, inner_doc in zip(docs, inner, strict=True):
+            if inner_doc is None:
+                rows.append(forbidden(doc.get('_id')))
+                continue
+            for row in by_id.pop(inner_doc['_id'], []):
+                rows.append(dict(row, id=doc['_id']))
+        answer(resp, rows, 201)
+
+
+class SyncAllDocs:
+    """`GET|POST /sync/{db}/_all_docs`: the principal's documents by id (keys, or a key range)."""
+
+    scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'read'}
+
+    @inject
+    def __init__(self, couch: Couch, settings: Settings) -> None:
+        self._couch = couch
+        self._max_bytes = settings.max_page_bytes
+
+    def on_get(self, req, resp, db):
+        keys = req.get_param('keys')
+        self._all(req, resp, db, None if keys is None else _json_param(keys, 'keys'))
+
+    def on_post(self, req, resp, db):
+        sent = body(req)
+        keys = sent.get('keys') if isinstance(sent, dict) else None
+        self._all(req, resp, db, keys)
+
+    def _all(self, req, resp, db, keys):
+        space = namespace(req)
+        include_docs = flag(req, 'include_docs')
+        limit = _limit(req)
+        if keys is not None:
+            if not isinstance(keys, list) or len(keys) > MAX_ROWS:
+                raise Problem(400, 'invalid-parameter', f'keys must be a list of at most {MAX_ROWS} ids.')
+            answer(
+                resp,
+                {'total_rows': len(keys), 'offset': 0, 'rows': self._keyed(db, space, keys, include_docs)},
+            )
+            return
+        descending = flag(req, 'descending')
+        start = _key(req, 'startkey', 'start_key')
+        end = _key(req, 'endkey', 'end_key')
+        page = self._couch.list(
+            db,
+            limit=limit,
+            start_key=None if start is None else space.prefix + start,
+            end_key=None if end is None else space.prefix + end,
+            include_docs=include_docs,
+            descending=descending,
+            max_bytes=self._max_bytes,
+            id_prefix=space.prefix or None,
+        )
+        rows = [_listed(space, row, include_docs) for row in page.rows]
+        total = page.total_rows if not space.prefix else len(rows)
+        answer(resp, {'total_rows': total, 'offset': 0, 'rows': rows})
+
+    def _keyed(self, db: str, space: Namespace, keys: list, include_docs: bool) -> list:
+        inner = [space.inward(k) for k in keys]
+        found = iter(self._couch.lookup(db, [i for i in inner if i is not None], self._max_bytes))
+        rows = []
+        for key, inner_id in zip(keys, inner, strict=True):
+            row = next(found) if inner_id is not None else None
+            if row is None or 'rev' not in row:
+                rows.append({'key': key, 'error': 'not_found'})
+                continue
+            listed = {'id': key, 'key': key, 'value': {'rev': row['rev']}}
+            if include_docs:
+                listed['doc'] = space.doc_out(_parsed(row.get('doc')))
+            rows.append(listed)
+        return rows
+
+
+def _missing(doc: dict) -> dict:
+    doc_id = doc.get('id')
+    error = {'id': doc_id, 'rev': doc.get('rev', 'undefined'), 'error': 'not_found', 'reason': 'missing'}
+    return {'id': doc_id, 'docs': [{'error': error}]}
+
+
+def _result_out(space: Namespace, asked: dict, result: Any) -> dict:
+    """An upstream `_bulk_get` result as the client knows it: its ids, never another's."""
+    if not isinstance(result, dict) or not isinstance(result.get('docs'), list):
+        return _missing(asked)
+    docs = []
+    for item in result['docs']:
+        if isinstance(item, dict) and 'ok' in item:
+            docs.append({'ok': space.doc_out(item['ok'])})
+        elif isinstance(item, dict) and isinstance(item.get('error'), dict):
+            docs.append({'error': dict(item['error'], id=asked.get('id'))})
+    return {'id': asked.get('id'), 'docs': docs}
+
+
+def _listed(space: Namespace, row: Any, include_docs: bool) -> dict:
+    parsed = _parsed(row)
+    doc_id = space.outward(parsed['id']) or parsed['id']
+    listed = {'id': doc_id, 'key': doc_id, 'value': {'rev': parsed['rev']}}
+    if include_docs and 'doc' in parsed:
+        listed['doc'] = space.doc_out(parsed['doc'])
+    return listed
+
+
+def _parsed(value: Any) -> Any:
+    """A row or document the port gave as raw JSON (an orjson.Fragment), parsed."""
+    return loads(dumps(value))
+
+
+def _json_param(raw: str, name: str) -> Any:
+    try:
+        return loads(raw.encode())
+    except ValueError:
+        raise Problem(400, 'invalid-parameter', f'{name} must be JSON.') from None
+
+
+def _key(req, *names: str) -> str | None:
+    for name in names:
+        raw = req.get_param(name)
+        if raw is not None:
+            key = _json_param(raw, name)
+            if not isinstance(key, str):
+                raise Problem(400, 'invalid-parameter', f'{name} must be a JSON string.')
+            return key
+    return None
+
+
+def _limit(req) -> int:
+    raw = req.get_param('limit')
+    if raw is None:
+        return MAX_ROWS
+    if not raw.isdigit() or len(raw) > 12:
+        raise Problem(400, 'invalid-parameter', 'limit must be a whole number.')
+    return max(1, min(MAX_ROWS, int(raw)))
