@@ -46,9 +46,10 @@ class SyncRoot:
 
 
 class SyncDatabase:
-    """`GET|HEAD /sync/{db}`: what a replicator checks first; a user never sees the shared counts."""
+    """`GET|HEAD /sync/{db}`: what a replicator checks first; a user never sees the shared counts.
+    `POST /sync/{db}`: a new document (its id from the body, or a new one), as CouchDB's POST does."""
 
-    scopes: ClassVar[dict[str, str]] = {'GET': 'read'}
+    scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'write'}
 
     @inject
     def __init__(self, couch: Couch) -> None:
@@ -64,6 +65,17 @@ class SyncDatabase:
         if not namespace(req).prefix:
             found.update({k: info[k] for k in ('doc_count', 'doc_del_count') if k in info})
         answer(resp, found)
+
+    def on_post(self, req, resp, db):
+        doc = body(req)
+        if not isinstance(doc, dict):
+            raise Problem(400, 'invalid-body', 'The body must be a JSON object.')
+        doc_id = doc.get('_id', uuid.uuid4().hex)
+        inner = namespace(req).inward(doc_id)
+        if inner is None or '_rev' in doc:
+            raise Problem(403, 'forbidden', 'This id is outside what this key or user may write.')
+        _, rev = self._couch.create(db, dict(doc, _id=inner))
+        answer(resp, {'ok': True, 'id': doc_id, 'rev': rev}, 201)
 
 
 class SyncLocal:

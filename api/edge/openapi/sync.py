@@ -6,6 +6,8 @@ it does for the principal, and that errors are CouchDB's `{"error", "reason"}`, 
 
 from __future__ import annotations
 
+from typing import Any
+
 from api.edge.openapi.parts import body, json_response, param
 
 SYNC = {'tags': ['sync']}
@@ -38,6 +40,25 @@ def _operation(operation_id: str, summary: str, status: str = '200', *, with_bod
     return operation
 
 
+def _with_slash(path: str, get_id: str, post_id: str | None = None, db: dict | None = None) -> dict:
+    """A path and the same with a trailing slash (PouchDB's form), each with operation ids of its own."""
+    items: dict[str, dict[str, Any]] = {}
+    for suffix, form in (('', path), ('Slash', path + '/')):
+        if db is None:
+            summary = 'The server: {"couchdb", "uuid", "version"}, the uuid stable per deployment'
+            items[form] = {'get': _operation(get_id + suffix, summary)}
+            continue
+        items[form] = {
+            'parameters': [db],
+            'get': _operation(get_id + suffix, 'The database: db_name, update_seq, instance_start_time'),
+        }
+        if post_id is not None:
+            items[form]['post'] = _operation(
+                post_id + suffix, 'A new document, its id from the body or a new one', '201', with_body=True
+            )
+    return items
+
+
 def sync_paths(db: dict) -> dict:
     """Every /sync route: the server, a database, checkpoints, changes, batches and documents."""
     local = param('name', 'path', _NAME, "A checkpoint's id (after _local/): the principal's own")
@@ -50,6 +71,9 @@ def sync_paths(db: dict) -> dict:
     database = {
         'parameters': [db],
         'get': _operation('getSyncDatabase', 'The database: db_name, update_seq, instance_start_time'),
+        'post': _operation(
+            'postSyncDocument0', 'A new document, its id from the body or a new one', '201', with_body=True
+        ),
     }
     return {
         '/sync': root,
