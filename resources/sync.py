@@ -68,8 +68,6 @@ class SyncDatabase:
 
     def on_post(self, req, resp, db):
         doc = body(req)
-        if not isinstance(doc, dict):
-            raise Problem(400, 'invalid-body', 'The body must be a JSON object.')
         doc_id = doc.get('_id', uuid.uuid4().hex)
         inner = namespace(req).inward(doc_id)
         if inner is None or '_rev' in doc:
@@ -97,8 +95,6 @@ class SyncLocal:
 
     def on_put(self, req, resp, db, name):
         record = body(req)
-        if not isinstance(record, dict):
-            raise Problem(400, 'invalid-body', 'The body must be a JSON object.')
         rev = record.get('_rev') or req.get_param('rev')
         fields = {k: v for k, v in record.items() if k not in ('_id', '_rev')}
         new_rev = self._couch.put_local(
@@ -132,13 +128,9 @@ class SyncChanges:
         self._changes(req, resp, db, _doc_ids_param(req))
 
     def on_post(self, req, resp, db):
-        ids = None
-        if req.get_param('filter') == '_doc_ids':
-            sent = body(req)
-            ids = sent.get('doc_ids') if isinstance(sent, dict) else None
-            if ids is None:
-                ids = _doc_ids_param(req)
-        self._changes(req, resp, db, ids)
+        sent = body(req)
+        ids = sent.get('doc_ids') if req.get_param('filter') == '_doc_ids' else None
+        self._changes(req, resp, db, ids if ids is not None else _doc_ids_param(req))
 
     def _changes(self, req, resp, db, doc_ids):
         space = namespace(req)

@@ -66,8 +66,6 @@ class SyncDocument:
             raise Problem(403, 'forbidden', 'Attachments are written inline, in the document (base64).')
         space = namespace(req)
         doc = body(req)
-        if not isinstance(doc, dict):
-            raise Problem(400, 'invalid-body', 'The body must be a JSON object.')
         inner = _writable(space, doc_id)
         rev = doc.get('_rev') or req.get_param('rev')
         if req.get_param('new_edits') == 'false':

@@ -33,7 +33,7 @@ class SyncRevsDiff:
 
     def on_post(self, req, resp, db):
         asked = body(req)
-        if not isinstance(asked, dict) or not all(
+        if not all(
             isinstance(revs, list) and all(isinstance(r, str) for r in revs) for revs in asked.values()
         ):
             raise Problem(400, 'invalid-body', 'The body must map each id to a list of revs.')
@@ -62,7 +62,7 @@ class SyncBulkGet:
 
     def on_post(self, req, resp, db):
         asked = body(req)
-        docs = asked.get('docs') if isinstance(asked, dict) else None
+        docs = asked.get('docs')
         if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
             raise Problem(400, 'invalid-body', 'The body must be {"docs": [{"id", "rev"}, ...]}.')
         space = namespace(req)
@@ -96,7 +96,7 @@ class SyncBulkDocs:
 
     def on_post(self, req, resp, db):
         sent = body(req)
-        docs = sent.get('docs') if isinstance(sent, dict) else None
+        docs = sent.get('docs')
         if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
             raise Problem(400, 'invalid-body', 'The body must be {"docs": [...]}.')
         space = namespace(req)
@@ -140,7 +140,7 @@ class SyncAllDocs:
 
     def on_post(self, req, resp, db):
         sent = body(req)
-        keys = sent.get('keys') if isinstance(sent, dict) else None
+        keys = sent.get('keys')
         self._all(req, resp, db, keys)
 
     def _all(self, req, resp, db, keys):

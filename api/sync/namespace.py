@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from api.edge.request_input import MAX_ID_LENGTH
 from api.errors import Problem
 
 LOCAL = '_local/'
@@ -33,7 +34,7 @@ class Namespace:
     def inward(self, doc_id: object) -> str | None:
         """The id upstream of an id the client names; None for one that is not the principal's to use
         (not a string, a `_design/` or other reserved id)."""
-        if not isinstance(doc_id, str) or not doc_id or doc_id.startswith('_'):
+        if not isinstance(doc_id, str) or not doc_id or doc_id.startswith('_') or len(doc_id) > MAX_ID_LENGTH:
             return None
         return self.prefix + doc_id
 
@@ -45,6 +46,10 @@ class Namespace:
 
     def local(self, name: str) -> str:
         """The upstream name (after `_local/`) of the principal's `_local/<name>`."""
+        if len(name) > MAX_ID_LENGTH:
+            raise Problem(
+                400, 'invalid-parameter', f'A checkpoint id has at most {MAX_ID_LENGTH} characters.'
+            )
         return self.local_prefix + name
 
     def required(self, doc_id: object) -> str:

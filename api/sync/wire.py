@@ -16,11 +16,11 @@ def namespace(req) -> Namespace:
     return Namespace.of(req.context.key)
 
 
-def body(req, what: str = 'a JSON object') -> Any:
-    """The request's JSON body; a 400 when there is none."""
+def body(req) -> dict:
+    """The request's body, a JSON object; a 400 otherwise (every body of CouchDB's API is one)."""
     value = req.get_media(default_when_empty=None)
-    if value is None:
-        raise Problem(400, 'invalid-body', f'The body must be {what}.')
+    if not isinstance(value, dict):
+        raise Problem(400, 'invalid-body', 'The body must be a JSON object.')
     return value
 
 

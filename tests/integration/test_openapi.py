@@ -82,6 +82,15 @@ CONFIG = schemathesis.Config.from_dict(
                 }
                 for operation in ('createDocument', 'bulkWrite')
             ],
+            # /sync speaks CouchDB's protocol, its bodies described as any object: one CouchDB does
+            # not take (a batch without "docs", a number beyond 2**53) is its bad_request, and a
+            # POST without Content-Type (the refusal of POST /sync/{db}/{rest}) a 415.
+            {
+                'include-tag': 'sync',
+                'checks': {
+                    'positive_data_acceptance': {'expected-statuses': [*_PRECONDITIONS, '400', '415']}
+                },
+            },
         ],
     }
 )
