@@ -18,6 +18,7 @@ from api.upstream.json_values import dumps, loads
 from api.upstream.rows import bad_json
 
 _JSON = {'Content-Type': 'application/json', 'Accept': 'application/json'}
+ANSWER_LIMIT = 16 * 1024 * 1024  # bytes of an answer whose size follows its request's (revs_diff, bulk_docs)
 TOO_LARGE = (
     'The answer is larger than couchgate serves at once (API_MAX_PAGE_BYTES): ask for fewer documents.'
 )
@@ -96,7 +97,7 @@ class SyncCalls(CloudantReads):
         response = self._send(
             method, db, path, params=params or {}, body=body, write=write, conflict=conflict
         )
-        return _parsed(self._read(response, max_bytes))
+        return _parsed(self._read(response, ANSWER_LIMIT if max_bytes is None else max_bytes))
 
     def _send(
         self,

@@ -17,7 +17,14 @@ from tests.support.fakes import FakeCouchModule
 
 # Reads need a key here, so every route that is not public answers 401 to a stranger.
 pytestmark = pytest.mark.app_env(API_REQUIRE_KEY_FOR_READS='1', API_KEYS=TEST_KEYS)
-SAMPLE = {'db': 'foundbite', 'doc_id': 'd01', 'name': 'swagger-ui.css', 'ddoc': 'places', 'view': 'by_tag', 'rest': 'd01'}
+SAMPLE = {
+    'db': 'foundbite',
+    'doc_id': 'd01',
+    'name': 'swagger-ui.css',
+    'ddoc': 'places',
+    'view': 'by_tag',
+    'rest': 'd01',
+}
 
 
 def concrete(template: str) -> str:
