@@ -94,6 +94,29 @@ def test_a_long_poll_whose_wait_is_over_answers_empty_from_where_it_stood():
     assert ended and json.loads(data) == {'results': [], 'last_seq': '9'}
 
 
+def test_a_doorbell_long_poll_ends_at_a_change_saying_only_where_it_stood_in_its_own_page():
+    # A replicator's long poll (/sync): its client reads the change itself, with every leaf revision.
+    def page(changes: list[Change], last_seq: str) -> bytes:
+        return json.dumps({'rows': [c.id for c in changes], 'at': int(last_seq)}).encode()
+
+    sub = subscription('3', poll_limit=100, wait=10, poll_page=page, doorbell=True)
+    sub.caught_up('7')
+    assert sub.take(UNSENT_LIMIT) == (b'', False)  # nothing yet: it waits
+    sub.offer([change(8, 'a'), change(9, 'b')])
+    data, ended = sub.take(UNSENT_LIMIT)
+    assert ended and json.loads(data) == {'rows': [], 'at': 7}
+    sub.offer([change(10, 'c')])  # after the end: nothing more
+    assert sub.take(UNSENT_LIMIT) == (b'', True)
+
+
+def test_a_doorbell_long_poll_rings_at_once_for_a_change_that_came_during_its_read():
+    sub = subscription('3', poll_limit=100, wait=10, doorbell=True)
+    sub.offer([change(8, 'a')])  # held: the request's own read had not ended
+    sub.caught_up('7')
+    data, ended = sub.take(UNSENT_LIMIT)
+    assert ended and json.loads(data) == {'results': [], 'last_seq': '7'}
+
+
 def test_shutdown_ends_a_stream_with_where_to_resume():
     sub = subscription('0')
     sub.caught_up('0')
