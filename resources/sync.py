@@ -185,6 +185,11 @@ class SyncChanges:
         subscription = self._hub.open(
             db, prefix, False, since, poll_limit=limit, wait=wait, poll_page=page, doorbell=True
         )
+        if subscription.current:
+            # The client stands where the feed does: nothing to read, the wait starts now.
+            subscription.caught_up(since)
+            resp.stream = subscription
+            return
         try:
             found = read(since)
         except BaseException:

@@ -83,6 +83,7 @@ class Hub:
             wait=wait,
             poll_page=poll_page,
             doorbell=doorbell,
+            resume_at=(lambda: self.delivered(db)) if doorbell else None,
         )
         try:
             self._join(subscription, since == 'now')
@@ -91,6 +92,12 @@ class Hub:
                 self.open_count -= 1
             raise
         return subscription
+
+    def delivered(self, db: str) -> str | None:
+        """Where the database's feed has offered every change up to, if it runs."""
+        with self._lock:
+            feed = self._feeds.get(db)
+            return None if feed is None else feed.delivered
 
     def feeds(self) -> list[str]:
         """The databases this worker follows upstream now."""
@@ -157,6 +164,8 @@ class Hub:
                 fan_out = feed.deliveries(page.results)
             for subscription, changes in fan_out:
                 subscription.offer(changes)
+            with self._lock:
+                feed.delivered = page.last_seq  # every change up to here is with its subscribers
 
     def _read(self, feed: _Feed, include_docs: bool, wait: float) -> Changes:
         return self._couch.changes(
@@ -174,7 +183,8 @@ class _Feed:
 
     def __init__(self, hub: Hub, db: str, position: str) -> None:
         self.db = db
-        self.position = position
+        self.position = position  # where the next upstream read starts
+        self.delivered = position  # every change up to here has been offered to its subscriptions
         self.subscribers = 0
         self._hub = hub
         self._by_prefix: dict[str, set[Subscription]] = collections.defaultdict(set)
@@ -186,6 +196,8 @@ class _Feed:
     def add(self, subscription: Subscription, from_now: bool) -> None:
         if from_now:
             subscription.position = self.position
+        # A client at the feed's very position, nothing in flight: every later change comes to it.
+        subscription.current = self.position == self.delivered == subscription.position
         self._by_prefix[subscription.prefix or ''].add(subscription)
         self.subscribers += 1
 

@@ -41,10 +41,13 @@ class Subscription:
         wait: float = 0.0,
         poll_page: PageWriter | None = None,
         doorbell: bool = False,
+        resume_at: Callable[[], str | None] | None = None,
     ) -> None:
         """`poll_page` writes a long poll's answer (default: the API's page). A `doorbell` long poll
         ends at the first change with an empty page from where it stood: its client reads the change
-        itself (a replicator needs every leaf revision, which the feed does not carry)."""
+        itself (a replicator needs every leaf revision, which the feed does not carry). Its wait, when
+        over, answers from `resume_at()`, where the feed has offered every change up to: a client
+        that comes back from there needs no read of its own (`current`, set by the feed)."""
         self.db, self.prefix, self.include_docs = db, prefix, include_docs
         self.position = position  # the last seq queued for the client: where it would resume
         self.heartbeat = heartbeat if poll_limit is None else None
@@ -55,6 +58,8 @@ class Subscription:
         self._poll_limit = poll_limit
         self._poll_page = poll_page or self._api_page
         self._doorbell = doorbell
+        self._resume_at = resume_at
+        self.current = False  # registered at the feed's very position: nothing to read to catch up
         self._lock = threading.Lock()
         self._unsent = bytearray()
         self._ended = False
@@ -137,7 +142,12 @@ class Subscription:
             return data, self._ended and not self._unsent
 
     def expire(self) -> None:
-        """A long poll's wait is over with nothing new: an empty page from where it stood."""
+        """A long poll's wait is over with nothing new: an empty page from where it stood (a
+        doorbell's: from where the feed stands, when that is not behind)."""
+        delivered = self._resume_at() if self._resume_at is not None else None
+        with self._lock:
+            if not self._ended and delivered is not None:
+                self.position = _later(self.position, delivered)
         self._end(self._poll_page([], self.position))
 
     def shut_down(self) -> None:
@@ -212,6 +222,14 @@ class Subscription:
         # CouchDB's are opaque: a change is new unless the catch-up gave this revision or a later one.
         seen = self._seen.get(change.id)
         return seen is None or _generation(change.rev) > _generation(seen)
+
+
+def _later(position: str, delivered: str) -> str:
+    """The feed's position unless it is behind (known of pouchdb's numbers; CouchDB's are opaque, and
+    a position the feed reached has every change after the client's own on its way to it)."""
+    if position.isdigit() and delivered.isdigit():
+        return position if int(position) > int(delivered) else delivered
+    return delivered
 
 
 def _generation(rev: str) -> int:

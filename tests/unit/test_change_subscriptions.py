@@ -232,3 +232,22 @@ def test_a_feed_runs_while_its_database_has_subscribers_and_ends_after_the_last_
     subs[0].close()
     subs[1].close()
     wait_for(lambda: hub.feeds() == [], 'every feed ended')
+
+
+def test_a_doorbell_at_the_feeds_position_reads_nothing_and_its_wait_ends_where_the_feed_stands():
+    couch = FakeCouch('db')
+    couch.dbs['db'].update({'t1:a': {'_id': 't1:a', '_rev': '1-x'}, 'o:b': {'_id': 'o:b', '_rev': '1-x'}})
+    hub = Hub(couch, max_streams=10, heartbeat=20.0, page_bytes=1 << 20)
+    behind = hub.open('db', 't1:', False, '1', poll_limit=100, wait=10, doorbell=True)
+    assert not behind.current  # a client behind the feed reads its own page first
+    at_feed = hub.open('db', 't1:', False, '2', poll_limit=100, wait=10, doorbell=True)
+    assert at_feed.current
+    at_feed.caught_up('2')
+    couch.dbs['db']['o:c'] = {'_id': 'o:c', '_rev': '1-x'}  # another user's change: no ring
+    wait_for(lambda: hub.delivered('db') == '3', "the feed offered the other user's change")
+    assert at_feed.take(UNSENT_LIMIT) == (b'', False)
+    at_feed.expire()
+    data, ended = at_feed.take(UNSENT_LIMIT)
+    assert ended and json.loads(data) == {'results': [], 'last_seq': '3'}  # comes back needing no read
+    behind.close()
+    at_feed.close()
