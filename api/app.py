@@ -17,7 +17,7 @@ from api.edge.databases import AllowedDatabases
 from api.edge.framing import BODY_ERRORS, handle_body_error
 from api.edge.head_and_options import HeadAndOptions
 from api.edge.headers import SecurityHeaders, cors
-from api.edge.keys import ApiKeys, is_public, scope_of
+from api.edge.keys import ApiKeys, is_public, needs_principal, scope_of
 from api.edge.limits import BodyLimits, RequestTarget
 from api.edge.rate_limit import RateLimitHeaders
 from api.edge.representation import Representation
@@ -130,6 +130,7 @@ def create_app(injector: Injector) -> falcon.App:
         openapi.document(
             settings,
             public=frozenset(path for path, resource in table.items() if is_public(resource)),
+            principal_only=frozenset(path for path, resource in table.items() if needs_principal(resource)),
             scopes={
                 path: {m: scope_of(resource, m) for m in ('GET', 'HEAD', 'POST', 'PUT', 'DELETE')}
                 for path, resource in table.items()

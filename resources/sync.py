@@ -32,6 +32,7 @@ class SyncRoot:
     """`GET /sync/`: the server a replicator talks to; its uuid names this deployment's data."""
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read'}
+    anonymous = False  # replication is for keys and signed-in users only
 
     @inject
     def __init__(self, settings: Settings) -> None:
@@ -49,7 +50,8 @@ class SyncDatabase:
     """`GET|HEAD /sync/{db}`: what a replicator checks first; a user never sees the shared counts.
     `POST /sync/{db}`: a new document (its id from the body, or a new one), as CouchDB's POST does."""
 
-    scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'write'}
+    scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'write', 'PUT': 'read'}
+    anonymous = False  # replication is for keys and signed-in users only
 
     @inject
     def __init__(self, couch: Couch) -> None:
@@ -66,6 +68,11 @@ class SyncDatabase:
             found.update({k: info[k] for k in ('doc_count', 'doc_del_count') if k in info})
         answer(resp, found)
 
+    def on_put(self, req, resp, db):
+        # PouchDB creates a database it finds missing; couchgate never does. For one the principal
+        # may use, CouchDB's answer to an existing database, which PouchDB takes as done.
+        raise Problem(412, 'precondition-failed', 'The database exists: couchgate does not create databases.')
+
     def on_post(self, req, resp, db):
         doc = body(req)
         doc_id = doc.get('_id', uuid.uuid4().hex)
@@ -80,6 +87,7 @@ class SyncLocal:
     """`GET|PUT|DELETE /sync/{db}/_local/{name}`: a replicator's checkpoint, the principal's own."""
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'PUT': 'write', 'DELETE': 'write'}
+    anonymous = False  # replication is for keys and signed-in users only
     cache_control = 'no-store'
 
     @inject
@@ -116,6 +124,7 @@ class SyncChanges:
     """
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'read'}
+    anonymous = False  # replication is for keys and signed-in users only
     cache_control = 'no-store'
 
     @inject

@@ -39,6 +39,7 @@ class SyncDocument:
     """`GET|PUT|DELETE /sync/{db}/{id}` and `GET /sync/{db}/{id}/{attachment}`."""
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'PUT': 'write', 'DELETE': 'write', 'POST': 'read'}
+    anonymous = False  # replication is for keys and signed-in users only
 
     @inject
     def __init__(self, couch: Couch, settings: Settings) -> None:

@@ -26,6 +26,7 @@ class SyncRevsDiff:
     """`POST /sync/{db}/_revs_diff`: of the revisions a replicator has, those this database lacks."""
 
     scopes: ClassVar[dict[str, str]] = {'POST': 'read'}
+    anonymous = False  # replication is for keys and signed-in users only
 
     @inject
     def __init__(self, couch: Couch) -> None:
@@ -54,6 +55,7 @@ class SyncBulkGet:
     """`POST /sync/{db}/_bulk_get`: the revisions a replicator asked for, with their histories."""
 
     scopes: ClassVar[dict[str, str]] = {'POST': 'read'}
+    anonymous = False  # replication is for keys and signed-in users only
 
     @inject
     def __init__(self, couch: Couch, settings: Settings) -> None:
@@ -89,6 +91,7 @@ class SyncBulkDocs:
     """`POST /sync/{db}/_bulk_docs`: a batch of writes; `new_edits: false` stores revisions as sent."""
 
     scopes: ClassVar[dict[str, str]] = {'POST': 'write'}
+    anonymous = False  # replication is for keys and signed-in users only
 
     @inject
     def __init__(self, couch: Couch) -> None:
@@ -128,6 +131,7 @@ class SyncAllDocs:
     """`GET|POST /sync/{db}/_all_docs`: the principal's documents by id (keys, or a key range)."""
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'read'}
+    anonymous = False  # replication is for keys and signed-in users only
 
     @inject
     def __init__(self, couch: Couch, settings: Settings) -> None:

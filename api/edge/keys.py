@@ -20,6 +20,12 @@ def is_public(resource: object) -> bool:
     return getattr(resource, 'public', False) is True
 
 
+def needs_principal(resource: object) -> bool:
+    """Whether a resource serves only a key or a signed-in user, reads too (`anonymous = False`):
+    replication (/sync) copies a principal's whole part of a database, never a stranger's."""
+    return getattr(resource, 'anonymous', True) is False
+
+
 def scope_of(resource: object, method: str) -> str:
     """The scope a method of a resource needs: its `scopes` (the OpenAPI document reads them too)."""
     scopes = getattr(resource, 'scopes', {})
@@ -103,6 +109,8 @@ class ApiKeys:
         # Whose quota the request's upstream calls spend (the capacity guard reads the record).
         req.context.upstream_record.quota = self._anonymous_quota
         if not self._keys and self._tokens is None:
+            if needs_principal(resource):
+                raise _unauthorized('This route needs a key or a signed-in user, and none is configured.')
             if scope not in ANONYMOUS_SCOPES:
                 raise Problem(
                     403,
@@ -112,7 +120,7 @@ class ApiKeys:
             return
         key = self.identify(_authorization(req, resource))
         if key is None:
-            if scope not in ANONYMOUS_SCOPES or self._require_for_reads:
+            if scope not in ANONYMOUS_SCOPES or self._require_for_reads or needs_principal(resource):
                 raise _unauthorized('The API key is missing: send it as Authorization: Bearer <key>.')
             return
         req.context.key = key

@@ -20,16 +20,18 @@ def document(
     public: frozenset[str],
     scopes: dict[str, dict[str, str]] | None = None,
     views: Views | None = None,
+    principal_only: frozenset[str] = frozenset(),
 ) -> dict:
     """The OpenAPI document for an app built from `settings` (its databases, its key policy);
-    `public` holds the route templates whose resources never need a key, `scopes` what scope each
+    `public` holds the route templates whose resources never need a key, `principal_only` those that
+    always do (reads too), `scopes` what scope each
     method of a route template needs (api/edge/keys.py: the resources' `scopes`), `views` the views
     of design/ by database."""
     paths = describe_paths(settings)
     db = param('db', 'path', ref('Database'), 'A database on the allowlist (CLOUDANT_DATABASES)')
     paths['/v1/{db}/views/{ddoc}/{view}'] = view_path(db)
     paths.update(sync_paths(db))
-    _secure(paths, settings, public, scopes or {})
+    _secure(paths, settings, public, scopes or {}, principal_only)
     return {
         'openapi': '3.1.0',
         'info': {
@@ -68,10 +70,15 @@ def document(
 
 
 def _secure(
-    paths: dict, settings: Settings, public: frozenset[str], scopes: dict[str, dict[str, str]]
+    paths: dict,
+    settings: Settings,
+    public: frozenset[str],
+    scopes: dict[str, dict[str, str]],
+    principal_only: frozenset[str],
 ) -> None:
     """Each operation's security, by the rules the key check applies (api/edge/keys.py)."""
     public_paths = {_template(template) for template in public}
+    keyed_paths = {_template(template) for template in principal_only}
     scopes_by_path = {_template(template): methods for template, methods in scopes.items()}
     for path, item in paths.items():
         for method, operation in item.items():
@@ -83,7 +90,7 @@ def _secure(
                 {'apiKey': [scope]},
                 *({oidc_scheme(issuer.name): [scope]} for issuer in settings.auth_issuers),
             ]
-            anonymous = scope == 'read' and not settings.require_key_for_reads
+            anonymous = scope == 'read' and not settings.require_key_for_reads and path not in keyed_paths
             operation['security'] = [] if path in public_paths else [{}, *key] if anonymous else key
 
 

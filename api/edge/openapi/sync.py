@@ -52,6 +52,12 @@ def _with_slash(path: str, get_id: str, post_id: str | None = None, db: dict | N
             'parameters': [db],
             'get': _operation(get_id + suffix, 'The database: db_name, update_seq, instance_start_time'),
         }
+        items[form]['put'] = dict(
+            SYNC,
+            operationId='putSyncDatabase' + suffix,
+            summary='Refused as CouchDB refuses an existing database (412): couchgate never creates one',
+            responses={'412': _ERROR, 'default': _ERROR},
+        )
         if post_id is not None:
             items[form]['post'] = _operation(
                 post_id + suffix, 'A new document, its id from the body or a new one', '201', with_body=True
@@ -63,23 +69,9 @@ def sync_paths(db: dict) -> dict:
     """Every /sync route: the server, a database, checkpoints, changes, batches and documents."""
     local = param('name', 'path', _NAME, "A checkpoint's id (after _local/): the principal's own")
     rest = param('rest', 'path', _NAME, 'A document id, or an id, "/" and an attachment name')
-    root = {
-        'get': _operation(
-            'getSyncServer', 'The server: {"couchdb", "uuid", "version"}, uuid stable per deployment'
-        )
-    }
-    database = {
-        'parameters': [db],
-        'get': _operation('getSyncDatabase', 'The database: db_name, update_seq, instance_start_time'),
-        'post': _operation(
-            'postSyncDocument0', 'A new document, its id from the body or a new one', '201', with_body=True
-        ),
-    }
     return {
-        '/sync': root,
-        '/sync/': root,
-        '/sync/{db}': database,
-        '/sync/{db}/': database,
+        **_with_slash('/sync', 'getSyncServer'),
+        **_with_slash('/sync/{db}', 'getSyncDatabase', 'postSyncNewDocument', db=db),
         '/sync/{db}/_local/{name}': {
             'parameters': [db, local],
             'get': _operation('getSyncCheckpoint', "A replicator's checkpoint, kept apart per principal"),
