@@ -7,6 +7,7 @@ Any other `_` path (`_design/`, `_find`, `_index`, `_security`, ...) is refused,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
@@ -17,6 +18,7 @@ from api.errors import Problem
 from api.sync.namespace import Namespace
 from api.sync.wire import answer, body, namespace
 from api.upstream.couch import Couch
+from api.upstream.json_values import loads
 
 # The read parameters passed on, each a CouchDB boolean or (rev, open_revs, atts_since) JSON or a rev.
 _READ_PARAMS = (
@@ -58,6 +60,7 @@ class SyncDocument:
             resp.data = data
             return
         params = {name: req.get_param(name) for name in _READ_PARAMS if req.get_param(name) is not None}
+        _check_open_revs(params.get('open_revs'))
         found = self._couch.open_revs(db, inner, params, self._max_bytes)
         answer(resp, _out(space, found))
 
@@ -74,7 +77,7 @@ class SyncDocument:
             answer(resp, {'ok': True, 'id': doc_id, 'rev': rev}, 201)
             return
         fields = {k: v for k, v in doc.items() if k not in ('_id', '_rev')}
-        new_rev = self._couch.put(db, inner, fields, rev if isinstance(rev, str) else None)
+        new_rev = _written(lambda: self._couch.put(db, inner, fields, rev if isinstance(rev, str) else None))
         answer(resp, {'ok': True, 'id': doc_id, 'rev': new_rev}, 201)
 
     def on_delete(self, req, resp, db, rest):
@@ -85,7 +88,7 @@ class SyncDocument:
         rev = req.get_param('rev')
         if rev is None:
             raise Problem(409, 'conflict', 'Name the rev to delete: ?rev=<rev>.')
-        new_rev = self._couch.put(db, inner, {'_deleted': True}, rev)
+        new_rev = _written(lambda: self._couch.put(db, inner, {'_deleted': True}, rev))
         answer(resp, {'ok': True, 'id': doc_id, 'rev': new_rev})
 
     def on_post(self, req, resp, db, rest):
@@ -107,6 +110,28 @@ def _split(req, db: str, rest: str) -> tuple[str, str | None]:
             return doc_id, unquote(name) if name else None
     doc_id, _, name = rest.partition('/')
     return doc_id, name or None
+
+
+def _written(write: Callable[[], str]) -> str:
+    """A write's new rev; CouchDB's 409 when the rev named is not the current one (or none was)."""
+    try:
+        return write()
+    except Problem as refused:
+        if refused.status_code in (412, 428):
+            raise Problem(409, 'conflict', 'Document update conflict: name the current rev.') from None
+        raise
+
+
+def _check_open_revs(value: str | None) -> None:
+    """open_revs is `all` or a JSON list of revs, as CouchDB takes it."""
+    if value is None or value == 'all':
+        return
+    try:
+        revs = loads(value.encode())
+    except ValueError:
+        revs = None
+    if not isinstance(revs, list) or not all(isinstance(r, str) for r in revs):
+        raise Problem(400, 'invalid-parameter', 'open_revs must be all, or a JSON list of revs.')
 
 
 def _writable(space: Namespace, doc_id: str) -> str:

@@ -39,11 +39,11 @@ class SyncRevsDiff:
         ):
             raise Problem(400, 'invalid-body', 'The body must map each id to a list of revs.')
         space = namespace(req)
-        inner = {space.inward(doc_id): revs for doc_id, revs in asked.items()}
-        outer = {i: o for i, o in zip(inner, asked, strict=True) if i is not None}
-        found = self._couch.revs_diff(db, {k: v for k, v in inner.items() if k is not None})
+        outer = {inner: doc_id for doc_id in asked if (inner := space.inward(doc_id)) is not None}
+        found = self._couch.revs_diff(db, {inner: asked[doc_id] for inner, doc_id in outer.items()})
+        # Ids not the principal's: all missing, asked of nobody (a push then gets their `forbidden`).
         diff: dict[str, Any] = {
-            doc_id: {'missing': revs} for doc_id, revs in asked.items() if space.inward(doc_id) is None
+            doc_id: {'missing': revs} for doc_id, revs in asked.items() if doc_id not in outer.values()
         }
         for inner_id, missing in found.items():
             if inner_id in outer:
@@ -107,6 +107,9 @@ class SyncBulkDocs:
         if new_edits:
             # A new document without an id gets one here: in the principal's part, like every other.
             docs = [d if '_id' in d else dict(d, _id=uuid.uuid4().hex) for d in docs]
+            ids = [d['_id'] for d in docs]
+            if len(set(map(str, ids))) != len(ids):
+                raise Problem(400, 'invalid-body', 'Each document of a batch of edits must have its own id.')
         inner = [space.doc_in(d) for d in docs]
         allowed = [d for d in inner if d is not None]
         if new_edits:
@@ -208,7 +211,9 @@ def _result_out(space: Namespace, asked: dict, result: Any) -> dict:
             docs.append({'ok': space.doc_out(item['ok'])})
         elif isinstance(item, dict) and isinstance(item.get('error'), dict):
             docs.append({'error': dict(item['error'], id=asked.get('id'))})
-    return {'id': asked.get('id'), 'docs': docs}
+        else:  # pouchdb-server's {} or {"missing": rev}: CouchDB's not_found
+            docs.extend(_missing(asked)['docs'])
+    return {'id': asked.get('id'), 'docs': docs or _missing(asked)['docs']}
 
 
 def _listed(space: Namespace, row: Any, include_docs: bool) -> dict:

@@ -54,10 +54,16 @@ class ChangesReads(CloudantReads):
             deadline.start(self._deadline_seconds)
         results: list[Change] = []
         size = 0
+        # Unfiltered, design documents come in the feed and spend its limit: as many more rows as the
+        # database is known to hold keep a page that meets them to one request.
+        extra = self._designs.expected(db, None, None, descending=False) if id_prefix is None else 0
         while True:
-            ask = limit - len(results)
+            room = limit - len(results)
+            ask = room + (extra if doc_ids is None else 0)
             try:
-                seen, last_seq, stopped = self._page(db, since, ask, query, wait, results, size, max_bytes)
+                seen, last_seq, stopped = self._page(
+                    db, since, ask, query, wait, results, size, max_bytes, room
+                )
             except Problem as problem:
                 left = deadline.remaining()
                 if wait and problem.status_code == 504 and left is not None and left <= 0:
@@ -82,9 +88,12 @@ class ChangesReads(CloudantReads):
         results: list[Change],
         size: int,
         max_bytes: int | None,
+        room: int,
     ) -> tuple[int, str, bool]:
-        """Read one upstream page into `results`: (changes seen, the page's last seq, stopped early)."""
-        seen, last_seq, stopped = 0, since, False
+        """Read one upstream page into `results`, at most `room` changes of it: (changes seen, the
+        page's last seq, stopped early)."""
+        seen, last_seq, stopped, designs = 0, since, False, 0
+        room += len(results)
         include_docs, id_prefix = query.include_docs, query.id_prefix
         with self._items(lambda: self._request(db, since, ask, query, wait), 'results') as (
             items,
@@ -96,7 +105,7 @@ class ChangesReads(CloudantReads):
                     found = members(raw)
                     seq, raw_id = _seq(found['seq']), found['id']
                     if raw_id.startswith(DESIGN):
-                        seen, last_seq = seen + 1, seq
+                        seen, last_seq, designs = seen + 1, seq, designs + 1
                         continue
                     doc = found.get('doc') if include_docs else None
                     if max_bytes is not None and results and doc is not None and size + len(doc) > max_bytes:
@@ -106,14 +115,19 @@ class ChangesReads(CloudantReads):
                     leaves = tuple(r['rev'] for r in revs) if query.all_leaves else ()
                     deleted = found.get('deleted') == b'true'
                     change = Change(seq, text(raw_id), revs[0]['rev'], deleted, doc, leaves)
+                if len(results) == room:
+                    continue  # rows asked for in case of design documents: read on, to reuse the connection
                 seen, last_seq = seen + 1, change.seq
                 if change.id.startswith('_design/'):
+                    designs += 1
                     continue
                 if id_prefix is not None and not change.id.startswith(id_prefix):
                     continue  # a second guard, after the filtered request
                 results.append(change)
                 size += len(change.doc or b'')
             rest: dict[str, Any] = scanner.rest(complete=not stopped)
+        if designs:
+            self._designs.met(db, designs, whole=False)
         if not stopped and seen < ask and 'last_seq' in rest:
             last_seq = str(rest['last_seq'])
         return seen, last_seq, stopped
