@@ -163,6 +163,8 @@ class SyncChanges:
         feed = req.get_param('feed') or 'normal'
         if feed not in ('normal', 'longpoll'):
             raise Problem(400, 'invalid-parameter', 'feed must be normal or longpoll.')
+        if flag(req, 'descending'):
+            raise Problem(400, 'invalid-parameter', 'descending is not served: changes come oldest first.')
         filtered = req.get_param('filter')
         if filtered not in (None, '_doc_ids'):
             raise Problem(403, 'forbidden', 'Only the _doc_ids filter is served through /sync.')
@@ -194,6 +196,7 @@ class SyncChanges:
                 max_bytes=self._max_page_bytes,
                 all_leaves=all_leaves,
                 doc_ids=inner_ids,
+                conflicts=flag(req, 'conflicts'),
             )
 
         def page(changes: list[Change], last_seq: str) -> bytes:

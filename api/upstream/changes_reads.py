@@ -44,10 +44,11 @@ class ChangesReads(CloudantReads):
         max_bytes: int | None = None,
         all_leaves: bool = False,
         doc_ids: list[str] | None = None,
+        conflicts: bool = False,
     ) -> Changes:
         if doc_ids is not None and not doc_ids:
             return Changes([], since, False)  # no id asked for: nothing to read
-        query = _Query(include_docs, id_prefix, all_leaves, doc_ids)
+        query = _Query(include_docs, id_prefix, all_leaves, doc_ids, conflicts and include_docs)
         if wait:
             deadline.start(wait + WAIT_SLACK, restart=True)
         else:
@@ -138,6 +139,8 @@ class ChangesReads(CloudantReads):
             params['include_docs'] = 'true'
         if query.all_leaves:
             params['style'] = 'all_docs'
+        if query.conflicts:
+            params['conflicts'] = 'true'
         headers = _JSON
         if wait:
             params.update(feed='longpoll', timeout=str(int(wait * 1000)))
@@ -175,6 +178,7 @@ class _Query:
     id_prefix: str | None
     all_leaves: bool  # every leaf revision (style=all_docs), for replicators
     doc_ids: list[str] | None
+    conflicts: bool  # each document with its `_conflicts`
 
 
 def _small(raw: bytes, all_leaves: bool) -> Change | None:

@@ -200,10 +200,12 @@ class Couch(Protocol):
         max_bytes: int | None = None,
         all_leaves: bool = False,
         doc_ids: Ids | None = None,
+        conflicts: bool = False,
     ) -> Changes:
         """Up to `limit` changes after `since`, never of a design document; with id_prefix, only
         ids starting with it (filtered upstream, so `limit` counts the prefix's own changes); with
-        doc_ids, only those ids. all_leaves: each change's `leaves` holds every leaf revision.
+        doc_ids, only those ids. all_leaves: each change's `leaves` holds every leaf revision;
+        conflicts (with include_docs): each document with its `_conflicts`.
 
         With `wait`, a long poll: when nothing is new, the answer waits up to `wait` seconds for a
         change. With max_bytes, the page ends early (at least one change) once it holds that many.

@@ -203,6 +203,20 @@ def test_a_conflict_shows_every_leaf_with_style_all_docs(sync):
         ('c', '1-aaaa'),
         ('c', '1-bbbb'),
     ]
+    [changed] = [
+        r
+        for r in sync('GET', '/_changes', params={'include_docs': 'true', 'conflicts': 'true'}).json[
+            'results'
+        ]
+        if r['id'] == 'c'
+    ]
+    assert changed['doc']['_id'] == 'c' and changed['doc']['_conflicts'] == winner['_conflicts']
+
+
+def test_changes_in_descending_order_are_refused_not_served_in_the_wrong_order(sync):
+    refused = sync('GET', '/_changes', params={'descending': 'true', 'limit': '1'})
+    assert_couch_error(refused, 400, 'bad_request')
+    assert 'descending' in refused.json['reason']
 
 
 @pytest.mark.parametrize('method', ['GET', 'POST'])
