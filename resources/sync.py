@@ -163,8 +163,6 @@ class SyncChanges:
         feed = req.get_param('feed') or 'normal'
         if feed not in ('normal', 'longpoll'):
             raise Problem(400, 'invalid-parameter', 'feed must be normal or longpoll.')
-        if flag(req, 'descending'):
-            raise Problem(400, 'invalid-parameter', 'descending is not served: changes come oldest first.')
         filtered = req.get_param('filter')
         if filtered not in (None, '_doc_ids'):
             raise Problem(403, 'forbidden', 'Only the _doc_ids filter is served through /sync.')
@@ -183,6 +181,7 @@ class SyncChanges:
         limit = _int(req, 'limit', MAX_LIMIT, 1, MAX_LIMIT)
         include_docs = flag(req, 'include_docs')
         all_leaves = (req.get_param('style') or 'main_only') == 'all_docs'
+        descending = flag(req, 'descending')
         prefix = space.prefix or None
         resp.content_type = 'application/json'
 
@@ -197,6 +196,7 @@ class SyncChanges:
                 all_leaves=all_leaves,
                 doc_ids=inner_ids,
                 conflicts=flag(req, 'conflicts'),
+                descending=descending,
             )
 
         def page(changes: list[Change], last_seq: str) -> bytes:
@@ -205,7 +205,7 @@ class SyncChanges:
 
         if since == 'now':
             since = self._now(db)
-        if feed != 'longpoll':
+        if feed != 'longpoll' or descending:
             found = read(since)
             resp.data = page(found.results, found.last_seq)
             return

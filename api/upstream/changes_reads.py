@@ -45,10 +45,11 @@ class ChangesReads(CloudantReads):
         all_leaves: bool = False,
         doc_ids: list[str] | None = None,
         conflicts: bool = False,
+        descending: bool = False,
     ) -> Changes:
         if doc_ids is not None and not doc_ids:
             return Changes([], since, False)  # no id asked for: nothing to read
-        query = _Query(include_docs, id_prefix, all_leaves, doc_ids, conflicts and include_docs)
+        query = _Query(include_docs, id_prefix, all_leaves, doc_ids, conflicts and include_docs, descending)
         if wait:
             deadline.start(wait + WAIT_SLACK, restart=True)
         else:
@@ -75,8 +76,8 @@ class ChangesReads(CloudantReads):
             size = sum(len(c.doc or b'') for c in results)
             if stopped or len(results) == limit:
                 return Changes(results, results[-1].seq if results else last_seq, True)
-            if seen < ask:
-                return Changes(results, last_seq, False)  # the feed's end
+            if seen < ask or descending:
+                return Changes(results, last_seq, False)  # the feed's end (or its start: one page)
             since, wait = last_seq, 0.0  # only design documents were skipped: the page goes on
 
     def _page(
@@ -141,6 +142,8 @@ class ChangesReads(CloudantReads):
             params['style'] = 'all_docs'
         if query.conflicts:
             params['conflicts'] = 'true'
+        if query.descending:
+            params['descending'] = 'true'
         headers = _JSON
         if wait:
             params.update(feed='longpoll', timeout=str(int(wait * 1000)))
@@ -179,6 +182,7 @@ class _Query:
     all_leaves: bool  # every leaf revision (style=all_docs), for replicators
     doc_ids: list[str] | None
     conflicts: bool  # each document with its `_conflicts`
+    descending: bool  # newest first: one page, not paged on
 
 
 def _small(raw: bytes, all_leaves: bool) -> Change | None:

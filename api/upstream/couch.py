@@ -201,11 +201,13 @@ class Couch(Protocol):
         all_leaves: bool = False,
         doc_ids: Ids | None = None,
         conflicts: bool = False,
+        descending: bool = False,
     ) -> Changes:
         """Up to `limit` changes after `since`, never of a design document; with id_prefix, only
         ids starting with it (filtered upstream, so `limit` counts the prefix's own changes); with
         doc_ids, only those ids. all_leaves: each change's `leaves` holds every leaf revision;
-        conflicts (with include_docs): each document with its `_conflicts`.
+        conflicts (with include_docs): each document with its `_conflicts`; descending: newest
+        first, one upstream page.
 
         With `wait`, a long poll: when nothing is new, the answer waits up to `wait` seconds for a
         change. With max_bytes, the page ends early (at least one change) once it holds that many.

@@ -168,6 +168,7 @@ class FakeCouch(FakeSync, FakeBatches):
         all_leaves: bool = False,
         doc_ids: Ids | None = None,
         conflicts: bool = False,
+        descending: bool = False,
     ) -> Changes:
         """Each document once, in the order it was first written (its seq); a wait is a short pause."""
         docs = list(self._db(db, 'changes').items())
