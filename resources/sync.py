@@ -19,6 +19,7 @@ from api.changes.hub import Hub
 from api.config import Settings
 from api.edge.request_input import SINCE_PATTERN
 from api.errors import Problem
+from api.sync.namespace import Namespace
 from api.sync.wire import answer, body, flag, namespace, seq
 from api.upstream.couch import Change, Changes, Couch, Json
 from api.upstream.json_values import dumps, loads
@@ -201,15 +202,15 @@ class SyncChanges:
 
         def page(changes: list[Change], last_seq: str) -> bytes:
             rows = [_row(space, c, include_docs) for c in changes]
-            return b'{"results":[%s],"last_seq":%s}' % (b','.join(rows), _json(seq(last_seq)))
+            return b'{"results":[%s],"last_seq":%s}' % (b','.join(rows), dumps(seq(last_seq)))
 
         if since == 'now':
             since = self._now(db)
-        if feed != 'longpoll' or descending:
+        wait = min(_int(req, 'timeout', MAX_WAIT * 1000, 0, 10**9) / 1000, MAX_WAIT)
+        if feed != 'longpoll' or descending or not wait:
             found = read(since)
             resp.data = page(found.results, found.last_seq)
             return
-        wait = min(_int(req, 'timeout', MAX_WAIT * 1000, 0, 10**9) / 1000, MAX_WAIT)
         # Registered with the feed before the read: a change in between rings at once.
         subscription = self._hub.open(
             db, prefix, False, since, poll_limit=limit, wait=wait, poll_page=page, doorbell=True
@@ -224,7 +225,7 @@ class SyncChanges:
         except BaseException:
             subscription.close()
             raise
-        if found.results or not wait:
+        if found.results:
             subscription.close()
             resp.data = page(found.results, found.last_seq)
             return
@@ -235,7 +236,7 @@ class SyncChanges:
         return self._couch.changes(db, since='now', limit=1).last_seq
 
 
-def _row(space, change: Change, include_docs: bool) -> bytes:
+def _row(space: Namespace, change: Change, include_docs: bool) -> bytes:
     fields: dict = {
         'seq': seq(change.seq),
         'id': space.outward(change.id) or change.id,
@@ -245,11 +246,7 @@ def _row(space, change: Change, include_docs: bool) -> bytes:
         fields['deleted'] = True
     if include_docs and change.doc is not None:
         fields['doc'] = space.doc_out(loads(change.doc))
-    return _json(fields)
-
-
-def _json(value) -> bytes:
-    return dumps(value)
+    return dumps(fields)
 
 
 def _doc_ids_param(req) -> list | None:
