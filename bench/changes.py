@@ -17,9 +17,7 @@ import argparse
 import asyncio
 import collections
 import json
-import multiprocessing
 import resource
-import ssl
 import statistics
 import sys
 import tempfile
@@ -31,6 +29,7 @@ import requests
 import trustme
 
 from api.cli.demo import seed
+from bench.front_process import Front, p99, p99_ms, sockets
 from bench.processes import proc_status_kb
 from tests.support.gunicorn_process import WebProcess
 from tests.support.pouch import PouchServer
@@ -41,37 +40,10 @@ KEY = 'bench-key-0123456789abcdef'
 AUTH = {'Authorization': f'Bearer {KEY}'}
 
 
-def serve_front(conn, upstream_port: int, cert_chain: str) -> None:
-    """The counting TLS front, in a process of its own: answers 'stats' and 'reset' on `conn`."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_chain)
-    with TLSFront(('127.0.0.1', upstream_port), context) as front:
-        conn.send(front.port)
-        while (command := conn.recv()) != 'stop':
-            changes = [r.connection for r in front.requests if '/_changes' in r.path]
-            counts = {'accepted': front.accepted_connections, 'open': front.open_connections}
-            conn.send(counts | {'requests': front.request_count, 'changes': changes})
-            if command == 'reset':  # after the answer: what was counted until now
-                front.reset()
-
-
-class Front:
-    """serve_front in a child process, asked through a pipe."""
-
-    def __init__(self, pouch_port: int, cert_chain: Path) -> None:
-        self._conn, child = multiprocessing.Pipe()
-        context = multiprocessing.get_context('fork')  # no thread in this process yet
-        self.process = context.Process(target=serve_front, args=(child, pouch_port, str(cert_chain)))
-        self.process.start()
-        self.port = self._conn.recv()
-
-    def ask(self, command: str) -> dict:
-        self._conn.send(command)
-        return self._conn.recv()
-
-    def stop(self) -> None:
-        self._conn.send('stop')
-        self.process.join(10)
+def front_stats(front: TLSFront) -> dict:
+    changes = [r.connection for r in front.requests if '/_changes' in r.path]
+    counts = {'accepted': front.accepted_connections, 'open': front.open_connections}
+    return counts | {'requests': front.request_count, 'changes': changes}
 
 
 class Streams:
@@ -140,19 +112,6 @@ class Streams:
             task.cancel()
 
 
-def p99_ms(session: requests.Session, url: str, count: int) -> str:
-    times, failed = [], 0
-    for _ in range(count):
-        started = time.perf_counter()
-        failed += session.get(url, headers=AUTH, timeout=30).status_code != 200
-        times.append((time.perf_counter() - started) * 1000)
-    return f'{p99(times):.1f}' + (f' ({failed} not 200)' if failed else '')
-
-
-def p99(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100, method='inclusive')[98]
-
-
 def spread(ms: list[float]) -> str:
     return f'{statistics.median(ms):.1f} / {p99(ms):.1f} / {max(ms):.1f}'
 
@@ -163,10 +122,6 @@ def rss_kb(pids: list[int]) -> int:
 
 def workers_cpu(pids: list[int]) -> float:
     return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids)
-
-
-def sockets(pid: int) -> int:
-    return sum(str(fd.readlink()).startswith('socket:') for fd in Path(f'/proc/{pid}/fd').iterdir())
 
 
 def put(session: requests.Session, url: str, n: int) -> float:
@@ -205,7 +160,9 @@ async def one_run(web: WebProcess, front: Front, count: int, args) -> dict[str, 
 
     async def p99s() -> str:
         urls = (healthz, listing)
-        return ' / '.join([await asyncio.to_thread(p99_ms, session, url, args.requests) for url in urls])
+        return ' / '.join(
+            [await asyncio.to_thread(p99_ms, session, url, args.requests, AUTH) for url in urls]
+        )
 
     row['healthz / listing p99 ms, no streams'] = await p99s()
     pids = [child.pid for child in psutil.Process(web.pid).children()]  # the workers
@@ -257,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     tables = []
     with PouchServer(work / 'pouch') as pouch:
         seed(pouch.url, DB, 100)
-        front = Front(pouch.port, front_pem)
+        front = Front(pouch.port, front_pem, front_stats)
         env['CLOUDANT_URL'] = f'https://127.0.0.1:{front.port}'
         try:
             for count in args.streams:

@@ -28,11 +28,9 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import multiprocessing
 import os
 import resource
 import shutil
-import ssl
 import statistics
 import sys
 import tempfile
@@ -44,6 +42,7 @@ import psutil
 import requests
 import trustme
 
+from bench.front_process import Front, p99_ms, sockets
 from bench.processes import REPO_ROOT, Service, proc_status_kb
 from tests.support.gunicorn_process import WebProcess
 from tests.support.pouch import CouchAdmin, PouchServer
@@ -68,37 +67,9 @@ def kind(method: str, target: str) -> str:
     return ' '.join([method, name, *extra])
 
 
-def serve_front(conn, upstream_port: int, cert_chain: str) -> None:
-    """The counting TLS front, in a process of its own: answers 'stats' and 'reset' on `conn`."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_chain)
-    with TLSFront(('127.0.0.1', upstream_port), context) as front:
-        conn.send(front.port)
-        while (command := conn.recv()) != 'stop':
-            kinds = collections.Counter(kind(r.method, r.path) for r in front.requests)
-            conn.send({'requests': front.request_count, 'kinds': dict(kinds), 'open': front.open_connections})
-            if command == 'reset':  # after the answer: what was counted until now
-                front.reset()
-
-
-class Front:
-    """serve_front in a child process, asked through a pipe."""
-
-    def __init__(self, pouch_port: int, cert_chain: Path) -> None:
-        self._conn, child = multiprocessing.Pipe()
-        context = multiprocessing.get_context('fork')  # no thread in this process yet
-        self.process = context.Process(target=serve_front, args=(child, pouch_port, str(cert_chain)))
-        self.process.start()
-        self.port = self._conn.recv()
-        self.url = f'https://127.0.0.1:{self.port}'
-
-    def ask(self, command: str) -> dict:
-        self._conn.send(command)
-        return self._conn.recv()
-
-    def stop(self) -> None:
-        self._conn.send('stop')
-        self.process.join(10)
+def front_stats(front: TLSFront) -> dict:
+    kinds = collections.Counter(kind(r.method, r.path) for r in front.requests)
+    return {'requests': front.request_count, 'kinds': dict(kinds), 'open': front.open_connections}
 
 
 def seed(admin: CouchAdmin, db: str, ids: list[str]) -> None:
@@ -186,20 +157,6 @@ def pulls(work: Path, env: dict[str, str], front: Front, web: WebProcess, pids: 
             f'{value:.2f}' for value in last['cpu'].values()
         )
     return row
-
-
-def p99_ms(session: requests.Session, url: str, count: int) -> str:
-    times, failed = [], 0
-    for _ in range(count):
-        started = time.perf_counter()
-        failed += session.get(url, timeout=30).status_code != 200
-        times.append((time.perf_counter() - started) * 1000)
-    p99 = statistics.quantiles(times, n=100, method='inclusive')[98]
-    return f'{p99:.1f}' + (f' ({failed} not 200)' if failed else '')
-
-
-def sockets(pid: int) -> int:
-    return sum(str(fd.readlink()).startswith('socket:') for fd in Path(f'/proc/{pid}/fd').iterdir())
 
 
 def merged(answers: list[dict], field: str) -> collections.Counter[str]:
@@ -323,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
         seed(admin, PULL_DB, [PREFIX + i for i in ids])
         seed(admin, DIRECT_DB, ids)
         seed(admin, LIVE_DB, [f'{PREFIX}live-{n}' for n in range(LIVE_DOCS)])
-        front = Front(pouch.port, front_pem)
+        front = Front(pouch.port, front_pem, front_stats)
         env['CLOUDANT_URL'] = front.url
         assert pouch.pid is not None and front.process.pid is not None
         others = {'pouchdb-server': pouch.pid, 'front': front.process.pid}
