@@ -34,11 +34,23 @@ MAX_DOC_IDS = 1000
 INFO_TTL = 1.0
 
 
+class ReplicationRoute:
+    """What every /sync route shares: the port, the bound on what an answer may hold, and no
+    stranger served (replication copies a principal's whole part of a database, reads too)."""
+
+    anonymous = False
+
+    @inject
+    def __init__(self, couch: Couch, settings: Settings) -> None:
+        self._couch = couch
+        self._max_bytes = settings.max_page_bytes
+
+
 class SyncRoot:
     """`GET /sync/`: the server a replicator talks to; its uuid names this deployment's data."""
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read'}
-    anonymous = False  # replication is for keys and signed-in users only
+    anonymous = False
 
     @inject
     def __init__(self, settings: Settings) -> None:
@@ -52,16 +64,15 @@ class SyncRoot:
         )
 
 
-class SyncDatabase:
+class SyncDatabase(ReplicationRoute):
     """`GET|HEAD /sync/{db}`: what a replicator checks first; a user never sees the shared counts.
     `POST /sync/{db}`: a new document (its id from the body, or a new one), as CouchDB's POST does."""
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'write', 'PUT': 'read'}
-    anonymous = False  # replication is for keys and signed-in users only
 
     @inject
-    def __init__(self, couch: Couch) -> None:
-        self._couch = couch
+    def __init__(self, couch: Couch, settings: Settings) -> None:
+        super().__init__(couch, settings)
         self._lock = threading.Lock()
         self._described: dict[str, tuple[float, Json]] = {}  # db -> (until, info): the allowlist's
 
@@ -101,16 +112,11 @@ class SyncDatabase:
         answer(resp, {'ok': True, 'id': doc_id, 'rev': rev}, 201)
 
 
-class SyncLocal:
+class SyncLocal(ReplicationRoute):
     """`GET|PUT|DELETE /sync/{db}/_local/{name}`: a replicator's checkpoint, the principal's own."""
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'PUT': 'write', 'DELETE': 'write'}
-    anonymous = False  # replication is for keys and signed-in users only
     cache_control = 'no-store'
-
-    @inject
-    def __init__(self, couch: Couch) -> None:
-        self._couch = couch
 
     def on_get(self, req, resp, db, name):
         found = self._couch.get_local(db, namespace(req).local(name))
@@ -133,7 +139,7 @@ class SyncLocal:
         answer(resp, {'ok': True, 'id': '_local/' + name, 'rev': '0-0'})
 
 
-class SyncChanges:
+class SyncChanges(ReplicationRoute):
     """`GET|POST /sync/{db}/_changes`: the principal's changes, every leaf revision with style=all_docs.
 
     Pages are filled upstream (the prefix is the database's filter, not a trim after asking), so a
@@ -142,14 +148,12 @@ class SyncChanges:
     """
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'read'}
-    anonymous = False  # replication is for keys and signed-in users only
     cache_control = 'no-store'
 
     @inject
     def __init__(self, couch: Couch, hub: Hub, settings: Settings) -> None:
-        self._couch = couch
+        super().__init__(couch, settings)
         self._hub = hub
-        self._max_page_bytes = settings.max_page_bytes
 
     def on_get(self, req, resp, db):
         self._changes(req, resp, db, _doc_ids_param(req))
@@ -193,7 +197,7 @@ class SyncChanges:
                 limit=limit,
                 include_docs=include_docs,
                 id_prefix=prefix,
-                max_bytes=self._max_page_bytes,
+                max_bytes=self._max_bytes,
                 all_leaves=all_leaves,
                 doc_ids=inner_ids,
                 conflicts=flag(req, 'conflicts'),

@@ -11,14 +11,11 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
-from injector import inject
-
-from api.config import Settings
 from api.errors import Problem
 from api.sync.namespace import Namespace
 from api.sync.wire import answer, body, namespace
-from api.upstream.couch import Couch
 from api.upstream.json_values import loads
+from resources.sync import ReplicationRoute
 
 # The read parameters passed on, each a CouchDB boolean or (rev, open_revs, atts_since) JSON or a rev.
 _READ_PARAMS = (
@@ -37,16 +34,10 @@ _REFUSED = (
 )
 
 
-class SyncDocument:
+class SyncDocument(ReplicationRoute):
     """`GET|PUT|DELETE /sync/{db}/{id}` and `GET /sync/{db}/{id}/{attachment}`."""
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'PUT': 'write', 'DELETE': 'write', 'POST': 'read'}
-    anonymous = False  # replication is for keys and signed-in users only
-
-    @inject
-    def __init__(self, couch: Couch, settings: Settings) -> None:
-        self._couch = couch
-        self._max_bytes = settings.max_page_bytes
 
     def on_get(self, req, resp, db, rest):
         space = namespace(req)

@@ -10,27 +10,19 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
-from injector import inject
-
-from api.config import Settings
 from api.errors import Problem
 from api.sync.namespace import Namespace
 from api.sync.wire import answer, body, flag, forbidden, namespace
-from api.upstream.couch import Couch
 from api.upstream.json_values import dumps, loads
+from resources.sync import ReplicationRoute
 
 MAX_ROWS = 1000  # ids per _all_docs answer
 
 
-class SyncRevsDiff:
+class SyncRevsDiff(ReplicationRoute):
     """`POST /sync/{db}/_revs_diff`: of the revisions a replicator has, those this database lacks."""
 
     scopes: ClassVar[dict[str, str]] = {'POST': 'read'}
-    anonymous = False  # replication is for keys and signed-in users only
-
-    @inject
-    def __init__(self, couch: Couch) -> None:
-        self._couch = couch
 
     def on_post(self, req, resp, db):
         asked = body(req)
@@ -51,16 +43,10 @@ class SyncRevsDiff:
         answer(resp, diff)
 
 
-class SyncBulkGet:
+class SyncBulkGet(ReplicationRoute):
     """`POST /sync/{db}/_bulk_get`: the revisions a replicator asked for, with their histories."""
 
     scopes: ClassVar[dict[str, str]] = {'POST': 'read'}
-    anonymous = False  # replication is for keys and signed-in users only
-
-    @inject
-    def __init__(self, couch: Couch, settings: Settings) -> None:
-        self._couch = couch
-        self._max_bytes = settings.max_page_bytes
 
     def on_post(self, req, resp, db):
         asked = body(req)
@@ -87,15 +73,10 @@ class SyncBulkGet:
         answer(resp, {'results': results})
 
 
-class SyncBulkDocs:
+class SyncBulkDocs(ReplicationRoute):
     """`POST /sync/{db}/_bulk_docs`: a batch of writes; `new_edits: false` stores revisions as sent."""
 
     scopes: ClassVar[dict[str, str]] = {'POST': 'write'}
-    anonymous = False  # replication is for keys and signed-in users only
-
-    @inject
-    def __init__(self, couch: Couch) -> None:
-        self._couch = couch
 
     def on_post(self, req, resp, db):
         sent = body(req)
@@ -130,16 +111,10 @@ class SyncBulkDocs:
         answer(resp, rows, 201)
 
 
-class SyncAllDocs:
+class SyncAllDocs(ReplicationRoute):
     """`GET|POST /sync/{db}/_all_docs`: the principal's documents by id (keys, or a key range)."""
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'read'}
-    anonymous = False  # replication is for keys and signed-in users only
-
-    @inject
-    def __init__(self, couch: Couch, settings: Settings) -> None:
-        self._couch = couch
-        self._max_bytes = settings.max_page_bytes
 
     def on_get(self, req, resp, db):
         keys = req.get_param('keys')
