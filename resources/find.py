@@ -41,8 +41,8 @@ def _query(body: dict) -> dict:
         isinstance(body['fields'], list) and all(isinstance(f, str) for f in body['fields'])
     ):
         _invalid('fields', 'must be a list of field names')
-    if 'sort' in body and not isinstance(body['sort'], list):
-        _invalid('sort', 'must be a list')
+    if 'sort' in body and not (isinstance(body['sort'], list) and all(map(_sort_item, body['sort']))):
+        _invalid('sort', 'must be a list of field names or {"field": "asc" | "desc"} objects')
     limit = body.get('limit', 25)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         _invalid('limit', 'must be a whole number from 1 to 1000')
@@ -52,6 +52,13 @@ def _query(body: dict) -> dict:
     # fails on `"sort": []`, so neither goes upstream.
     query = {k: v for k, v in body.items() if not (k in ('sort', 'fields') and v == [])}
     return dict(query, limit=limit)
+
+
+def _sort_item(item: object) -> bool:
+    """A field name, or one {field: direction}: what the OpenAPI document promises to accept."""
+    if isinstance(item, str):
+        return True
+    return isinstance(item, dict) and len(item) == 1 and all(v in ('asc', 'desc') for v in item.values())
 
 
 def _invalid(field: str, problem: str) -> None:

@@ -20,7 +20,7 @@ from api.config import Settings
 from api.edge.request_input import SINCE_PATTERN
 from api.errors import Problem
 from api.sync.namespace import Namespace
-from api.sync.wire import answer, body, flag, namespace, seq
+from api.sync.wire import answer, body, documents, flag, namespace, seq
 from api.upstream.couch import Change, Changes, Couch, Json
 from api.upstream.json_values import dumps, loads
 
@@ -103,7 +103,7 @@ class SyncDatabase(ReplicationRoute):
         raise Problem(412, 'precondition-failed', 'The database exists: couchgate does not create databases.')
 
     def on_post(self, req, resp, db):
-        doc = body(req)
+        [doc] = documents([body(req)])
         doc_id = doc.get('_id', uuid.uuid4().hex)
         inner = namespace(req).inward(doc_id)
         if inner is None or '_rev' in doc:
@@ -126,7 +126,7 @@ class SyncLocal(ReplicationRoute):
         answer(resp, dict(record, _id='_local/' + name, _rev=rev))
 
     def on_put(self, req, resp, db, name):
-        record = body(req)
+        [record] = documents([body(req)])
         rev = record.get('_rev') or req.get_param('rev')
         fields = {k: v for k, v in record.items() if k not in ('_id', '_rev')}
         new_rev = self._couch.put_local(

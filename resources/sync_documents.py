@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from api.errors import Problem
 from api.sync.namespace import Namespace
-from api.sync.wire import answer, body, namespace
+from api.sync.wire import answer, body, documents, namespace
 from api.upstream.json_values import loads
 from resources.sync import ReplicationRoute
 
@@ -60,7 +60,7 @@ class SyncDocument(ReplicationRoute):
         if attachment is not None:
             raise Problem(403, 'forbidden', 'Attachments are written inline, in the document (base64).')
         space = namespace(req)
-        doc = body(req)
+        [doc] = documents([body(req)])
         inner = _writable(space, doc_id)
         rev = doc.get('_rev') or req.get_param('rev')
         if req.get_param('new_edits') == 'false':

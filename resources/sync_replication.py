@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from api.errors import Problem
 from api.sync.namespace import Namespace
-from api.sync.wire import answer, body, flag, forbidden, namespace
+from api.sync.wire import answer, body, documents, flag, forbidden, namespace
 from api.upstream.json_values import dumps, loads
 from resources.sync import ReplicationRoute
 
@@ -83,6 +83,7 @@ class SyncBulkDocs(ReplicationRoute):
         docs = sent.get('docs')
         if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
             raise Problem(400, 'invalid-body', 'The body must be {"docs": [...]}.')
+        documents(docs)
         space = namespace(req)
         new_edits = sent.get('new_edits', True) is not False
         if new_edits:

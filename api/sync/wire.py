@@ -24,6 +24,30 @@ def body(req) -> dict:
     return value
 
 
+# The members starting with '_' CouchDB takes in a written document; any other is its 400.
+SPECIAL = frozenset(
+    {
+        '_id',
+        '_rev',
+        '_deleted',
+        '_attachments',
+        '_revisions',
+        '_conflicts',
+        '_deleted_conflicts',
+        '_revs_info',
+    }
+)
+
+
+def documents(docs: list[dict]) -> list[dict]:
+    """Documents to write, each with CouchDB's special members only; a 400 naming the first other."""
+    for doc in docs:
+        for name in doc:
+            if name.startswith('_') and name not in SPECIAL:
+                raise Problem(400, 'reserved-field', f'Bad special document member: {name[:64]!r}.')
+    return docs
+
+
 def answer(resp, value: Any, status: int = 200) -> None:
     """A JSON answer, written as CouchDB writes it."""
     resp.status = falcon.code_to_http_status(status)
