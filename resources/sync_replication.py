@@ -83,7 +83,7 @@ class SyncBulkDocs(ReplicationRoute):
         docs = sent.get('docs')
         if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
             raise Problem(400, 'invalid-body', 'The body must be {"docs": [...]}.')
-        documents(docs)
+        docs = documents(docs)
         space = namespace(req)
         new_edits = sent.get('new_edits', True) is not False
         if new_edits:

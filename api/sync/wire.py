@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import falcon
 
+from api.edge.request_input import REV_PATTERN
 from api.errors import Problem
 from api.sync.namespace import Namespace
 from api.upstream.json_values import dumps
@@ -24,28 +26,48 @@ def body(req) -> dict:
     return value
 
 
-# The members starting with '_' CouchDB takes in a written document; any other is its 400.
-SPECIAL = frozenset(
-    {
-        '_id',
-        '_rev',
-        '_deleted',
-        '_attachments',
-        '_revisions',
-        '_conflicts',
-        '_deleted_conflicts',
-        '_revs_info',
-    }
-)
+# The members starting with '_' a written document may hold, each checked as CouchDB checks it
+# (a malformed one is CouchDB's 400; pouchdb-server crashed on some); those CouchDB ignores on a
+# write (`_conflicts`, ...) are dropped here.
+_IGNORED = frozenset({'_conflicts', '_deleted_conflicts', '_revs_info', '_local_seq'})
+_REV = re.compile(REV_PATTERN)
+
+
+def _special_ok(name: str, value: Any) -> bool:
+    if name == '_id':
+        return True  # one that is not the principal's gets its row's `forbidden` (namespace.py)
+    if name == '_rev':
+        return isinstance(value, str) and _REV.match(value) is not None
+    if name == '_deleted':
+        return isinstance(value, bool)
+    if name == '_revisions':
+        return (
+            isinstance(value, dict)
+            and isinstance(value.get('start'), int)
+            and not isinstance(value.get('start'), bool)
+            and isinstance(value.get('ids'), list)
+            and all(isinstance(i, str) for i in value['ids'])
+        )
+    if name == '_attachments':
+        return isinstance(value, dict) and all(_attachment_ok(a) for a in value.values())
+    return False
+
+
+def _attachment_ok(attachment: Any) -> bool:
+    if not isinstance(attachment, dict) or not isinstance(attachment.get('content_type', ''), str):
+        return False
+    return attachment.get('stub') is True or isinstance(attachment.get('data'), str)
 
 
 def documents(docs: list[dict]) -> list[dict]:
-    """Documents to write, each with CouchDB's special members only; a 400 naming the first other."""
+    """Documents to write, their special members as CouchDB takes them; a 400 naming the first other."""
+    written = []
     for doc in docs:
-        for name in doc:
-            if name.startswith('_') and name not in SPECIAL:
+        for name, value in doc.items():
+            if name.startswith('_') and name not in _IGNORED and not _special_ok(name, value):
                 raise Problem(400, 'reserved-field', f'Bad special document member: {name[:64]!r}.')
-    return docs
+        written.append({k: v for k, v in doc.items() if k not in _IGNORED})
+    return written
 
 
 def answer(resp, value: Any, status: int = 200) -> None:

@@ -306,3 +306,32 @@ def test_answers_carry_the_clients_ids(sync):
     assert sync('GET', '/d0').json == {'_id': 'd0', '_rev': '1-fake'}
     assert sync('GET', '/d0', params={'open_revs': 'all'}).json == [{'ok': {'_id': 'd0', '_rev': '1-fake'}}]
     assert_couch_error(sync('GET', '/x0'), 404, 'not_found')
+
+
+@pytest.mark.parametrize(
+    'member',
+    [
+        {'_rev': 'junk'},
+        {'_deleted': 'yes'},
+        {'_revisions': {'start': '2', 'ids': ['a']}},
+        {'_revisions': ['a']},
+        {'_attachments': {'a.txt': 5}},
+        {'_attachments': {'a.txt': {'content_type': 'text/plain'}}},  # neither data nor stub
+        {'_shown': 1},
+    ],
+)
+def test_a_malformed_or_unknown_special_member_is_a_400_before_the_port(sync, couch, member):
+    before = len(couch.calls)
+    for method, path, sent in (
+        ('POST', '/_bulk_docs', {'new_edits': False, 'docs': [{'_id': 'ok', '_rev': '1-a'} | member]}),
+        ('PUT', '/w1', {'v': 1} | member),
+        ('POST', '', {'v': 1} | member),
+    ):
+        assert_couch_error(sync(method, path, sent), 400, 'bad_request')
+    assert len(couch.calls) == before
+
+
+def test_members_couchdb_ignores_on_a_write_are_left_out(sync, couch):
+    doc = {'_id': 'c1', '_rev': '1-a', 'v': 1, '_conflicts': ['1-b'], '_revs_info': []}
+    assert sync('POST', '/_bulk_docs', {'new_edits': False, 'docs': [doc]}).status_code == 201
+    assert couch.dbs['foundbite']['t1:c1'] == {'_id': 't1:c1', '_rev': '1-a', 'v': 1}
