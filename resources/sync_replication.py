@@ -107,8 +107,7 @@ class SyncBulkDocs(ReplicationRoute):
             if inner_doc is None:
                 rows.append(forbidden(doc.get('_id')))
                 continue
-            for row in by_id.pop(inner_doc['_id'], []):
-                rows.append(dict(row, id=doc['_id']))
+            rows.extend(_row_out(row, doc['_id']) for row in by_id.pop(inner_doc['_id'], []))
         answer(resp, rows, 201)
 
 
@@ -169,6 +168,26 @@ class SyncAllDocs(ReplicationRoute):
                 listed['doc'] = space.doc_out(_parsed(row.get('doc')))
             rows.append(listed)
         return rows
+
+
+# A refused document's reason, in couchgate's words whatever the database wrote.
+_REASONS = {
+    'conflict': 'Document update conflict.',
+    'forbidden': 'The database refused this document.',
+    'unauthorized': 'The database refused this document.',
+}
+
+
+def _row_out(row: dict, doc_id: str) -> dict:
+    """A `_bulk_docs` result under the client's id; a refusal keeps its error, in our words."""
+    if 'error' not in row:
+        return dict(row, id=doc_id)
+    error = str(row['error'])
+    return {
+        'id': doc_id,
+        'error': error,
+        'reason': _REASONS.get(error, 'The database did not store this document.'),
+    }
 
 
 def _missing(doc: dict) -> dict:

@@ -374,7 +374,7 @@ def test_bulk_docs_with_new_edits_answers_each_row_under_the_clients_id(sync):
     )
     ok, conflict = written.json
     assert ok['id'] == 'd0' and ok['ok'] is True and ok['rev'].startswith('2-')
-    assert conflict['id'] == 'd1' and conflict['error'] == 'conflict'
+    assert conflict == {'id': 'd1', 'error': 'conflict', 'reason': 'Document update conflict.'}  # our words
     assert sync('GET', '/d0').json['n'] == 9
 
 
