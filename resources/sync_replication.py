@@ -205,7 +205,10 @@ def _result_out(space: Namespace, asked: dict, result: Any) -> dict:
         if isinstance(item, dict) and 'ok' in item:
             docs.append({'ok': space.doc_out(item['ok'])})
         elif isinstance(item, dict) and isinstance(item.get('error'), dict):
-            docs.append({'error': dict(item['error'], id=asked.get('id'))})
+            error = str(item['error'].get('error', 'not_found'))
+            reason = 'missing' if error == 'not_found' else 'The database could not read this revision.'
+            rev = item['error'].get('rev', asked.get('rev', 'undefined'))
+            docs.append({'error': {'id': asked.get('id'), 'rev': rev, 'error': error, 'reason': reason}})
         else:  # pouchdb-server's {} or {"missing": rev}: CouchDB's not_found
             docs.extend(_missing(asked)['docs'])
     return {'id': asked.get('id'), 'docs': docs or _missing(asked)['docs']}
