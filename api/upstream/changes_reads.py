@@ -195,7 +195,7 @@ def _small(raw: bytes, all_leaves: bool) -> Change | None:
     seq = row['seq']
     revs = [r['rev'] for r in row['changes']]
     return Change(
-        seq if isinstance(seq, str) else json.dumps(seq),
+        seq if isinstance(seq, str) else str(seq) if isinstance(seq, int) else json.dumps(seq),
         row['id'],
         revs[0],
         row.get('deleted') is True,
