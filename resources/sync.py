@@ -8,8 +8,6 @@ principal's namespace (api/sync/namespace.py): a user's ids without their prefix
 from __future__ import annotations
 
 import re
-import threading
-import time
 import uuid
 from typing import ClassVar
 
@@ -21,7 +19,7 @@ from api.edge.request_input import SINCE_PATTERN
 from api.errors import Problem
 from api.sync.namespace import Namespace
 from api.sync.wire import answer, body, documents, flag, namespace, seq
-from api.upstream.couch import Change, Changes, Couch, Json
+from api.upstream.couch import Change, Changes, Couch
 from api.upstream.json_values import dumps, loads
 
 _SINCE = re.compile(SINCE_PATTERN)
@@ -29,9 +27,6 @@ VERSION = '3.3.3'  # the CouchDB API version these routes follow
 MAX_WAIT = 25  # seconds a long poll waits: within Heroku's 30 s to the first byte
 MAX_LIMIT = 1000  # changes per answer
 MAX_DOC_IDS = 1000
-# Seconds a worker reuses a database's description: PouchDB asks for it after every batch, for its
-# progress figures only, so a pull of 10,000 documents asked 100 times.
-INFO_TTL = 1.0
 
 
 class ReplicationRoute:
@@ -70,14 +65,10 @@ class SyncDatabase(ReplicationRoute):
 
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'write', 'PUT': 'read'}
 
-    @inject
-    def __init__(self, couch: Couch, settings: Settings) -> None:
-        super().__init__(couch, settings)
-        self._lock = threading.Lock()
-        self._described: dict[str, tuple[float, Json]] = {}  # db -> (until, info): the allowlist's
-
     def on_get(self, req, resp, db):
-        info = self._info(db)
+        # Asked each time (PouchDB asks after every batch): a client may compare update_seq with its
+        # checkpoint, so a description even a second old would say a write had not happened.
+        info = self._couch.database_info(db)
         found = {
             'db_name': db,
             'update_seq': info.get('update_seq'),
@@ -86,16 +77,6 @@ class SyncDatabase(ReplicationRoute):
         if not namespace(req).prefix:
             found.update({k: info[k] for k in ('doc_count', 'doc_del_count') if k in info})
         answer(resp, found)
-
-    def _info(self, db: str) -> Json:
-        now = time.monotonic()
-        with self._lock:
-            until, info = self._described.get(db, (0.0, {}))
-        if until <= now:
-            info = self._couch.database_info(db)
-            with self._lock:
-                self._described[db] = (now + INFO_TTL, info)
-        return info
 
     def on_put(self, req, resp, db):
         # PouchDB creates a database it finds missing; couchgate never does. For one the principal
