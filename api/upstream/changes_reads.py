@@ -16,7 +16,7 @@ from ibm_cloud_sdk_core import DetailedResponse
 
 from api.errors import Problem
 from api.upstream import deadline
-from api.upstream.cloudant_reads import COUCHDB, POUCHDB_MEMORY, CloudantReads
+from api.upstream.cloudant_reads import COUCHDB, HIGHEST, HIGHEST_UTF16, CloudantReads
 from api.upstream.couch import Change, Changes
 from api.upstream.id_range import selector_within
 from api.upstream.json_scan import members, text
@@ -155,8 +155,10 @@ class ChangesReads(CloudantReads):
         if query.doc_ids is not None:
             selector = {'_id': {'$in': query.doc_ids}}  # ids the caller has already confined
         elif query.id_prefix is not None:
+            # A selector compares as Mango does: as JavaScript does on any pouchdb, on disk too.
+            pouchdb = self._server() != COUCHDB
             selector = selector_within(
-                {}, query.id_prefix, highest=self._highest_id(), utf16=self._server() == POUCHDB_MEMORY
+                {}, query.id_prefix, highest=HIGHEST_UTF16 if pouchdb else HIGHEST, utf16=pouchdb
             )
         if selector is not None:
             server = self._server()
