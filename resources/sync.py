@@ -19,7 +19,7 @@ from api.edge.request_input import SINCE_PATTERN
 from api.errors import Problem
 from api.sync.namespace import Namespace
 from api.sync.wire import answer, body, documents, flag, namespace, seq
-from api.upstream.couch import Change, Changes, Couch
+from api.upstream.couch import Change, Changes, Couch, Replication
 from api.upstream.json_values import dumps, loads
 
 _SINCE = re.compile(SINCE_PATTERN)
@@ -166,8 +166,9 @@ class SyncChanges(ReplicationRoute):
             raise Problem(400, 'invalid-since', 'since must be 0, now, or a seq of this database.')
         limit = _int(req, 'limit', MAX_LIMIT, 1, MAX_LIMIT)
         include_docs = flag(req, 'include_docs')
-        all_leaves = (req.get_param('style') or 'main_only') == 'all_docs'
         descending = flag(req, 'descending')
+        all_leaves = (req.get_param('style') or 'main_only') == 'all_docs'
+        asked = Replication(all_leaves, inner_ids, flag(req, 'conflicts'), descending)
         prefix = space.prefix or None
         resp.content_type = 'application/json'
 
@@ -179,10 +180,7 @@ class SyncChanges(ReplicationRoute):
                 include_docs=include_docs,
                 id_prefix=prefix,
                 max_bytes=self._max_bytes,
-                all_leaves=all_leaves,
-                doc_ids=inner_ids,
-                conflicts=flag(req, 'conflicts'),
-                descending=descending,
+                replication=asked,
             )
 
         def page(changes: list[Change], last_seq: str) -> bytes:

@@ -17,7 +17,7 @@ from ibm_cloud_sdk_core import DetailedResponse
 from api.errors import Problem
 from api.upstream import deadline
 from api.upstream.cloudant_reads import COUCHDB, HIGHEST, HIGHEST_UTF16, CloudantReads
-from api.upstream.couch import Change, Changes
+from api.upstream.couch import Change, Changes, Replication
 from api.upstream.id_range import selector_within
 from api.upstream.json_scan import members, text
 from api.upstream.rows import DESIGN
@@ -42,14 +42,11 @@ class ChangesReads(CloudantReads):
         id_prefix: str | None = None,
         wait: float = 0.0,
         max_bytes: int | None = None,
-        all_leaves: bool = False,
-        doc_ids: list[str] | None = None,
-        conflicts: bool = False,
-        descending: bool = False,
+        replication: Replication | None = None,
     ) -> Changes:
-        if doc_ids is not None and not doc_ids:
+        query = _Query(include_docs, id_prefix, replication or Replication())
+        if query.asked.doc_ids == []:
             return Changes([], since, False)  # no id asked for: nothing to read
-        query = _Query(include_docs, id_prefix, all_leaves, doc_ids, conflicts and include_docs, descending)
         if wait:
             deadline.start(wait + WAIT_SLACK, restart=True)
         else:
@@ -61,7 +58,7 @@ class ChangesReads(CloudantReads):
         extra = self._designs.expected(db, None, None, descending=False) if id_prefix is None else 0
         while True:
             room = limit - len(results)
-            ask = room + (extra if doc_ids is None else 0)
+            ask = room + (extra if query.asked.doc_ids is None else 0)
             try:
                 seen, last_seq, stopped = self._page(
                     db, since, ask, query, wait, results, size, max_bytes, room
@@ -76,7 +73,7 @@ class ChangesReads(CloudantReads):
             size = sum(len(c.doc or b'') for c in results)
             if stopped or len(results) == limit:
                 return Changes(results, results[-1].seq if results else last_seq, True)
-            if seen < ask or descending:
+            if seen < ask or query.asked.descending:
                 return Changes(results, last_seq, False)  # the feed's end (or its start: one page)
             since, wait = last_seq, 0.0  # only design documents were skipped: the page goes on
 
@@ -102,7 +99,7 @@ class ChangesReads(CloudantReads):
             scanner,
         ):
             for raw in items:
-                change = None if include_docs else _small(raw, query.all_leaves)
+                change = None if include_docs else _small(raw, query.asked.all_leaves)
                 if change is None:
                     found = members(raw)
                     seq, raw_id = _seq(found['seq']), found['id']
@@ -114,7 +111,7 @@ class ChangesReads(CloudantReads):
                         stopped = True
                         break
                     revs = orjson.loads(found['changes'])
-                    leaves = tuple(r['rev'] for r in revs) if query.all_leaves else ()
+                    leaves = tuple(r['rev'] for r in revs) if query.asked.all_leaves else ()
                     deleted = found.get('deleted') == b'true'
                     change = Change(seq, text(raw_id), revs[0]['rev'], deleted, doc, leaves)
                 if len(results) == room:
@@ -138,11 +135,11 @@ class ChangesReads(CloudantReads):
         params: dict[str, Any] = {'since': since, 'limit': str(ask)}
         if query.include_docs:
             params['include_docs'] = 'true'
-        if query.all_leaves:
+        if query.asked.all_leaves:
             params['style'] = 'all_docs'
-        if query.conflicts:
+        if query.asked.conflicts and query.include_docs:
             params['conflicts'] = 'true'
-        if query.descending:
+        if query.asked.descending:
             params['descending'] = 'true'
         headers = _JSON
         if wait:
@@ -152,8 +149,8 @@ class ChangesReads(CloudantReads):
             headers = {**_JSON, 'Accept-Encoding': 'identity'}
         body = None
         selector: dict[str, Any] | None = None
-        if query.doc_ids is not None:
-            selector = {'_id': {'$in': query.doc_ids}}  # ids the caller has already confined
+        if query.asked.doc_ids is not None:
+            selector = {'_id': {'$in': query.asked.doc_ids}}  # ids the caller has already confined
         elif query.id_prefix is not None:
             # A selector compares as Mango does: as JavaScript does on any pouchdb, on disk too.
             pouchdb = self._server() != COUCHDB
@@ -181,10 +178,7 @@ class _Query:
 
     include_docs: bool
     id_prefix: str | None
-    all_leaves: bool  # every leaf revision (style=all_docs), for replicators
-    doc_ids: list[str] | None
-    conflicts: bool  # each document with its `_conflicts`
-    descending: bool  # newest first: one page, not paged on
+    asked: Replication
 
 
 def _small(raw: bytes, all_leaves: bool) -> Change | None:

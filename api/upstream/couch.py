@@ -108,6 +108,16 @@ class Changes:
     more: bool
 
 
+@dataclasses.dataclass(frozen=True)
+class Replication:
+    """What a replicator asks of a changes read beyond what the API's feed does."""
+
+    all_leaves: bool = False  # each change's `leaves`: every leaf revision (style=all_docs)
+    doc_ids: Ids | None = None  # only these ids (filter=_doc_ids), already confined by the caller
+    conflicts: bool = False  # with include_docs: each document with its `_conflicts`
+    descending: bool = False  # newest first: one upstream page
+
+
 class Couch(Protocol):
     """CouchDB operations on the databases of the allowlist."""
 
@@ -198,16 +208,11 @@ class Couch(Protocol):
         id_prefix: str | None = None,
         wait: float = 0.0,
         max_bytes: int | None = None,
-        all_leaves: bool = False,
-        doc_ids: Ids | None = None,
-        conflicts: bool = False,
-        descending: bool = False,
+        replication: Replication | None = None,
     ) -> Changes:
         """Up to `limit` changes after `since`, never of a design document; with id_prefix, only
         ids starting with it (filtered upstream, so `limit` counts the prefix's own changes); with
-        doc_ids, only those ids. all_leaves: each change's `leaves` holds every leaf revision;
-        conflicts (with include_docs): each document with its `_conflicts`; descending: newest
-        first, one upstream page.
+        `replication`, what a replicator asks for besides (every leaf, some ids, conflicts, order).
 
         With `wait`, a long poll: when nothing is new, the answer waits up to `wait` seconds for a
         change. With max_bytes, the page ends early (at least one change) once it holds that many.

@@ -19,9 +19,9 @@ from api.upstream.couch import (
     Changes,
     Couch,
     Doc,
-    Ids,
     Json,
     Page,
+    Replication,
     Rows,
     ViewPage,
     ViewQuery,
@@ -165,12 +165,10 @@ class FakeCouch(FakeSync, FakeBatches):
         id_prefix: str | None = None,
         wait: float = 0.0,
         max_bytes: int | None = None,
-        all_leaves: bool = False,
-        doc_ids: Ids | None = None,
-        conflicts: bool = False,
-        descending: bool = False,
+        replication: Replication | None = None,
     ) -> Changes:
         """Each document once, in the order it was first written (its seq); a wait is a short pause."""
+        asked = replication or Replication()
         docs = list(self._db(db, 'changes').items())
         if wait and since != 'now' and int(since.partition('-')[0]) >= len(docs):
             threading.Event().wait(min(wait, 0.05))  # a feed's long poll: not a busy loop
@@ -182,13 +180,13 @@ class FakeCouch(FakeSync, FakeBatches):
                 d['_rev'],
                 d.get('_deleted', False),
                 _stored(d) if include_docs else None,
-                (d['_rev'],) if all_leaves else (),
+                (d['_rev'],) if asked.all_leaves else (),
             )
             for seq, (i, d) in enumerate(docs, start=1)
             if seq > start
             and i.startswith(id_prefix or '')
             and not i.startswith(('_design/', '_local/'))
-            and (doc_ids is None or i in doc_ids)
+            and (asked.doc_ids is None or i in asked.doc_ids)
         ]
         page = found[:limit]
         last = page[-1].seq if len(found) > limit else str(max(start, len(docs)))

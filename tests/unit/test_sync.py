@@ -14,7 +14,7 @@ from api.edge.request_input import MAX_ID_LENGTH
 from api.errors import Problem, couch_error_document
 from api.sync.namespace import Namespace
 from api.sync.wire import forbidden, seq
-from api.upstream.couch import BulkWritten, Changes, Ids, Json, Rows
+from api.upstream.couch import BulkWritten, Changes, Ids, Json, Replication, Rows
 from tests.support.fakes import FakeCouch
 from tests.support.sync_client import Sync, api_keys, assert_couch_error
 
@@ -157,7 +157,7 @@ class RecordingCouch(FakeCouch):
         return super().lookup(db, ids, max_bytes)
 
     def changes(self, db: str, **kwargs: Any) -> Changes:
-        self.ids += kwargs.get('doc_ids') or []
+        self.ids += (kwargs.get('replication') or Replication()).doc_ids or []
         return super().changes(db, **kwargs)
 
 
