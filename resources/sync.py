@@ -15,10 +15,10 @@ from injector import inject
 
 from api.changes.hub import Hub
 from api.config import Settings
-from api.edge.request_input import SINCE_PATTERN
+from api.edge.request_input import SINCE_PATTERN, bool_param
 from api.errors import Problem
 from api.sync.namespace import Namespace
-from api.sync.wire import answer, body, documents, flag, namespace, seq
+from api.sync.wire import answer, body, documents, json_param, namespace, seq, whole_number
 from api.upstream.couch import Change, Changes, Couch, Replication
 from api.upstream.json_values import dumps, loads
 
@@ -137,12 +137,14 @@ class SyncChanges(ReplicationRoute):
         self._hub = hub
 
     def on_get(self, req, resp, db):
-        self._changes(req, resp, db, _doc_ids_param(req))
+        self._changes(req, resp, db, json_param(req, 'doc_ids', 'a JSON list of ids'))
 
     def on_post(self, req, resp, db):
         sent = body(req)
         ids = sent.get('doc_ids') if req.get_param('filter') == '_doc_ids' else None
-        self._changes(req, resp, db, ids if ids is not None else _doc_ids_param(req))
+        self._changes(
+            req, resp, db, ids if ids is not None else json_param(req, 'doc_ids', 'a JSON list of ids')
+        )
 
     def _changes(self, req, resp, db, doc_ids):
         space = namespace(req)
@@ -164,11 +166,11 @@ class SyncChanges(ReplicationRoute):
         since = req.get_param('since') or '0'
         if not _SINCE.fullmatch(since):
             raise Problem(400, 'invalid-since', 'since must be 0, now, or a seq of this database.')
-        limit = _int(req, 'limit', MAX_LIMIT, 1, MAX_LIMIT)
-        include_docs = flag(req, 'include_docs')
-        descending = flag(req, 'descending')
+        limit = whole_number(req, 'limit', default=MAX_LIMIT, minimum=1, maximum=MAX_LIMIT)
+        include_docs = bool_param(req, 'include_docs')
+        descending = bool_param(req, 'descending')
         all_leaves = (req.get_param('style') or 'main_only') == 'all_docs'
-        asked = Replication(all_leaves, inner_ids, flag(req, 'conflicts'), descending)
+        asked = Replication(all_leaves, inner_ids, bool_param(req, 'conflicts'), descending)
         prefix = space.prefix or None
         resp.content_type = 'application/json'
 
@@ -189,7 +191,8 @@ class SyncChanges(ReplicationRoute):
 
         if since == 'now':
             since = self._now(db)
-        wait = min(_int(req, 'timeout', MAX_WAIT * 1000, 0, 10**9) / 1000, MAX_WAIT)
+        waited = whole_number(req, 'timeout', default=MAX_WAIT * 1000, minimum=0, maximum=10**9)
+        wait = min(waited / 1000, MAX_WAIT)
         if feed != 'longpoll' or descending or not wait:
             found = read(since)
             resp.data = page(found.results, found.last_seq)
@@ -230,23 +233,3 @@ def _row(space: Namespace, change: Change, include_docs: bool) -> bytes:
     if include_docs and change.doc is not None:
         fields['doc'] = space.doc_out(loads(change.doc))
     return dumps(fields)
-
-
-def _doc_ids_param(req) -> list | None:
-    raw = req.get_param('doc_ids')
-    if raw is None:
-        return None
-    try:
-        ids = loads(raw.encode())
-    except ValueError:
-        raise Problem(400, 'invalid-parameter', 'doc_ids must be a JSON list of ids.') from None
-    return ids
-
-
-def _int(req, name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = req.get_param(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or len(raw) > 12:
-        raise Problem(400, 'invalid-parameter', f'{name} must be a whole number.')
-    return max(minimum, min(maximum, int(raw)))

@@ -13,8 +13,7 @@ from urllib.parse import unquote
 
 from api.errors import Problem
 from api.sync.namespace import Namespace
-from api.sync.wire import answer, body, documents, namespace
-from api.upstream.json_values import loads
+from api.sync.wire import answer, body, documents, json_param, namespace
 from resources.sync import ReplicationRoute
 
 # The read parameters passed on, each a CouchDB boolean or (rev, open_revs, atts_since) JSON or a rev.
@@ -51,7 +50,7 @@ class SyncDocument(ReplicationRoute):
             resp.data = data
             return
         params = {name: req.get_param(name) for name in _READ_PARAMS if req.get_param(name) is not None}
-        _check_open_revs(params.get('open_revs'))
+        _check_open_revs(req)
         found = self._couch.open_revs(db, inner, params, self._max_bytes)
         answer(resp, _out(space, found))
 
@@ -113,14 +112,11 @@ def _written(write: Callable[[], str]) -> str:
         raise
 
 
-def _check_open_revs(value: str | None) -> None:
+def _check_open_revs(req) -> None:
     """open_revs is `all` or a JSON list of revs, as CouchDB takes it."""
-    if value is None or value == 'all':
+    if req.get_param('open_revs') in (None, 'all'):
         return
-    try:
-        revs = loads(value.encode())
-    except ValueError:
-        revs = None
+    revs = json_param(req, 'open_revs', 'all, or a JSON list of revs')
     if not isinstance(revs, list) or not all(isinstance(r, str) for r in revs):
         raise Problem(400, 'invalid-parameter', 'open_revs must be all, or a JSON list of revs.')
 

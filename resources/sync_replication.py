@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+from api.edge.request_input import bool_param
 from api.errors import Problem
 from api.sync.namespace import Namespace
-from api.sync.wire import answer, body, documents, flag, forbidden, namespace
+from api.sync.wire import answer, body, documents, forbidden, json_param, namespace, objects, whole_number
 from api.upstream.json_values import dumps, loads
 from resources.sync import ReplicationRoute
 
@@ -49,12 +50,9 @@ class SyncBulkGet(ReplicationRoute):
     scopes: ClassVar[dict[str, str]] = {'POST': 'read'}
 
     def on_post(self, req, resp, db):
-        asked = body(req)
-        docs = asked.get('docs')
-        if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
-            raise Problem(400, 'invalid-body', 'The body must be {"docs": [{"id", "rev"}, ...]}.')
+        docs = objects(body(req), 'docs', '{"docs": [{"id", "rev"}, ...]}')
         space = namespace(req)
-        params = {name: 'true' for name in ('revs', 'latest', 'attachments') if flag(req, name)}
+        params = {name: 'true' for name in ('revs', 'latest', 'attachments') if bool_param(req, name)}
         inner = [space.inward(d.get('id')) for d in docs]
         upstream = self._couch.bulk_get(
             db,
@@ -80,10 +78,7 @@ class SyncBulkDocs(ReplicationRoute):
 
     def on_post(self, req, resp, db):
         sent = body(req)
-        docs = sent.get('docs')
-        if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
-            raise Problem(400, 'invalid-body', 'The body must be {"docs": [...]}.')
-        docs = documents(docs)
+        docs = documents(objects(sent, 'docs', '{"docs": [...]}'))
         space = namespace(req)
         new_edits = sent.get('new_edits', True) is not False
         if new_edits:
@@ -117,8 +112,7 @@ class SyncAllDocs(ReplicationRoute):
     scopes: ClassVar[dict[str, str]] = {'GET': 'read', 'POST': 'read'}
 
     def on_get(self, req, resp, db):
-        keys = req.get_param('keys')
-        self._all(req, resp, db, None if keys is None else _json_param(keys, 'keys'))
+        self._all(req, resp, db, json_param(req, 'keys', 'a JSON list of ids'))
 
     def on_post(self, req, resp, db):
         sent = body(req)
@@ -127,8 +121,8 @@ class SyncAllDocs(ReplicationRoute):
 
     def _all(self, req, resp, db, keys):
         space = namespace(req)
-        include_docs = flag(req, 'include_docs')
-        limit = _limit(req)
+        include_docs = bool_param(req, 'include_docs')
+        limit = whole_number(req, 'limit', default=MAX_ROWS, minimum=1, maximum=MAX_ROWS)
         if keys is not None:
             if not isinstance(keys, list) or len(keys) > MAX_ROWS:
                 raise Problem(400, 'invalid-parameter', f'keys must be a list of at most {MAX_ROWS} ids.')
@@ -137,7 +131,7 @@ class SyncAllDocs(ReplicationRoute):
                 {'total_rows': len(keys), 'offset': 0, 'rows': self._keyed(db, space, keys, include_docs)},
             )
             return
-        descending = flag(req, 'descending')
+        descending = bool_param(req, 'descending')
         start = _key(req, 'startkey', 'start_key')
         end = _key(req, 'endkey', 'end_key')
         page = self._couch.list(
@@ -228,28 +222,11 @@ def _parsed(value: Any) -> Any:
     return loads(dumps(value))
 
 
-def _json_param(raw: str, name: str) -> Any:
-    try:
-        return loads(raw.encode())
-    except ValueError:
-        raise Problem(400, 'invalid-parameter', f'{name} must be JSON.') from None
-
-
 def _key(req, *names: str) -> str | None:
     for name in names:
-        raw = req.get_param(name)
-        if raw is not None:
-            key = _json_param(raw, name)
+        if req.get_param(name) is not None:
+            key = json_param(req, name, 'a JSON string')
             if not isinstance(key, str):
                 raise Problem(400, 'invalid-parameter', f'{name} must be a JSON string.')
             return key
     return None
-
-
-def _limit(req) -> int:
-    raw = req.get_param('limit')
-    if raw is None:
-        return MAX_ROWS
-    if not raw.isdigit() or len(raw) > 12:
-        raise Problem(400, 'invalid-parameter', 'limit must be a whole number.')
-    return max(1, min(MAX_ROWS, int(raw)))

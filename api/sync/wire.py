@@ -10,7 +10,7 @@ import falcon
 from api.edge.request_input import REV_PATTERN
 from api.errors import Problem
 from api.sync.namespace import Namespace
-from api.upstream.json_values import dumps
+from api.upstream.json_values import dumps, loads
 
 
 def namespace(req) -> Namespace:
@@ -82,12 +82,34 @@ def seq(text: str) -> int | str:
     return int(text) if text.isdigit() and len(text) < 16 else text
 
 
-def flag(req, name: str) -> bool:
-    """A CouchDB boolean parameter (true/false); absent is false."""
+def json_param(req, name: str, what: str) -> Any:
+    """A query parameter holding JSON (CouchDB's keys, doc_ids, open_revs); None when absent, a 400
+    naming `what` it must be when it is not JSON."""
     raw = req.get_param(name)
-    if raw not in (None, 'true', 'false'):
-        raise Problem(400, 'invalid-parameter', f'{name} must be true or false.')
-    return raw == 'true'
+    if raw is None:
+        return None
+    try:
+        return loads(raw.encode())
+    except ValueError:
+        raise Problem(400, 'invalid-parameter', f'{name} must be {what}.') from None
+
+
+def whole_number(req, name: str, *, default: int, minimum: int, maximum: int) -> int:
+    """A whole-number parameter, clamped into [minimum, maximum] as CouchDB clamps a large limit."""
+    raw = req.get_param(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 12:
+        raise Problem(400, 'invalid-parameter', f'{name} must be a whole number.')
+    return max(minimum, min(maximum, int(raw)))
+
+
+def objects(sent: dict, member: str, shape: str) -> list[dict]:
+    """The body's list of objects `member`, or a 400 saying the body's `shape`."""
+    items = sent.get(member)
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise Problem(400, 'invalid-body', f'The body must be {shape}.')
+    return items
 
 
 def forbidden(doc_id: object) -> dict:
